@@ -1,0 +1,125 @@
+//! Types shared by the eBPF programs (`tracer-ebpf`) and the userspace loader
+//! (`tracer`).
+//!
+//! Everything here is `#[repr(C)]` and `Copy`: the kernel side writes these
+//! structs straight into ring-buffer entries and maps, and userspace reads the
+//! same bytes back. A change here is a change of the wire format between the
+//! two halves, which is why both are built from one workspace and the object
+//! is embedded in the `tracer` binary.
+#![no_std]
+
+/// Number of syscall arguments on x86_64.
+pub const MAX_ARGS: usize = 6;
+
+/// Names of the maps and programs in the eBPF object, so that the loader and
+/// the programs cannot drift apart.
+pub mod names {
+    pub const TRACED: &str = "TRACED";
+    pub const INFLIGHT: &str = "INFLIGHT";
+    pub const EVENTS: &str = "EVENTS";
+    pub const COUNTERS: &str = "COUNTERS";
+    pub const SYS_ENTER: &str = "sys_enter";
+    pub const SYS_EXIT: &str = "sys_exit";
+    pub const SCHED_FORK: &str = "sched_process_fork";
+    pub const SCHED_EXIT: &str = "sched_process_exit";
+    /// Global: byte offset of `child_pid` in the `sched_process_fork` record.
+    pub const FORK_CHILD_PID_OFFSET: &str = "FORK_CHILD_PID_OFFSET";
+    /// Global: byte offset of `group_dead` in the `sched_process_exit` record.
+    pub const EXIT_GROUP_DEAD_OFFSET: &str = "EXIT_GROUP_DEAD_OFFSET";
+}
+
+/// The kind of a ring-buffer record; every record starts with it.
+pub mod kind {
+    /// A completed syscall (or one that never returns: `exit`, `exit_group`).
+    pub const SYSCALL: u16 = 1;
+    /// A new task (thread or process) created by a traced task.
+    pub const FORK: u16 = 2;
+    /// A traced task exited.
+    pub const EXIT: u16 = 3;
+}
+
+/// `SyscallRecord::flags`: the syscall did not return (`exit_group`, a
+/// successful `execve` seen from the old image is *not* this: it returns).
+pub const FLAG_NO_RETURN: u16 = 1;
+
+/// `TaskRecord::flags`: this exit ends the whole thread group.
+pub const FLAG_GROUP_DEAD: u16 = 1;
+
+/// One completed syscall, as written by `sys_exit` into the ring buffer.
+///
+/// 88 bytes: small enough that a million syscalls a second is 88 MB/s of ring
+/// traffic, which userspace can drain on one core.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SyscallRecord {
+    /// Always [`kind::SYSCALL`].
+    pub kind: u16,
+    /// `FLAG_*` bits.
+    pub flags: u16,
+    /// Syscall number (x86_64 numbering).
+    pub nr: i32,
+    pub tgid: u32,
+    pub tid: u32,
+    /// `CLOCK_MONOTONIC` nanoseconds at `sys_enter`.
+    pub enter_ns: u64,
+    /// `CLOCK_MONOTONIC` nanoseconds at `sys_exit`; 0 when it never returned.
+    pub exit_ns: u64,
+    /// Raw return value (`-errno` on failure).
+    pub ret: i64,
+    pub args: [u64; MAX_ARGS],
+}
+
+/// A task lifecycle record: [`kind::FORK`] or [`kind::EXIT`].
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TaskRecord {
+    pub kind: u16,
+    /// `FLAG_GROUP_DEAD` for the last thread of a process to exit.
+    pub flags: u16,
+    /// For FORK: the tid of the new task. For EXIT: the exiting tid.
+    pub tid: u32,
+    /// For FORK: the parent's tgid. For EXIT: the exiting task's tgid.
+    pub tgid: u32,
+    /// For FORK: the parent's tid. For EXIT: 0.
+    pub parent_tid: u32,
+    pub ts_ns: u64,
+    /// `comm` of the task at the time of the record.
+    pub comm: [u8; 16],
+}
+
+/// Pending syscall of one thread, stored at `sys_enter`, consumed at
+/// `sys_exit`. Keyed by tid in an LRU map: a thread that never comes back
+/// (killed, `exit_group`) just ages out.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Inflight {
+    pub enter_ns: u64,
+    /// Syscall number, or -1 once consumed by `sys_exit`.
+    pub nr: i64,
+    pub args: [u64; MAX_ARGS],
+}
+
+/// Indices of the per-CPU `COUNTERS` array.
+pub mod counter {
+    /// Records that could not be reserved in the ring buffer (ring full).
+    pub const LOST: u32 = 0;
+    /// Number of slots in the array.
+    pub const COUNT: u32 = 1;
+}
+
+/// Values of the `TRACED` map (keyed by tgid).
+pub mod traced {
+    /// The tgid is traced: record its syscalls.
+    pub const ON: u8 = 1;
+}
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: plain-old-data, `repr(C)`, every bit pattern is valid.
+    unsafe impl aya::Pod for super::Inflight {}
+    unsafe impl aya::Pod for super::SyscallRecord {}
+    unsafe impl aya::Pod for super::TaskRecord {}
+}
+
+const _: () = assert!(core::mem::size_of::<SyscallRecord>() == 88);
+const _: () = assert!(core::mem::size_of::<TaskRecord>() == 40);
