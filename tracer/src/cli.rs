@@ -1,0 +1,127 @@
+//! Command-line interface. Options follow strace's spelling where strace
+//! has the same option, since that is what users' fingers know.
+
+use std::{ffi::OsString, path::PathBuf};
+
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "tracer", version, about = "A Linux syscall tracer that knows its own observer effect")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Record the syscalls of a command, or of running processes (-p).
+    Record(RecordArgs),
+}
+
+/// Where events come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// eBPF on the raw_syscalls tracepoints: low overhead.
+    Ebpf,
+    /// ptrace: works without eBPF, stops the target at every syscall.
+    Ptrace,
+    /// eBPF when it can be loaded, else ptrace.
+    Auto,
+}
+
+#[derive(Debug, Args)]
+pub struct RecordArgs {
+    /// How to watch the target.
+    #[arg(long, value_enum, default_value_t = Mode::Auto)]
+    pub mode: Mode,
+
+    /// Attach to process PID (all its threads, and its future children).
+    /// Repeat, or separate with commas, for several.
+    #[arg(short = 'p', long = "attach", value_name = "PID", value_delimiter = ',')]
+    pub pids: Vec<i32>,
+
+    /// Write tracer's output (lines or summary) to FILE instead of stderr.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print a per-syscall summary (counts, errors, latency percentiles)
+    /// instead of one line per syscall.
+    #[arg(short = 'c', long = "summary")]
+    pub summary: bool,
+
+    /// Print the summary as JSON (implies -c).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Prefix lines with the wall-clock time: -t seconds, -tt microseconds,
+    /// -ttt seconds since the epoch.
+    #[arg(short = 't', action = ArgAction::Count)]
+    pub timestamps: u8,
+
+    /// Show the time spent in each syscall.
+    #[arg(short = 'T')]
+    pub durations: bool,
+
+    /// Filter expression, strace syntax: trace=open,close | trace=%file |
+    /// trace=!read,write | %network, %process, %memory, %signal, %desc.
+    #[arg(short = 'e', value_name = "EXPR")]
+    pub exprs: Vec<String>,
+
+    /// Accepted for strace compatibility: children are always followed.
+    #[arg(short = 'f', action = ArgAction::Count, hide = true)]
+    pub follow: u8,
+
+    /// Size of the eBPF ring buffer (power of two, e.g. 16M, 64MiB).
+    #[arg(long, value_name = "BYTES", default_value = "64MiB", value_parser = parse_ring_size)]
+    pub ring_size: u32,
+
+    /// The command to run and trace.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+fn parse_ring_size(text: &str) -> Result<u32, String> {
+    // Binary units: "16M" is 16 MiB, as ring sizes are powers of two.
+    let bytes = parse_size::Config::new()
+        .with_binary()
+        .parse_size(text)
+        .map_err(|e| e.to_string())?;
+    let bytes = u32::try_from(bytes).map_err(|_| format!("{text} is larger than 2 GiB"))?;
+    if bytes < 4096 || !bytes.is_power_of_two() {
+        return Err(format!("{text} is not a power of two of at least 4 KiB"));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<RecordArgs, clap::Error> {
+        let cli = Cli::try_parse_from(["tracer", "record"].iter().chain(args))?;
+        let Command::Record(args) = cli.command;
+        Ok(args)
+    }
+
+    #[test]
+    fn strace_style_options() {
+        let a = parse(&["-f", "-tt", "-T", "-e", "trace=open", "-o", "out", "--", "ls", "-l"])
+            .unwrap();
+        assert_eq!(a.timestamps, 2);
+        assert!(a.durations);
+        assert_eq!(a.exprs, ["trace=open"]);
+        assert_eq!(a.command, ["ls", "-l"]);
+        assert_eq!(a.mode, Mode::Auto);
+        assert_eq!(a.ring_size, 64 << 20);
+    }
+
+    #[test]
+    fn pids_and_sizes() {
+        let a = parse(&["-p", "1,2", "-p", "3", "--ring-size", "16M"]).unwrap();
+        assert_eq!(a.pids, [1, 2, 3]);
+        assert_eq!(a.ring_size, 16 << 20);
+        assert!(parse(&["--ring-size", "3000"]).is_err());
+        assert!(parse(&["--ring-size", "8G"]).is_err());
+        assert!(parse(&["-p", "abc"]).is_err());
+    }
+}

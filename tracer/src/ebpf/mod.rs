@@ -1,0 +1,239 @@
+//! The eBPF source: loads the programs embedded from `tracer-ebpf`, keeps the
+//! `TRACED` filter map, and drains the ring buffer into [`Event`]s.
+//!
+//! Dropping [`EbpfSource`] detaches every program: the traced processes go
+//! on exactly as before, since eBPF never stops them.
+
+mod decode;
+pub mod tracefs;
+
+use std::{io, path::Path};
+
+use aya::{
+    Ebpf, EbpfLoader,
+    maps::{Array, MapData, PerCpuArray, RingBuf},
+    programs::{RawTracePoint, TracePoint},
+};
+use thiserror::Error;
+use tracer_common::{counter, names, traced};
+
+use crate::event::Event;
+
+/// The object built by `build.rs` from `tracer-ebpf`.
+static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer"));
+
+/// Default ring-buffer size: holds ~750k syscall records, i.e. a few hundred
+/// milliseconds of the busiest single-threaded target, so a consumer that
+/// stalls briefly (a slow `-o` file) loses nothing.
+pub const DEFAULT_RING_BYTES: u32 = 64 << 20;
+
+/// Why the eBPF source could not be set up. Each variant says what the user
+/// can do about it.
+#[derive(Debug, Error)]
+pub enum EbpfError {
+    #[error(
+        "not permitted to load eBPF programs ({0}): run as root, or grant CAP_BPF and CAP_PERFMON"
+    )]
+    NotPermitted(String),
+    #[error("the kernel rejected the eBPF programs: {0}")]
+    Rejected(String),
+    #[error("tracepoint {0} is missing: {1}")]
+    TracepointMissing(String, String),
+    #[error("tracefs is not available: {0}")]
+    Tracefs(#[from] tracefs::TracefsError),
+    #[error("ring buffer size {0} is not a power of two of at least 4096 bytes")]
+    BadRingSize(u32),
+    #[error("eBPF map error: {0}")]
+    Map(String),
+}
+
+/// A loaded and attached set of tracer programs.
+pub struct EbpfSource {
+    // Field order matters for Drop only in that `ebpf` owns the links: the
+    // programs detach when it drops.
+    ebpf: Ebpf,
+    traced: Array<MapData, u8>,
+    events: RingBuf<MapData>,
+    counters: PerCpuArray<MapData, u64>,
+}
+
+impl EbpfSource {
+    /// Loads and attaches the programs. Nothing is recorded until a tgid is
+    /// added with [`EbpfSource::trace`].
+    pub fn load(ring_bytes: u32) -> Result<Self, EbpfError> {
+        if ring_bytes < 4096 || !ring_bytes.is_power_of_two() {
+            return Err(EbpfError::BadRingSize(ring_bytes));
+        }
+        raise_memlock_limit();
+        let tracefs = tracefs::ensure_mounted()?;
+        let fork_child = tracefs::field_offset(&tracefs, "sched", "sched_process_fork", "child_pid")?
+            .ok_or_else(|| {
+                EbpfError::TracepointMissing(
+                    "sched/sched_process_fork".into(),
+                    "its record has no child_pid field".into(),
+                )
+            })?;
+        let group_dead =
+            tracefs::field_offset(&tracefs, "sched", "sched_process_exit", "group_dead")?
+                .unwrap_or(u32::MAX);
+
+        let pid_max = pid_max();
+        let mut ebpf = EbpfLoader::new()
+            .map_max_entries(names::EVENTS, ring_bytes)
+            .map_max_entries(names::TRACED, pid_max)
+            .override_global(names::FORK_CHILD_PID_OFFSET, &fork_child, true)
+            .override_global(names::EXIT_GROUP_DEAD_OFFSET, &group_dead, true)
+            .load(OBJECT)
+            .map_err(|e| classify_load_error(&e))?;
+
+        for (prog, tp) in [(names::SYS_ENTER, "sys_enter"), (names::SYS_EXIT, "sys_exit")] {
+            let program: &mut RawTracePoint = program_mut(&mut ebpf, prog)?;
+            program.load().map_err(|e| classify_program_error(prog, &e))?;
+            program
+                .attach(tp)
+                .map_err(|e| EbpfError::TracepointMissing(format!("raw_syscalls/{tp}"), chain(&e)))?;
+        }
+        for prog in [names::SCHED_FORK, names::SCHED_EXIT] {
+            let program: &mut TracePoint = program_mut(&mut ebpf, prog)?;
+            program.load().map_err(|e| classify_program_error(prog, &e))?;
+            program
+                .attach("sched", prog)
+                .map_err(|e| EbpfError::TracepointMissing(format!("sched/{prog}"), chain(&e)))?;
+        }
+
+        let traced = Array::try_from(take_map(&mut ebpf, names::TRACED)?)
+            .map_err(|e| EbpfError::Map(chain(&e)))?;
+        let events = RingBuf::try_from(take_map(&mut ebpf, names::EVENTS)?)
+            .map_err(|e| EbpfError::Map(chain(&e)))?;
+        let counters = PerCpuArray::try_from(take_map(&mut ebpf, names::COUNTERS)?)
+            .map_err(|e| EbpfError::Map(chain(&e)))?;
+        Ok(Self {
+            ebpf,
+            traced,
+            events,
+            counters,
+        })
+    }
+
+    /// Starts recording process `tgid` (all its threads, and the children it
+    /// forks from now on).
+    pub fn trace(&mut self, tgid: u32) -> Result<(), EbpfError> {
+        self.traced
+            .set(tgid, traced::ON, 0)
+            .map_err(|e| EbpfError::Map(format!("cannot trace pid {tgid}: {}", chain(&e))))
+    }
+
+    /// Stops recording process `tgid`.
+    pub fn untrace(&mut self, tgid: u32) {
+        // Out of range cannot happen for a pid that `trace` accepted.
+        let _ = self.traced.set(tgid, 0, 0);
+    }
+
+    /// Hands every record in the ring buffer to `sink`, in ring order.
+    /// Returns the number of records drained.
+    pub fn drain(&mut self, mut sink: impl FnMut(Event)) -> usize {
+        let mut n = 0;
+        while let Some(item) = self.events.next() {
+            n += 1;
+            if let Some(event) = decode::record(&item) {
+                sink(event);
+            }
+        }
+        n
+    }
+
+    /// Records the kernel side could not deliver because the ring was full,
+    /// summed over CPUs.
+    pub fn lost(&self) -> u64 {
+        self.counters
+            .get(&counter::LOST, 0)
+            .map(|per_cpu| per_cpu.iter().sum())
+            .unwrap_or(0)
+    }
+
+    /// The loaded programs, for reading their run-time statistics.
+    pub fn ebpf(&self) -> &Ebpf {
+        &self.ebpf
+    }
+}
+
+fn program_mut<'a, T>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut T, EbpfError>
+where
+    &'a mut T: TryFrom<&'a mut aya::programs::Program, Error = aya::programs::ProgramError>,
+{
+    let program = ebpf
+        .program_mut(name)
+        .ok_or_else(|| EbpfError::Rejected(format!("program {name} missing from the object")))?;
+    program.try_into().map_err(|e| EbpfError::Rejected(chain(&e)))
+}
+
+fn take_map(ebpf: &mut Ebpf, name: &str) -> Result<aya::maps::Map, EbpfError> {
+    ebpf.take_map(name)
+        .ok_or_else(|| EbpfError::Map(format!("map {name} missing from the object")))
+}
+
+/// `kernel.pid_max`: the size of the `TRACED` array. A pid above it cannot
+/// exist; if the sysctl is raised while tracing, such pids go untraced.
+fn pid_max() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1 << 22)
+}
+
+/// Raising RLIMIT_MEMLOCK fails without CAP_SYS_RESOURCE; kernels since 5.11
+/// account BPF memory to the cgroup instead, so failure is not fatal.
+fn raise_memlock_limit() {
+    let unlimited = libc::rlimit {
+        rlim_cur: libc::RLIM_INFINITY,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit reads the struct we pass and nothing else.
+    let _ = unsafe { libc::setrlimit(libc::RLIMIT_MEMLOCK, &unlimited) };
+}
+
+/// The error and its sources on one line: aya's top-level messages alone
+/// ("error loading map") hide the errno that says what went wrong.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}
+
+fn is_permission(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<io::Error>()
+            && matches!(io.raw_os_error(), Some(libc::EPERM | libc::EACCES))
+        {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+fn classify_load_error(error: &aya::EbpfError) -> EbpfError {
+    if is_permission(error) {
+        EbpfError::NotPermitted(chain(error))
+    } else {
+        EbpfError::Rejected(chain(error))
+    }
+}
+
+fn classify_program_error(name: &str, error: &aya::programs::ProgramError) -> EbpfError {
+    if is_permission(error) {
+        EbpfError::NotPermitted(chain(error))
+    } else {
+        let mut text = format!("{name}: {}", chain(error));
+        if !Path::new("/sys/kernel/btf/vmlinux").exists() {
+            text.push_str(" (this kernel has no BTF at /sys/kernel/btf/vmlinux)");
+        }
+        EbpfError::Rejected(text)
+    }
+}

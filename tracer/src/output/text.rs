@@ -1,0 +1,251 @@
+//! strace-style lines: `[pid N] HH:MM:SS.uuuuuu name(args) = ret <secs>`.
+//!
+//! This sink runs once per event (millions a second), so a line is built in
+//! a reused buffer with no allocation and written through a large
+//! `BufWriter`.
+
+use std::io::{self, Write};
+
+use crate::{
+    event::SyscallEvent,
+    pipeline::{RunInfo, Sink, Tasks},
+    syscalls::format::write_call,
+};
+
+/// `-t`, `-tt`, `-ttt`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Timestamps {
+    #[default]
+    None,
+    /// `-t`: wall-clock seconds.
+    Seconds,
+    /// `-tt`: wall clock with microseconds.
+    Micros,
+    /// `-ttt`: seconds since the epoch, with microseconds.
+    Epoch,
+}
+
+impl Timestamps {
+    pub fn from_count(count: u8) -> Self {
+        match count {
+            0 => Self::None,
+            1 => Self::Seconds,
+            2 => Self::Micros,
+            _ => Self::Epoch,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TextOptions {
+    pub timestamps: Timestamps,
+    /// `-T`: time spent in each syscall.
+    pub durations: bool,
+}
+
+pub struct TextSink<W: Write> {
+    out: W,
+    options: TextOptions,
+    line: Vec<u8>,
+    clock: WallClock,
+}
+
+impl<W: Write> TextSink<W> {
+    pub fn new(out: W, options: TextOptions) -> Self {
+        Self {
+            out,
+            options,
+            line: Vec::with_capacity(512),
+            clock: WallClock::new(),
+        }
+    }
+}
+
+impl<W: Write> Sink for TextSink<W> {
+    fn syscall(&mut self, ev: &SyscallEvent, tasks: &Tasks) -> io::Result<()> {
+        let line = &mut self.line;
+        line.clear();
+        if tasks.seen() > 1 {
+            line.extend_from_slice(b"[pid ");
+            push_padded(line, ev.tid, 5);
+            line.extend_from_slice(b"] ");
+        }
+        if self.options.timestamps != Timestamps::None {
+            self.clock.write(line, ev.enter_ns, self.options.timestamps);
+            line.push(b' ');
+        }
+        write_call(line, ev);
+        if self.options.durations
+            && let Some(ns) = ev.duration_ns()
+        {
+            line.extend_from_slice(b" <");
+            push_fraction(line, ns / 1_000_000_000, (ns % 1_000_000_000) / 1000, 6);
+            line.push(b'>');
+        }
+        line.push(b'\n');
+        self.out.write_all(line)
+    }
+
+    fn finish(&mut self, run: &RunInfo, _tasks: &Tasks) -> io::Result<()> {
+        if run.lost_events > 0 {
+            writeln!(self.out, "{}", super::lost_banner(run.lost_events))?;
+        }
+        self.out.flush()
+    }
+}
+
+/// `n` right-aligned in `width` columns, like strace's `%5d`.
+fn push_padded(out: &mut Vec<u8>, n: u32, width: usize) {
+    let mut buf = itoa::Buffer::new();
+    let digits = buf.format(n);
+    out.resize(out.len() + width.saturating_sub(digits.len()), b' ');
+    out.extend_from_slice(digits.as_bytes());
+}
+
+/// `whole.frac` with `frac` zero-padded to `digits`.
+fn push_fraction(out: &mut Vec<u8>, whole: u64, frac: u64, digits: usize) {
+    let mut buf = itoa::Buffer::new();
+    out.extend_from_slice(buf.format(whole).as_bytes());
+    out.push(b'.');
+    let frac = buf.format(frac);
+    out.resize(out.len() + digits.saturating_sub(frac.len()), b'0');
+    out.extend_from_slice(frac.as_bytes());
+}
+
+/// Turns `CLOCK_MONOTONIC` event times into wall-clock times, with the
+/// offset between the two clocks taken once at start (as perf does), and
+/// the local-time breakdown cached per second.
+struct WallClock {
+    /// `CLOCK_REALTIME - CLOCK_MONOTONIC`, ns.
+    offset_ns: i128,
+    cached_second: i64,
+    cached_hms: [u8; 8],
+}
+
+impl WallClock {
+    fn new() -> Self {
+        let real = clock_ns(libc::CLOCK_REALTIME);
+        let mono = clock_ns(libc::CLOCK_MONOTONIC);
+        Self {
+            offset_ns: real as i128 - mono as i128,
+            cached_second: i64::MIN,
+            cached_hms: *b"00:00:00",
+        }
+    }
+
+    fn write(&mut self, out: &mut Vec<u8>, mono_ns: u64, style: Timestamps) {
+        let wall = (mono_ns as i128 + self.offset_ns).max(0) as u64;
+        let (secs, micros) = (wall / 1_000_000_000, (wall % 1_000_000_000) / 1000);
+        if style == Timestamps::Epoch {
+            push_fraction(out, secs, micros, 6);
+            return;
+        }
+        if secs as i64 != self.cached_second {
+            self.cached_second = secs as i64;
+            self.cached_hms = local_hms(secs as i64);
+        }
+        out.extend_from_slice(&self.cached_hms);
+        if style == Timestamps::Micros {
+            out.push(b'.');
+            let mut buf = itoa::Buffer::new();
+            let frac = buf.format(micros);
+            out.resize(out.len() + 6 - frac.len(), b'0');
+            out.extend_from_slice(frac.as_bytes());
+        }
+    }
+}
+
+pub(crate) fn clock_ns(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the timespec we pass.
+    unsafe { libc::clock_gettime(clock, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// `HH:MM:SS` of `secs` since the epoch in the local time zone.
+fn local_hms(secs: i64) -> [u8; 8] {
+    // SAFETY: localtime_r fills the tm we pass; `t` outlives the call.
+    let tm = unsafe {
+        let mut tm: libc::tm = std::mem::zeroed();
+        let t: libc::time_t = secs;
+        libc::localtime_r(&t, &mut tm);
+        tm
+    };
+    let two = |n: i32| [b'0' + (n / 10 % 10) as u8, b'0' + (n % 10) as u8];
+    let (h, m, s) = (two(tm.tm_hour), two(tm.tm_min), two(tm.tm_sec));
+    [h[0], h[1], b':', m[0], m[1], b':', s[0], s[1]]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn getppid(tid: u32) -> SyscallEvent {
+        SyscallEvent {
+            tgid: 7,
+            tid,
+            nr: 110,
+            args: [0; 6],
+            enter_ns: 1_000,
+            exit_ns: Some(1_500_000_000 + 1_000 + 12_345),
+            ret: Some(42),
+        }
+    }
+
+    fn render(options: TextOptions, tasks: &Tasks, ev: &SyscallEvent) -> String {
+        let mut sink = TextSink::new(Vec::new(), options);
+        sink.syscall(ev, tasks).unwrap();
+        String::from_utf8(sink.out).unwrap()
+    }
+
+    #[test]
+    fn plain_line() {
+        let line = render(TextOptions::default(), &Tasks::default(), &getppid(7));
+        assert_eq!(line, "getppid() = 42\n");
+    }
+
+    #[test]
+    fn duration_suffix() {
+        let options = TextOptions {
+            durations: true,
+            ..Default::default()
+        };
+        let line = render(options, &Tasks::default(), &getppid(7));
+        assert_eq!(line, "getppid() = 42 <1.500012>\n");
+    }
+
+    #[test]
+    fn pid_prefix_once_there_are_two_tasks() {
+        let mut pipeline = crate::pipeline::Pipeline::new(Default::default(), vec![]);
+        pipeline.add_task(7, 7, None);
+        pipeline.add_task(8, 7, None);
+        let line = render(TextOptions::default(), pipeline.tasks(), &getppid(8));
+        assert_eq!(line, "[pid     8] getppid() = 42\n");
+    }
+
+    #[test]
+    fn timestamp_styles() {
+        for (style, len) in [
+            (Timestamps::Seconds, "HH:MM:SS ".len()),
+            (Timestamps::Micros, "HH:MM:SS.uuuuuu ".len()),
+        ] {
+            let options = TextOptions {
+                timestamps: style,
+                durations: false,
+            };
+            let line = render(options, &Tasks::default(), &getppid(7));
+            assert_eq!(line.find("getppid"), Some(len), "{line}");
+            assert_eq!(&line[2..3], ":");
+        }
+        let options = TextOptions {
+            timestamps: Timestamps::Epoch,
+            durations: false,
+        };
+        let line = render(options, &Tasks::default(), &getppid(7));
+        let stamp: f64 = line.split(' ').next().unwrap().parse().unwrap();
+        assert!(stamp > 1.6e9, "{line}");
+    }
+}

@@ -1,0 +1,217 @@
+//! `tracer record`: set up a source, start or attach to the target, pump
+//! events through the pipeline until the target is gone or the user stops
+//! us, then detach and summarise.
+
+use std::{
+    collections::HashSet,
+    fs::{File, OpenOptions},
+    io::{self, BufWriter, Write},
+    os::unix::fs::OpenOptionsExt,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use anyhow::{Context as _, Result, bail};
+use nix::sys::wait::WaitStatus;
+
+use crate::{
+    cli::RecordArgs,
+    event::{Event, TaskEvent},
+    launch,
+    output::{
+        summary::{SummaryFormat, SummarySink},
+        text::{TextOptions, TextSink, Timestamps, clock_ns},
+    },
+    pipeline::{Pipeline, RunInfo, Sink},
+    procfs,
+    source::Source,
+    syscalls::filter::SyscallFilter,
+};
+
+/// Runs `tracer record`; returns the process exit code.
+pub fn run(args: RecordArgs) -> Result<i32> {
+    let filter = SyscallFilter::parse(&args.exprs).context("invalid -e expression")?;
+    if args.command.is_empty() && args.pids.is_empty() {
+        bail!("nothing to trace: give a command (tracer record -- CMD ARGS...) or -p PID");
+    }
+    // Check every -p before loading anything, so a typo costs nothing.
+    let mut attach = Vec::new();
+    for &pid in &args.pids {
+        procfs::check(pid)?;
+        attach.push(procfs::tgid(pid)?);
+    }
+    if let Some(program) = args.command.first() {
+        launch::resolve(program)?;
+    }
+
+    let out = open_output(&args)?;
+    let sink: Box<dyn Sink> = if args.summary || args.json {
+        let format = if args.json {
+            SummaryFormat::Json
+        } else {
+            SummaryFormat::Table
+        };
+        Box::new(SummarySink::new(out, format))
+    } else {
+        let options = TextOptions {
+            timestamps: Timestamps::from_count(args.timestamps),
+            durations: args.durations,
+        };
+        Box::new(TextSink::new(out, options))
+    };
+    let mut pipeline = Pipeline::new(filter, vec![sink]);
+
+    let mut source = Source::open(args.mode, args.ring_size)?;
+    let stop = Stop::install()?;
+    let start_ns = clock_ns(libc::CLOCK_MONOTONIC);
+
+    let mut live: HashSet<u32> = HashSet::new();
+    for &tgid in &attach {
+        for tid in source.trace(tgid as u32, false)? {
+            live.insert(tid);
+            pipeline.add_task(tid, tgid as u32, procfs::comm(tid));
+        }
+        eprintln!("tracer: Process {tgid} attached");
+    }
+    let gated = match args.command.is_empty() {
+        true => None,
+        false => {
+            let gated = launch::spawn_gated(&args.command, source.prepare())?;
+            let pid = gated.pid().as_raw() as u32;
+            source.trace(pid, true)?;
+            live.insert(pid);
+            pipeline.add_task(pid, pid, None);
+            Some(gated)
+        }
+    };
+    source.start();
+    let child = gated.map(launch::Gated::release).transpose()?;
+
+    let mut status = None;
+    let mut failure: Option<io::Error> = None;
+    loop {
+        source.poll(|event| forward(event, &mut pipeline, &mut live, &mut failure));
+        if failure.is_some() || stop.requested() {
+            break;
+        }
+        if let Some(pid) = child
+            && status.is_none()
+        {
+            status = source.child_status(pid);
+        }
+        let target_gone = source.finished()
+            || match child {
+                Some(_) => status.is_some() && live.is_empty(),
+                None => live.is_empty() || live.iter().all(|&tid| !procfs::alive(tid)),
+            };
+        if target_gone {
+            break;
+        }
+    }
+    // Detach first: the target runs untraced from here on. What was still
+    // in flight (the last exit records) is taken on the way out.
+    source.detach(|event| forward(event, &mut pipeline, &mut live, &mut failure));
+    if let Some(pid) = child
+        && status.is_none()
+    {
+        status = source.child_status(pid);
+    }
+
+    let run = RunInfo {
+        mode: source.mode(),
+        lost_events: source.lost(),
+        start_ns,
+        end_ns: clock_ns(libc::CLOCK_MONOTONIC),
+    };
+    drop(source);
+    for tgid in &attach {
+        if procfs::alive(*tgid as u32) {
+            eprintln!("tracer: Process {tgid} detached");
+        }
+    }
+    pipeline.finish(&run).context("cannot write the output")?;
+    if let Some(err) = failure {
+        return Err(err).context("cannot write the output");
+    }
+    if run.lost_events > 0 && args.output.is_some() {
+        eprintln!("{}", crate::output::lost_banner(run.lost_events));
+    }
+    if let Some(signal) = stop.signal() {
+        return Ok(128 + signal);
+    }
+    Ok(match status {
+        Some(WaitStatus::Exited(_, code)) => code,
+        Some(WaitStatus::Signaled(_, signal, _)) => 128 + signal as i32,
+        _ => 0,
+    })
+}
+
+/// Keeps the set of live tasks in step, then hands the event on.
+fn forward(
+    event: Event,
+    pipeline: &mut Pipeline,
+    live: &mut HashSet<u32>,
+    failure: &mut Option<io::Error>,
+) {
+    if failure.is_some() {
+        return;
+    }
+    match &event {
+        Event::Task(TaskEvent::Spawned { tid, .. }) => {
+            live.insert(*tid);
+        }
+        Event::Task(TaskEvent::Exited { tid, .. }) => {
+            live.remove(tid);
+        }
+        Event::Syscall(_) => {}
+    }
+    if let Err(e) = pipeline.push(&event) {
+        *failure = Some(e);
+    }
+}
+
+fn open_output(args: &RecordArgs) -> Result<Box<dyn Write>> {
+    Ok(match &args.output {
+        Some(path) => {
+            // 0600: traces show what the target did, and later its data.
+            let file: File = OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            Box::new(BufWriter::with_capacity(1 << 20, file))
+        }
+        None => Box::new(BufWriter::with_capacity(1 << 16, io::stderr())),
+    })
+}
+
+/// SIGINT/SIGTERM/SIGHUP ask for a clean stop: detach, summarise, exit.
+struct Stop {
+    signal: Arc<AtomicUsize>,
+}
+
+impl Stop {
+    fn install() -> Result<Self> {
+        let signal = Arc::new(AtomicUsize::new(0));
+        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+            signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize)
+                .context("cannot install signal handlers")?;
+        }
+        Ok(Self { signal })
+    }
+
+    fn requested(&self) -> bool {
+        self.signal.load(Ordering::Relaxed) != 0
+    }
+
+    fn signal(&self) -> Option<i32> {
+        match self.signal.load(Ordering::Relaxed) {
+            0 => None,
+            sig => Some(sig as i32),
+        }
+    }
+}
