@@ -1,0 +1,199 @@
+//! The ptrace source: the same events as eBPF, for kernels or sandboxes
+//! without it, and as the comparison point for observer cost.
+//!
+//! Every ptrace request must come from the thread that attached, so one
+//! dedicated thread seizes the targets and runs the `waitpid` loop; events
+//! reach the pipeline through a channel, in batches. The main thread asks
+//! it to stop by setting a flag and interrupting its `waitpid` with a
+//! signal; the thread then interrupts and detaches every tracee, passing on
+//! any signal that was about to be delivered, so they all go on running.
+//!
+//! Tracees are seized (`PTRACE_SEIZE`) without `PTRACE_O_EXITKILL`: if the
+//! tracer dies, even by SIGKILL, the kernel detaches them and they resume.
+
+mod tracee;
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    },
+    thread::{self, JoinHandle},
+    time::Duration,
+};
+
+use nix::{
+    sys::{
+        signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction},
+        wait::WaitStatus,
+    },
+    unistd::Pid,
+};
+use thiserror::Error;
+
+use crate::event::Event;
+
+pub use tracee::Observer;
+
+#[derive(Debug, Error)]
+pub enum PtraceError {
+    #[error("cannot attach to process {pid}: {errno}{hint}")]
+    Attach {
+        pid: i32,
+        errno: nix::errno::Errno,
+        hint: &'static str,
+    },
+    #[error("the ptrace thread is gone")]
+    ThreadGone,
+    #[error("cannot start the ptrace thread: {0}")]
+    Spawn(std::io::Error),
+}
+
+/// The signal that interrupts the ptrace thread's `waitpid` on stop.
+const WAKE: Signal = Signal::SIGURG;
+
+enum Request {
+    /// Seize every thread of process `tgid`; `launched` when it is our
+    /// gated child (one thread, not yet exec'd).
+    Trace {
+        tgid: u32,
+        launched: bool,
+        reply: mpsc::Sender<Result<Vec<u32>, PtraceError>>,
+    },
+    /// All targets are attached: start the wait loop.
+    Run,
+}
+
+/// Shared between the ptrace thread and the source handle.
+#[derive(Default)]
+struct Shared {
+    stop: AtomicBool,
+    /// Exit statuses of processes that were our own children.
+    statuses: Mutex<HashMap<i32, WaitStatus>>,
+    observer: Mutex<Observer>,
+    /// Set by the thread when every tracee is gone or detached.
+    finished: AtomicBool,
+}
+
+pub struct PtraceSource {
+    requests: mpsc::Sender<Request>,
+    events: mpsc::Receiver<Vec<Event>>,
+    shared: Arc<Shared>,
+    thread: Option<JoinHandle<()>>,
+    running: bool,
+}
+
+impl PtraceSource {
+    pub fn new() -> Result<Self, PtraceError> {
+        install_wake_handler();
+        let (requests, request_rx) = mpsc::channel();
+        let (event_tx, events) = mpsc::channel();
+        let shared = Arc::new(Shared::default());
+        let thread_shared = Arc::clone(&shared);
+        let thread = thread::Builder::new()
+            .name("ptrace".into())
+            .spawn(move || tracee::run(request_rx, event_tx, thread_shared))
+            .map_err(PtraceError::Spawn)?;
+        Ok(Self {
+            requests,
+            events,
+            shared,
+            thread: Some(thread),
+            running: false,
+        })
+    }
+
+    /// Seizes every thread of `tgid` and returns their tids.
+    pub fn trace(&mut self, tgid: u32, launched: bool) -> Result<Vec<u32>, PtraceError> {
+        let (reply, answer) = mpsc::channel();
+        self.requests
+            .send(Request::Trace {
+                tgid,
+                launched,
+                reply,
+            })
+            .map_err(|_| PtraceError::ThreadGone)?;
+        answer.recv().map_err(|_| PtraceError::ThreadGone)?
+    }
+
+    /// Starts the wait loop once every target is attached.
+    pub fn start(&mut self) {
+        if !self.running {
+            self.running = true;
+            let _ = self.requests.send(Request::Run);
+        }
+    }
+
+    pub fn drain(&mut self, mut sink: impl FnMut(Event)) -> usize {
+        let mut n = 0;
+        while let Ok(batch) = self.events.try_recv() {
+            n += batch.len();
+            batch.into_iter().for_each(&mut sink);
+        }
+        n
+    }
+
+    /// Waits up to `timeout` for events; used instead of a sleep so ptrace
+    /// events are handed on as soon as they come.
+    pub fn wait(&self, timeout: Duration) -> Option<Vec<Event>> {
+        self.events.recv_timeout(timeout).ok()
+    }
+
+    /// Exit status of `pid`, one of our own children, once it is reaped.
+    pub fn status(&self, pid: Pid) -> Option<WaitStatus> {
+        self.shared
+            .statuses
+            .lock()
+            .ok()
+            .and_then(|s| s.get(&pid.as_raw()).copied())
+    }
+
+    /// True when every tracee has exited or been detached.
+    pub fn finished(&self) -> bool {
+        self.shared.finished.load(Ordering::Acquire)
+    }
+
+    pub fn observer(&self) -> Observer {
+        self.shared
+            .observer
+            .lock()
+            .map(|o| o.clone())
+            .unwrap_or_default()
+    }
+
+    /// Detaches every tracee (they keep running) and joins the thread.
+    pub fn detach(&mut self) {
+        self.shared.stop.store(true, Ordering::Release);
+        self.start();
+        if let Some(thread) = self.thread.take() {
+            use std::os::unix::thread::JoinHandleExt;
+            let handle = thread.as_pthread_t();
+            // The thread may be about to block in waitpid when the flag is
+            // set: keep waking it until it has finished.
+            while !thread.is_finished() {
+                // SAFETY: the thread is alive (not finished), so its
+                // pthread_t is valid; the handler does nothing.
+                unsafe { libc::pthread_kill(handle, WAKE as i32) };
+                thread::sleep(Duration::from_millis(5));
+            }
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for PtraceSource {
+    fn drop(&mut self) {
+        self.detach();
+    }
+}
+
+/// A handler that does nothing, installed without `SA_RESTART` so that the
+/// signal makes the ptrace thread's `waitpid` return `EINTR`.
+fn install_wake_handler() {
+    extern "C" fn wake(_: libc::c_int) {}
+    let action = SigAction::new(SigHandler::Handler(wake), SaFlags::empty(), SigSet::empty());
+    // SAFETY: the handler is async-signal-safe (it does nothing).
+    let _ = unsafe { sigaction(WAKE, &action) };
+}

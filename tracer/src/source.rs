@@ -1,0 +1,165 @@
+//! Where events come from: eBPF or ptrace, behind one interface so the rest
+//! of tracer does not care which.
+
+use std::{thread, time::Duration};
+
+use anyhow::{Context as _, Result};
+use nix::{
+    sys::wait::{WaitPidFlag, WaitStatus, waitpid},
+    unistd::Pid,
+};
+
+use crate::{
+    cli::Mode,
+    ebpf::{EbpfError, EbpfSource},
+    event::Event,
+    launch::Prepare,
+    procfs,
+    ptrace::PtraceSource,
+};
+
+/// How long to wait for events when there are none. The eBPF side never
+/// wakes us (`BPF_RB_NO_WAKEUP`), so this bounds the latency of output; at
+/// a million events a second it is ~1 MiB of ring per tick.
+const POLL_INTERVAL: Duration = Duration::from_millis(5);
+
+pub enum Source {
+    Ebpf(Box<EbpfSource>),
+    Ptrace(PtraceSource),
+}
+
+impl Source {
+    /// Sets up the source for `mode`. `auto` falls back to ptrace, saying
+    /// why, when eBPF cannot be loaded.
+    pub fn open(mode: Mode, ring_bytes: u32) -> Result<Self> {
+        let ptrace = || -> Result<Self> {
+            Ok(Self::Ptrace(
+                PtraceSource::new().context("cannot start ptrace mode")?,
+            ))
+        };
+        match mode {
+            Mode::Ebpf => Ok(Self::Ebpf(Box::new(
+                EbpfSource::load(ring_bytes).context("cannot trace with eBPF")?,
+            ))),
+            Mode::Ptrace => ptrace(),
+            Mode::Auto => match EbpfSource::load(ring_bytes) {
+                Ok(source) => Ok(Self::Ebpf(Box::new(source))),
+                Err(err @ (EbpfError::BadRingSize(_) | EbpfError::Map(_))) => {
+                    Err(err).context("cannot trace with eBPF")
+                }
+                Err(err) => {
+                    eprintln!("tracer: eBPF unavailable ({err}); using ptrace");
+                    ptrace()
+                }
+            },
+        }
+    }
+
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Self::Ebpf(_) => "ebpf",
+            Self::Ptrace(_) => "ptrace",
+        }
+    }
+
+    /// How the launched child must prepare itself for this source.
+    pub fn prepare(&self) -> Prepare {
+        Prepare {
+            stop_before_exec: matches!(self, Self::Ptrace(_)),
+        }
+    }
+
+    /// Starts recording process `tgid`; returns its threads. `launched` is
+    /// true for our gated child, which has one thread and has not exec'd.
+    pub fn trace(&mut self, tgid: u32, launched: bool) -> Result<Vec<u32>> {
+        match self {
+            Self::Ebpf(source) => {
+                source.trace(tgid)?;
+                if launched {
+                    return Ok(vec![tgid]);
+                }
+                // Filter first, then list threads: a thread born in between
+                // shows up as a fork event as well, which is harmless.
+                Ok(procfs::threads(tgid as i32)?)
+            }
+            Self::Ptrace(source) => Ok(source.trace(tgid, launched)?),
+        }
+    }
+
+    /// Every target is set up: start delivering events.
+    pub fn start(&mut self) {
+        if let Self::Ptrace(source) = self {
+            source.start();
+        }
+    }
+
+    /// Hands pending events to `sink`, waiting a little when there are
+    /// none. Returns how many were handed on.
+    pub fn poll(&mut self, mut sink: impl FnMut(Event)) -> usize {
+        match self {
+            Self::Ebpf(source) => {
+                let n = source.drain(sink);
+                if n == 0 {
+                    thread::sleep(POLL_INTERVAL);
+                }
+                n
+            }
+            Self::Ptrace(source) => {
+                let mut n = 0;
+                if let Some(batch) = source.wait(POLL_INTERVAL) {
+                    n += batch.len();
+                    batch.into_iter().for_each(&mut sink);
+                }
+                n + source.drain(sink)
+            }
+        }
+    }
+
+    /// Hands every pending event to `sink` without waiting.
+    pub fn drain(&mut self, sink: impl FnMut(Event)) -> usize {
+        match self {
+            Self::Ebpf(source) => source.drain(sink),
+            Self::Ptrace(source) => source.drain(sink),
+        }
+    }
+
+    /// Exit status of our launched child, once it has exited.
+    pub fn child_status(&mut self, pid: Pid) -> Option<WaitStatus> {
+        match self {
+            // The ptrace thread reaps its tracees, our child among them.
+            Self::Ptrace(source) => source.status(pid),
+            Self::Ebpf(_) => match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+                Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => Some(status),
+                Ok(_) => None,
+                // ECHILD: already reaped.
+                Err(_) => Some(WaitStatus::Exited(pid, 0)),
+            },
+        }
+    }
+
+    /// Whether the source itself knows every target is gone (ptrace does;
+    /// eBPF relies on task events).
+    pub fn finished(&self) -> bool {
+        match self {
+            Self::Ebpf(_) => false,
+            Self::Ptrace(source) => source.finished(),
+        }
+    }
+
+    /// Events the source could not deliver.
+    pub fn lost(&self) -> u64 {
+        match self {
+            Self::Ebpf(source) => source.lost(),
+            Self::Ptrace(_) => 0,
+        }
+    }
+
+    /// Stops recording and leaves every target running as before. Returns
+    /// the events that were still in flight.
+    pub fn detach(&mut self, sink: impl FnMut(Event)) -> usize {
+        if let Self::Ptrace(source) = self {
+            source.detach();
+        }
+        self.drain(sink)
+    }
+}
