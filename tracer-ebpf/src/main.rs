@@ -1,7 +1,8 @@
 //! The kernel half of tracer: records every syscall of the traced processes.
 //!
 //! Hot path, per syscall of *every* task on the machine:
-//! - `sys_enter`: one `TRACED` lookup by tgid; untraced tasks stop there.
+//! - `sys_enter`: one `TRACED` array lookup by tgid (inlined by the JIT);
+//!   untraced tasks stop there.
 //!   Traced ones read the six argument registers with one
 //!   `bpf_probe_read_kernel` and park them in `INFLIGHT` (by tid), updating
 //!   the existing entry in place when there is one (no LRU allocation).
@@ -23,19 +24,25 @@ use aya_ebpf::{
         bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel,
     },
     macros::{map, raw_tracepoint, tracepoint},
-    maps::{HashMap, LruHashMap, PerCpuArray, RingBuf},
+    maps::{Array, LruHashMap, PerCpuArray, RingBuf},
     programs::{RawTracePointContext, TracePointContext},
 };
 use tracer_common::{
     FLAG_NO_RETURN, Inflight, MAX_ARGS, SyscallRecord, TaskRecord, counter, kind, traced,
 };
 
-/// Traced tgids. Also holds the tids of threads created by traced
-/// processes between their fork and their exit: harmless, since no process
-/// can have a live thread's tid as its tgid, and cheaper than telling
-/// threads from processes at fork time.
+/// Traced tgids: a byte per possible pid (the loader sizes it to
+/// `kernel.pid_max`), non-zero when traced. An array, not a hash, because
+/// every syscall of every task on the machine checks it: the JIT inlines an
+/// array lookup into a bounds check and an add, where a hash lookup is a
+/// call and a jhash.
+///
+/// Also marks the tids of threads created by traced processes, between
+/// their fork and their exit: harmless, since no process can have a live
+/// thread's tid as its tgid, and cheaper than telling threads from
+/// processes at fork time.
 #[map(name = "TRACED")]
-static TRACED: HashMap<u32, u8> = HashMap::with_max_entries(16384, 0);
+static TRACED: Array<u8> = Array::with_max_entries(1 << 15, 0);
 
 /// The syscall each traced thread is in, between enter and exit.
 #[map(name = "INFLIGHT")]
@@ -77,6 +84,23 @@ struct ArgRegs {
 }
 /// Byte offset of `r10` in x86_64 `struct pt_regs` (after r15..bx, r11).
 const PT_REGS_R10: usize = 7 * 8;
+
+#[inline(always)]
+fn is_traced(tgid: u32) -> bool {
+    match TRACED.get_ptr(tgid) {
+        // SAFETY: pointer from a successful array lookup.
+        Some(flag) => unsafe { *flag != 0 },
+        None => false,
+    }
+}
+
+#[inline(always)]
+fn set_traced(pid: u32, value: u8) {
+    if let Some(flag) = TRACED.get_ptr_mut(pid) {
+        // SAFETY: pointer from a successful array lookup; a byte store.
+        unsafe { *flag = value };
+    }
+}
 
 #[inline(always)]
 fn count_lost() {
@@ -124,7 +148,7 @@ fn emit_syscall(
 pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
-    if TRACED.get_ptr(tgid).is_none() {
+    if !is_traced(tgid) {
         return 0;
     }
     let tid = pid_tgid as u32;
@@ -223,7 +247,7 @@ fn emit_task(kind: u16, flags: u16, tid: u32, tgid: u32, parent_tid: u32) {
 pub fn sched_process_fork(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
-    if TRACED.get_ptr(tgid).is_none() {
+    if !is_traced(tgid) {
         return 0;
     }
     // SAFETY: the offset comes from the tracepoint's own format file; the
@@ -234,7 +258,7 @@ pub fn sched_process_fork(ctx: TracePointContext) -> u32 {
         return 0;
     };
     let child = child as u32;
-    let _ = TRACED.insert(child, traced::ON, 0);
+    set_traced(child, traced::ON);
     emit_task(kind::FORK, 0, child, tgid, pid_tgid as u32);
     0
 }
@@ -244,7 +268,7 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
     let tid = pid_tgid as u32;
-    if TRACED.get_ptr(tgid).is_none() {
+    if !is_traced(tgid) {
         return 0;
     }
     let offset = EXIT_GROUP_DEAD_OFFSET.load();
@@ -257,10 +281,10 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     let _ = INFLIGHT.remove(tid);
     if tid != tgid {
         // Drop the thread's own key (see `TRACED`).
-        let _ = TRACED.remove(tid);
+        set_traced(tid, 0);
     }
     if group_dead {
-        let _ = TRACED.remove(tgid);
+        set_traced(tgid, 0);
     }
     emit_task(
         kind::EXIT,

@@ -16,6 +16,15 @@ pub struct Cli {
 pub enum Command {
     /// Record the syscalls of a command, or of running processes (-p).
     Record(RecordArgs),
+    /// Run a command many times untraced and traced: does the failure
+    /// vanish under observation?
+    Compare(crate::compare::CompareArgs),
+    /// Measure the nanoseconds each mode adds to a syscall, side by side.
+    Overhead(crate::overhead::OverheadArgs),
+    /// The calibration workload of `overhead`: COUNT getppid calls, then
+    /// print the elapsed nanoseconds.
+    #[command(hide = true)]
+    SyscallLoop { count: u64 },
 }
 
 /// Where events come from.
@@ -99,8 +108,10 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<RecordArgs, clap::Error> {
         let cli = Cli::try_parse_from(["tracer", "record"].iter().chain(args))?;
-        let Command::Record(args) = cli.command;
-        Ok(args)
+        match cli.command {
+            Command::Record(args) => Ok(args),
+            other => panic!("parsed as {other:?}"),
+        }
     }
 
     #[test]

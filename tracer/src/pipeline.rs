@@ -15,9 +15,31 @@ pub struct RunInfo {
     pub mode: &'static str,
     /// Events the source could not deliver (ring full, …).
     pub lost_events: u64,
+    /// Syscalls recorded, before `-e` filtering.
+    pub syscalls: u64,
     /// Trace start and end, `CLOCK_MONOTONIC` ns.
     pub start_ns: u64,
     pub end_ns: u64,
+    /// What watching cost the target, when the source can tell.
+    pub observer: Option<ObserverCost>,
+}
+
+/// The time the act of watching took from the target.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ObserverCost {
+    /// eBPF: the programs' own run time as the kernel counts it
+    /// (`bpf_prog_info.run_time_ns`), for every task they ran on. ptrace:
+    /// the time tracees spent stopped in the tracer, summed over threads.
+    pub total_ns: u64,
+    /// eBPF only: the programs' run time over every task on the machine,
+    /// the cost that untraced processes pay too.
+    pub machine_ns: Option<u64>,
+}
+
+impl RunInfo {
+    pub fn duration_ns(&self) -> u64 {
+        self.end_ns.saturating_sub(self.start_ns)
+    }
 }
 
 /// What the pipeline knows about the traced tasks, for sinks that render
@@ -65,7 +87,7 @@ pub struct Pipeline {
     filter: SyscallFilter,
     tasks: Tasks,
     sinks: Vec<Box<dyn Sink>>,
-    /// Syscall events accepted by the filter.
+    /// Syscall events seen, before filtering.
     pub syscalls: u64,
 }
 
@@ -96,10 +118,10 @@ impl Pipeline {
         match event {
             Event::Syscall(ev) => {
                 self.tasks.saw(ev.tid, ev.tgid);
+                self.syscalls += 1;
                 if !self.filter.matches(ev.nr) {
                     return Ok(());
                 }
-                self.syscalls += 1;
                 for sink in &mut self.sinks {
                     sink.syscall(ev, &self.tasks)?;
                 }

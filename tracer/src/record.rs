@@ -17,6 +17,7 @@ use anyhow::{Context as _, Result, bail};
 use nix::sys::wait::WaitStatus;
 
 use crate::{
+    Exit,
     cli::RecordArgs,
     event::{Event, TaskEvent},
     launch,
@@ -30,8 +31,8 @@ use crate::{
     syscalls::filter::SyscallFilter,
 };
 
-/// Runs `tracer record`; returns the process exit code.
-pub fn run(args: RecordArgs) -> Result<i32> {
+/// Runs `tracer record`; returns how tracer should exit.
+pub fn run(args: RecordArgs) -> Result<Exit> {
     let filter = SyscallFilter::parse(&args.exprs).context("invalid -e expression")?;
     if args.command.is_empty() && args.pids.is_empty() {
         bail!("nothing to trace: give a command (tracer record -- CMD ARGS...) or -p PID");
@@ -122,6 +123,8 @@ pub fn run(args: RecordArgs) -> Result<i32> {
     let run = RunInfo {
         mode: source.mode(),
         lost_events: source.lost(),
+        syscalls: pipeline.syscalls,
+        observer: source.observer(pipeline.syscalls),
         start_ns,
         end_ns: clock_ns(libc::CLOCK_MONOTONIC),
     };
@@ -139,12 +142,12 @@ pub fn run(args: RecordArgs) -> Result<i32> {
         eprintln!("{}", crate::output::lost_banner(run.lost_events));
     }
     if let Some(signal) = stop.signal() {
-        return Ok(128 + signal);
+        return Ok(Exit::Code(128 + signal));
     }
     Ok(match status {
-        Some(WaitStatus::Exited(_, code)) => code,
-        Some(WaitStatus::Signaled(_, signal, _)) => 128 + signal as i32,
-        _ => 0,
+        Some(WaitStatus::Exited(_, code)) => Exit::Code(code),
+        Some(WaitStatus::Signaled(_, signal, _)) => Exit::Signal(signal as i32),
+        _ => Exit::Code(0),
     })
 }
 

@@ -14,6 +14,7 @@ use crate::{
     ebpf::{EbpfError, EbpfSource},
     event::Event,
     launch::Prepare,
+    pipeline::ObserverCost,
     procfs,
     ptrace::PtraceSource,
 };
@@ -143,6 +144,35 @@ impl Source {
         match self {
             Self::Ebpf(_) => false,
             Self::Ptrace(source) => source.finished(),
+        }
+    }
+
+    /// What watching has cost the target so far, given the number of its
+    /// syscalls recorded.
+    ///
+    /// eBPF: the programs run for every task on the machine, and the kernel
+    /// counts their time for all of them together. The target is charged
+    /// its share of the runs (two per syscall), at the average cost of a
+    /// run: an underestimate, since runs that record cost more than runs
+    /// that only check the filter. The whole is `machine_ns`.
+    /// ptrace: the time tracees spent stopped in the tracer.
+    pub fn observer(&self, syscalls: u64) -> Option<ObserverCost> {
+        match self {
+            Self::Ebpf(source) => {
+                let (time, runs) = source.run_stats()?;
+                let target_runs = (2 * syscalls).min(runs);
+                let total_ns = (time as u128 * target_runs as u128)
+                    .checked_div(runs as u128)
+                    .unwrap_or(0) as u64;
+                Some(ObserverCost {
+                    total_ns,
+                    machine_ns: Some(time),
+                })
+            }
+            Self::Ptrace(source) => Some(ObserverCost {
+                total_ns: source.observer().stopped_ns,
+                machine_ns: None,
+            }),
         }
     }
 

@@ -7,7 +7,7 @@
 mod decode;
 pub mod tracefs;
 
-use std::{io, path::Path};
+use std::{io, os::fd::OwnedFd, path::Path};
 
 use aya::{
     Ebpf, EbpfLoader,
@@ -21,11 +21,6 @@ use crate::event::Event;
 
 /// The object built by `build.rs` from `tracer-ebpf`.
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer"));
-
-/// Default ring-buffer size: holds ~750k syscall records, i.e. a few hundred
-/// milliseconds of the busiest single-threaded target, so a consumer that
-/// stalls briefly (a slow `-o` file) loses nothing.
-pub const DEFAULT_RING_BYTES: u32 = 64 << 20;
 
 /// Why the eBPF source could not be set up. Each variant says what the user
 /// can do about it.
@@ -55,6 +50,9 @@ pub struct EbpfSource {
     traced: Array<MapData, u8>,
     events: RingBuf<MapData>,
     counters: PerCpuArray<MapData, u64>,
+    /// Keeps the kernel counting the programs' run time (`BPF_ENABLE_STATS`)
+    /// while open; `None` when the kernel refused.
+    stats: Option<OwnedFd>,
 }
 
 impl EbpfSource {
@@ -107,11 +105,15 @@ impl EbpfSource {
             .map_err(|e| EbpfError::Map(chain(&e)))?;
         let counters = PerCpuArray::try_from(take_map(&mut ebpf, names::COUNTERS)?)
             .map_err(|e| EbpfError::Map(chain(&e)))?;
+        // Counting run time costs two clock reads per program run; it is
+        // how tracer tells users what watching costs, so it is on.
+        let stats = aya::sys::enable_stats(aya::sys::Stats::RunTime).ok();
         Ok(Self {
             ebpf,
             traced,
             events,
             counters,
+            stats,
         })
     }
 
@@ -121,12 +123,6 @@ impl EbpfSource {
         self.traced
             .set(tgid, traced::ON, 0)
             .map_err(|e| EbpfError::Map(format!("cannot trace pid {tgid}: {}", chain(&e))))
-    }
-
-    /// Stops recording process `tgid`.
-    pub fn untrace(&mut self, tgid: u32) {
-        // Out of range cannot happen for a pid that `trace` accepted.
-        let _ = self.traced.set(tgid, 0, 0);
     }
 
     /// Hands every record in the ring buffer to `sink`, in ring order.
@@ -151,9 +147,18 @@ impl EbpfSource {
             .unwrap_or(0)
     }
 
-    /// The loaded programs, for reading their run-time statistics.
-    pub fn ebpf(&self) -> &Ebpf {
-        &self.ebpf
+    /// Total run time and run count of the programs since they were
+    /// loaded, as the kernel counted them, over every task they ran for;
+    /// `None` when run-time statistics are unavailable.
+    pub fn run_stats(&self) -> Option<(u64, u64)> {
+        self.stats.as_ref()?;
+        let (mut time, mut count) = (0, 0);
+        for (_, program) in self.ebpf.programs() {
+            let info = program.info().ok()?;
+            time += info.run_time().as_nanos() as u64;
+            count += info.run_count();
+        }
+        Some((time, count))
     }
 }
 

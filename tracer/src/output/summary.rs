@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::{
     event::SyscallEvent,
-    pipeline::{RunInfo, Sink, Tasks},
+    pipeline::{ObserverCost, RunInfo, Sink, Tasks},
     syscalls,
 };
 
@@ -45,6 +45,59 @@ pub struct SummaryJson {
     pub duration_ns: u64,
     pub threads: usize,
     pub syscalls: BTreeMap<String, SyscallJson>,
+    /// What watching cost the target; `null` when the source cannot tell.
+    pub observer: Option<ObserverJson>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ObserverJson {
+    pub total_ns: u64,
+    /// eBPF: program run time over every task on the machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub machine_ns: Option<u64>,
+    pub per_syscall_ns: u64,
+    /// `total_ns` over the trace's wall-clock duration.
+    pub share_of_runtime: f64,
+}
+
+impl ObserverJson {
+    fn new(cost: ObserverCost, syscalls: u64, duration_ns: u64) -> Self {
+        Self {
+            total_ns: cost.total_ns,
+            machine_ns: cost.machine_ns,
+            per_syscall_ns: cost.total_ns.checked_div(syscalls).unwrap_or(0),
+            share_of_runtime: if duration_ns == 0 {
+                0.0
+            } else {
+                cost.total_ns as f64 / duration_ns as f64
+            },
+        }
+    }
+
+    /// "observer cost: 41.2 ms over 812,345 syscalls (50 ns each), 3.1% of
+    /// the target's run time".
+    pub fn sentence(&self, syscalls: u64) -> String {
+        format!(
+            "observer cost: {:.1} ms over {} syscalls ({} ns each), {:.1}% of the target's run time",
+            self.total_ns as f64 / 1e6,
+            thousands(syscalls),
+            self.per_syscall_ns,
+            self.share_of_runtime * 100.0
+        )
+    }
+}
+
+/// `1234567` → `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 #[derive(Debug, Serialize)]
@@ -103,9 +156,12 @@ impl<W: Write> SummarySink<W> {
             mode: run.mode,
             lost_events: run.lost_events,
             events: self.events,
-            duration_ns: run.end_ns.saturating_sub(run.start_ns),
+            duration_ns: run.duration_ns(),
             threads: tasks.seen(),
             syscalls,
+            observer: run
+                .observer
+                .map(|cost| ObserverJson::new(cost, run.syscalls, run.duration_ns())),
         }
     }
 
@@ -153,6 +209,9 @@ impl<W: Write> SummarySink<W> {
             "",
             "",
         )?;
+        if let Some(observer) = &summary.observer {
+            writeln!(out, "{}", observer.sentence(run.syscalls))?;
+        }
         if run.lost_events > 0 {
             writeln!(out, "{}", super::lost_banner(run.lost_events))?;
         }
@@ -231,6 +290,22 @@ mod tests {
     }
 
     #[test]
+    fn observer_sentence() {
+        let json = ObserverJson::new(ObserverCost {
+                total_ns: 41_200_000,
+                machine_ns: None,
+            }, 812_345, 1_329_000_000);
+        assert_eq!(json.per_syscall_ns, 50);
+        assert_eq!(
+            json.sentence(812_345),
+            "observer cost: 41.2 ms over 812,345 syscalls (50 ns each), 3.1% of the target's run time"
+        );
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+    }
+
+    #[test]
     fn table_lists_every_syscall_and_lost_events() {
         let mut sink = SummarySink::new(Vec::new(), SummaryFormat::Table);
         let tasks = Tasks::default();
@@ -239,7 +314,13 @@ mod tests {
         let run = RunInfo {
             mode: "ebpf",
             lost_events: 7,
-            ..Default::default()
+            syscalls: 2,
+            observer: Some(ObserverCost {
+                total_ns: 5_000,
+                machine_ns: Some(9_000),
+            }),
+            start_ns: 0,
+            end_ns: 100_000,
         };
         sink.finish(&run, &tasks).unwrap();
         let text = String::from_utf8(sink.out).unwrap();
@@ -247,5 +328,6 @@ mod tests {
         assert!(text.contains(" openat\n"), "{text}");
         assert!(text.contains("LOST 7 events"), "{text}");
         assert!(text.contains(" total\n"), "{text}");
+        assert!(text.contains("observer cost: 0.0 ms over 2 syscalls (2500 ns each), 5.0%"), "{text}");
     }
 }

@@ -1,0 +1,627 @@
+//! `tracer compare`: does the failure vanish under observation?
+//!
+//! Runs a command N times untraced and under each tracing mode, interleaved
+//! in a random order so drift in the machine hits every mode alike, and
+//! reports per mode the failure rate with a 95% Wilson interval, the
+//! slowdown, the observer cost, and Fisher's exact test against untraced.
+//! A failure that disappears under ptrace but not under eBPF is evidence
+//! of a timing bug, not a dead end.
+
+use std::{
+    collections::BTreeMap,
+    fs,
+    io::Read,
+    os::unix::process::{CommandExt, ExitStatusExt},
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+        mpsc,
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context as _, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use regex::bytes::Regex;
+use serde::Serialize;
+
+use crate::stats::{self, Z95};
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Runs per mode.
+    #[arg(long, default_value_t = 50)]
+    pub runs: u64,
+    /// Modes to compare: none (untraced), ebpf, ptrace.
+    #[arg(long, value_delimiter = ',', default_value = "none,ebpf,ptrace")]
+    pub modes: Vec<String>,
+    /// What makes a run a failure: exit (non-zero exit status), signal
+    /// (death by a signal), output=REGEX (stdout or stderr matches).
+    /// Repeatable; default: exit and signal.
+    #[arg(long = "fail-on", value_name = "COND")]
+    pub fail_on: Vec<String>,
+    /// Seconds before a run counts as hung (a failure of its own kind).
+    #[arg(long, default_value_t = 60.0)]
+    pub timeout: f64,
+    /// Runs at once. More than 1 changes the timing of what is measured.
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Print the result as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Failing runs per mode whose stdout/stderr are kept.
+    #[arg(long, default_value_t = 3)]
+    pub keep_failures: usize,
+    /// The command to run.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    Exit,
+    Signal,
+    Output,
+    Timeout,
+}
+
+/// What decides that a run failed.
+struct FailOn {
+    exit: bool,
+    signal: bool,
+    output: Vec<Regex>,
+}
+
+impl FailOn {
+    fn parse(conditions: &[String]) -> Result<Self> {
+        if conditions.is_empty() {
+            return Ok(Self {
+                exit: true,
+                signal: true,
+                output: vec![],
+            });
+        }
+        let mut fail = Self {
+            exit: false,
+            signal: false,
+            output: vec![],
+        };
+        for c in conditions {
+            match c.as_str() {
+                "exit" => fail.exit = true,
+                "signal" => fail.signal = true,
+                other => match other.strip_prefix("output=") {
+                    Some(re) => fail.output.push(
+                        Regex::new(re).with_context(|| format!("invalid --fail-on regex {re:?}"))?,
+                    ),
+                    None => bail!(
+                        "invalid --fail-on '{other}': expected exit, signal or output=REGEX"
+                    ),
+                },
+            }
+        }
+        Ok(fail)
+    }
+}
+
+/// One finished run.
+struct Run {
+    mode: usize,
+    wall_s: f64,
+    failure: Option<Kind>,
+    observer_ns_per_syscall: Option<f64>,
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+#[derive(Default)]
+struct ModeTally {
+    runs: u64,
+    failures: BTreeMap<Kind, u64>,
+    wall: Vec<f64>,
+    observer: Vec<f64>,
+    kept: Vec<PathBuf>,
+}
+
+impl ModeTally {
+    fn failed(&self) -> u64 {
+        self.failures.values().sum()
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct ModeJson {
+    mode: String,
+    runs: u64,
+    failures: u64,
+    failures_by_kind: BTreeMap<Kind, u64>,
+    failure_rate: f64,
+    ci95: [f64; 2],
+    median_wall_s: Option<f64>,
+    p90_wall_s: Option<f64>,
+    slowdown: Option<f64>,
+    observer_ns_per_syscall: Option<f64>,
+    p_value: Option<f64>,
+    significant: bool,
+    kept_outputs: Vec<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+struct CompareJson {
+    command: Vec<String>,
+    runs_per_mode: u64,
+    interrupted: bool,
+    modes: Vec<ModeJson>,
+    verdict: String,
+}
+
+pub fn run(args: CompareArgs) -> Result<i32> {
+    let modes = args.modes.clone();
+    for m in &modes {
+        if !["none", "ebpf", "ptrace"].contains(&m.as_str()) {
+            bail!("unknown mode '{m}' (expected none, ebpf or ptrace)");
+        }
+    }
+    if modes.is_empty() || args.runs == 0 {
+        bail!("nothing to compare: give --runs ≥ 1 and at least one mode");
+    }
+    let fail_on = FailOn::parse(&args.fail_on)?;
+    crate::launch::resolve(&args.command[0].clone().into())?;
+    let me = std::env::current_exe().context("cannot find the tracer binary")?;
+    let keep_dir = std::env::temp_dir().join(format!("tracer-compare-{}", std::process::id()));
+
+    // Every (mode, run) pair, shuffled.
+    let mut plan: Vec<usize> = (0..modes.len())
+        .flat_map(|m| std::iter::repeat_n(m, args.runs as usize))
+        .collect();
+    fastrand::shuffle(&mut plan);
+    let queue = Arc::new(Mutex::new(plan));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("cannot install signal handlers")?;
+    }
+
+    let total = args.runs * modes.len() as u64;
+    let bar = if args.json {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(total)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} runs {elapsed} {msg}")
+            .expect("valid template"),
+    );
+
+    let (tx, rx) = mpsc::channel::<Run>();
+    let timeout = Duration::from_secs_f64(args.timeout.max(0.001));
+    let workers: Vec<_> = (0..args.jobs.max(1))
+        .map(|_| {
+            let queue = Arc::clone(&queue);
+            let stop = Arc::clone(&stop);
+            let tx = tx.clone();
+            let modes = modes.clone();
+            let command = args.command.clone();
+            let me = me.clone();
+            let output_rules = fail_on.output.clone();
+            let (exit_rule, signal_rule) = (fail_on.exit, fail_on.signal);
+            thread::spawn(move || {
+                loop {
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                    let Some(mode) = queue.lock().ok().and_then(|mut q| q.pop()) else {
+                        break;
+                    };
+                    let rules = FailOn {
+                        exit: exit_rule,
+                        signal: signal_rule,
+                        output: output_rules.clone(),
+                    };
+                    match run_once(&me, &modes[mode], &command, timeout, &rules) {
+                        Ok(mut run) => {
+                            run.mode = mode;
+                            if tx.send(run).is_err() {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            eprintln!("tracer compare: run failed to start: {e:#}");
+                            stop.store(true, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+        })
+        .collect();
+    drop(tx);
+
+    let mut tallies: Vec<ModeTally> = modes.iter().map(|_| ModeTally::default()).collect();
+    for run in rx {
+        let tally = &mut tallies[run.mode];
+        tally.runs += 1;
+        tally.wall.push(run.wall_s);
+        if let Some(o) = run.observer_ns_per_syscall {
+            tally.observer.push(o);
+        }
+        if let Some(kind) = run.failure {
+            *tally.failures.entry(kind).or_default() += 1;
+            if tally.kept.len() < args.keep_failures {
+                let n = tally.kept.len();
+                let base = keep_dir.join(format!("{}-failure-{n}", modes[run.mode]));
+                if fs::create_dir_all(&keep_dir).is_ok()
+                    && fs::write(base.with_extension("stdout"), &run.stdout).is_ok()
+                    && fs::write(base.with_extension("stderr"), &run.stderr).is_ok()
+                {
+                    tally.kept.push(base);
+                }
+            }
+        }
+        bar.inc(1);
+        bar.set_message(
+            modes
+                .iter()
+                .zip(&tallies)
+                .map(|(m, t)| format!("{m}: {}/{} failed", t.failed(), t.runs))
+                .collect::<Vec<_>>()
+                .join("  "),
+        );
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+    bar.finish_and_clear();
+
+    let interrupted = stop.load(Ordering::Relaxed);
+    let result = summarise(&args, &modes, &tallies, interrupted);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print_table(&result);
+    }
+    Ok(if interrupted { 130 } else { 0 })
+}
+
+fn run_once(me: &Path, mode: &str, command: &[String], timeout: Duration, rules: &FailOn) -> Result<Run> {
+    let summary = tempfile_path(mode);
+    let mut cmd = match mode {
+        "none" => Command::new(&command[0]),
+        traced => {
+            let mut cmd = Command::new(me);
+            cmd.args(["record", "--mode", traced, "--json", "-o"])
+                .arg(&summary)
+                .arg("--")
+                .arg(&command[0]);
+            cmd
+        }
+    };
+    cmd.args(&command[1..])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group, so a hung run is killed with everything
+        // it started.
+        .process_group(0);
+    let start = Instant::now();
+    let mut child = cmd.spawn().with_context(|| format!("cannot run {}", command[0]))?;
+    let mut stdout = child.stdout.take().context("stdout")?;
+    let mut stderr = child.stderr.take().context("stderr")?;
+    let out_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if start.elapsed() > timeout {
+            timed_out = true;
+            // SAFETY: kill(2) on the run's own process group.
+            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+            break child.wait()?;
+        }
+        thread::sleep(Duration::from_millis(2));
+    };
+    let outer_wall = start.elapsed().as_secs_f64();
+    let stdout = out_reader.join().unwrap_or_default();
+    let mut stderr = err_reader.join().unwrap_or_default();
+
+    // Traced runs: the recorder's own summary says how long the target ran
+    // (without the tracer's set-up) and what watching cost.
+    let mut wall_s = outer_wall;
+    let mut observer = None;
+    if mode != "none" {
+        if let Some(json) = fs::read(&summary)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        {
+            if let Some(ns) = json["duration_ns"].as_u64() {
+                wall_s = ns as f64 / 1e9;
+            }
+            observer = json["observer"]["per_syscall_ns"].as_f64();
+        }
+        let _ = fs::remove_file(&summary);
+        // Our own stderr lines are not the command's output.
+        stderr = strip_tracer_lines(&stderr);
+    }
+
+    let failure = if timed_out {
+        Some(Kind::Timeout)
+    } else if rules.signal && status.signal().is_some() {
+        Some(Kind::Signal)
+    } else if rules.exit && status.code().is_some_and(|c| c != 0) {
+        Some(Kind::Exit)
+    } else if rules
+        .output
+        .iter()
+        .any(|re| re.is_match(&stdout) || re.is_match(&stderr))
+    {
+        Some(Kind::Output)
+    } else {
+        None
+    };
+    Ok(Run {
+        mode: 0,
+        wall_s,
+        failure,
+        observer_ns_per_syscall: observer,
+        stdout,
+        stderr,
+    })
+}
+
+fn strip_tracer_lines(stderr: &[u8]) -> Vec<u8> {
+    stderr
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|line| !line.starts_with(b"tracer: "))
+        .flatten()
+        .copied()
+        .collect()
+}
+
+fn tempfile_path(mode: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!(
+        "tracer-compare-{}-{mode}-{n}.json",
+        std::process::id()
+    ))
+}
+
+fn summarise(
+    args: &CompareArgs,
+    modes: &[String],
+    tallies: &[ModeTally],
+    interrupted: bool,
+) -> CompareJson {
+    let base = modes.iter().position(|m| m == "none");
+    let base_median = base.and_then(|b| stats::median(&mut tallies[b].wall.clone()));
+    let mut out = Vec::new();
+    for (mode, t) in modes.iter().zip(tallies) {
+        let failures = t.failed();
+        let (lo, hi) = stats::wilson_interval(failures, t.runs, Z95);
+        let median = stats::median(&mut t.wall.clone());
+        let p_value = match base {
+            Some(b) if mode != "none" && tallies[b].runs > 0 && t.runs > 0 => {
+                let bf = tallies[b].failed();
+                Some(stats::fisher_exact_two_sided(
+                    failures,
+                    t.runs - failures,
+                    bf,
+                    tallies[b].runs - bf,
+                ))
+            }
+            _ => None,
+        };
+        out.push(ModeJson {
+            mode: mode.clone(),
+            runs: t.runs,
+            failures,
+            failures_by_kind: t.failures.clone(),
+            failure_rate: if t.runs == 0 {
+                0.0
+            } else {
+                failures as f64 / t.runs as f64
+            },
+            ci95: [lo, hi],
+            median_wall_s: median,
+            p90_wall_s: stats::percentile(&mut t.wall.clone(), 90.0),
+            slowdown: median.zip(base_median).map(|(m, b)| m / b),
+            observer_ns_per_syscall: stats::median(&mut t.observer.clone()),
+            p_value,
+            significant: p_value.is_some_and(|p| p < 0.05),
+            kept_outputs: t.kept.clone(),
+        });
+    }
+    let verdict = verdict(&out);
+    CompareJson {
+        command: args.command.clone(),
+        runs_per_mode: args.runs,
+        interrupted,
+        modes: out,
+        verdict,
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// A plain-words reading of the numbers.
+fn verdict(modes: &[ModeJson]) -> String {
+    let Some(base) = modes.iter().find(|m| m.mode == "none") else {
+        return "no untraced baseline (add mode none) to compare against".into();
+    };
+    let describe = |m: &ModeJson| {
+        format!(
+            "{} [{}–{}]",
+            pct(m.failure_rate),
+            pct(m.ci95[0]),
+            pct(m.ci95[1])
+        )
+    };
+    let mut parts = Vec::new();
+    for m in modes.iter().filter(|m| m.mode != "none") {
+        let p = m.p_value.unwrap_or(1.0);
+        let text = if m.significant && m.failure_rate < base.failure_rate {
+            format!(
+                "failure rate under {} {} vs {} untraced, p={p:.4}: the failure is timing-sensitive and watching with {} hides it",
+                m.mode,
+                describe(m),
+                describe(base),
+                m.mode
+            )
+        } else if m.significant {
+            format!(
+                "failure rate under {} {} vs {} untraced, p={p:.4}: watching with {} makes it fail more often",
+                m.mode,
+                describe(m),
+                describe(base),
+                m.mode
+            )
+        } else {
+            let needed = stats::runs_needed(base.failure_rate, m.failure_rate, 0.05, 0.8)
+                .filter(|&n| n > base.runs.min(m.runs));
+            match needed {
+                Some(n) if (m.failure_rate - base.failure_rate).abs() > 0.0 => format!(
+                    "{} keeps it ({} vs {} untraced, p={p:.2}); too few runs to tell a difference this size: about {n} runs per mode would be needed",
+                    m.mode,
+                    describe(m),
+                    describe(base)
+                ),
+                _ => format!(
+                    "{} keeps it ({} vs {} untraced, p={p:.2})",
+                    m.mode,
+                    describe(m),
+                    describe(base)
+                ),
+            }
+        };
+        parts.push(text);
+    }
+    if base.failures == 0 && modes.iter().all(|m| m.failures == 0) {
+        return format!(
+            "no failure in any mode ({} runs each; the untraced rate is below {} with 95% confidence)",
+            base.runs,
+            pct(stats::rule_of_three(base.runs))
+        );
+    }
+    parts.join("; ")
+}
+
+fn print_table(result: &CompareJson) {
+    println!(
+        "{:<7} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
+        "mode", "runs", "failed", "rate", "95% CI", "median s", "p90 s", "slowdown", "observer/sc", "p"
+    );
+    for m in &result.modes {
+        let opt = |x: Option<f64>, prec: usize| {
+            x.map_or("-".to_string(), |v| format!("{v:.prec$}"))
+        };
+        println!(
+            "{:<7} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
+            m.mode,
+            m.runs,
+            m.failures,
+            pct(m.failure_rate),
+            format!("[{}–{}]", pct(m.ci95[0]), pct(m.ci95[1])),
+            opt(m.median_wall_s, 4),
+            opt(m.p90_wall_s, 4),
+            m.slowdown.map_or("-".into(), |s| format!("{s:.2}x")),
+            m.observer_ns_per_syscall
+                .map_or("-".into(), |o| format!("{o:.0} ns")),
+            opt(m.p_value, 4),
+        );
+    }
+    for m in &result.modes {
+        if !m.failures_by_kind.is_empty() {
+            let kinds: Vec<_> = m
+                .failures_by_kind
+                .iter()
+                .map(|(k, n)| format!("{k:?}: {n}").to_lowercase())
+                .collect();
+            println!("{} failures by kind: {}", m.mode, kinds.join(", "));
+        }
+        for kept in &m.kept_outputs {
+            println!(
+                "{} failing run output: {}.stdout / .stderr",
+                m.mode,
+                kept.display()
+            );
+        }
+    }
+    if result.interrupted {
+        println!("(interrupted: these are the runs gathered so far)");
+    }
+    println!("verdict: {}", result.verdict);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fail_on_parsing() {
+        let f = FailOn::parse(&[]).unwrap();
+        assert!(f.exit && f.signal && f.output.is_empty());
+        let f = FailOn::parse(&["output=KeyError".into()]).unwrap();
+        assert!(!f.exit && !f.signal && f.output.len() == 1);
+        assert!(FailOn::parse(&["exitt".into()]).is_err());
+        assert!(FailOn::parse(&["output=(".into()]).is_err());
+    }
+
+    #[test]
+    fn strips_only_tracer_lines() {
+        let s = b"tracer: Process 1 attached\nKeyError: 3\ntracer: LOST 2 events\n";
+        assert_eq!(strip_tracer_lines(s), b"KeyError: 3\n");
+    }
+
+    fn mode(name: &str, runs: u64, failures: u64, p: Option<f64>) -> ModeJson {
+        let (lo, hi) = stats::wilson_interval(failures, runs, Z95);
+        ModeJson {
+            mode: name.into(),
+            runs,
+            failures,
+            failures_by_kind: BTreeMap::new(),
+            failure_rate: failures as f64 / runs as f64,
+            ci95: [lo, hi],
+            median_wall_s: None,
+            p90_wall_s: None,
+            slowdown: None,
+            observer_ns_per_syscall: None,
+            p_value: p,
+            significant: p.is_some_and(|p| p < 0.05),
+            kept_outputs: vec![],
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        let none = mode("none", 300, 6, None);
+        let ptrace = mode("ptrace", 300, 0, Some(0.0305));
+        let v = verdict(&[none, ptrace]);
+        assert!(v.contains("timing-sensitive"), "{v}");
+        assert!(v.contains("ptrace 0.0% [0.0%–1.3%] vs 2.0% [0.9%–4.3%]"), "{v}");
+
+        let none = mode("none", 20, 2, None);
+        let ebpf = mode("ebpf", 20, 1, Some(1.0));
+        let v = verdict(&[none, ebpf]);
+        assert!(v.contains("too few runs"), "{v}");
+
+        let v = verdict(&[mode("none", 10, 0, None), mode("ebpf", 10, 0, Some(1.0))]);
+        assert!(v.starts_with("no failure in any mode"), "{v}");
+    }
+}
