@@ -109,8 +109,14 @@ pub mod counter {
 
 /// Values of the `TRACED` map (keyed by tgid).
 pub mod traced {
+    /// Not traced.
+    pub const OFF: u8 = 0;
     /// The tgid is traced: record its syscalls.
     pub const ON: u8 = 1;
+    /// A launched child between fork and exec: its syscalls are tracer's
+    /// own plumbing, so recording starts with its `execve` (which flips
+    /// the value to `ON`), as in strace.
+    pub const AT_EXEC: u8 = 2;
 }
 
 #[cfg(feature = "user")]

@@ -66,6 +66,8 @@ static FORK_CHILD_PID_OFFSET: Global<u32> = Global::new(20);
 #[unsafe(no_mangle)]
 static EXIT_GROUP_DEAD_OFFSET: Global<u32> = Global::new(u32::MAX);
 
+const SYS_EXECVE: i64 = 59;
+const SYS_EXECVEAT: i64 = 322;
 const SYS_EXIT: i64 = 60;
 const SYS_EXIT_GROUP: i64 = 231;
 
@@ -89,7 +91,7 @@ const PT_REGS_R10: usize = 7 * 8;
 fn is_traced(tgid: u32) -> bool {
     match TRACED.get_ptr(tgid) {
         // SAFETY: pointer from a successful array lookup.
-        Some(flag) => unsafe { *flag != 0 },
+        Some(flag) => unsafe { *flag == traced::ON },
         None => false,
     }
 }
@@ -148,15 +150,28 @@ fn emit_syscall(
 pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
-    if !is_traced(tgid) {
+    let Some(flag) = TRACED.get_ptr_mut(tgid) else {
         return 0;
+    };
+    // SAFETY: pointer from a successful array lookup.
+    let state = unsafe { *flag };
+    if state == traced::OFF {
+        return 0;
+    }
+    let nr: i64 = ctx.arg(1);
+    if state == traced::AT_EXEC {
+        if nr != SYS_EXECVE && nr != SYS_EXECVEAT {
+            return 0;
+        }
+        // SAFETY: as above; a byte store.
+        unsafe { *flag = traced::ON };
     }
     let tid = pid_tgid as u32;
     let regs: *const u8 = ctx.arg(0);
-    let nr: i64 = ctx.arg(1);
     // SAFETY: `regs` is the tracepoint's `struct pt_regs *`; the helper
     // validates the read and fails instead of faulting.
-    let Ok(r) = (unsafe { bpf_probe_read_kernel(regs.wrapping_add(PT_REGS_R10).cast::<ArgRegs>()) })
+    let Ok(r) =
+        (unsafe { bpf_probe_read_kernel(regs.wrapping_add(PT_REGS_R10).cast::<ArgRegs>()) })
     else {
         return 0;
     };
@@ -252,9 +267,7 @@ pub fn sched_process_fork(ctx: TracePointContext) -> u32 {
     }
     // SAFETY: the offset comes from the tracepoint's own format file; the
     // helper validates the read.
-    let Ok(child) =
-        (unsafe { ctx.read_at::<i32>(FORK_CHILD_PID_OFFSET.load() as usize) })
-    else {
+    let Ok(child) = (unsafe { ctx.read_at::<i32>(FORK_CHILD_PID_OFFSET.load() as usize) }) else {
         return 0;
     };
     let child = child as u32;
@@ -281,14 +294,18 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     let _ = INFLIGHT.remove(tid);
     if tid != tgid {
         // Drop the thread's own key (see `TRACED`).
-        set_traced(tid, 0);
+        set_traced(tid, traced::OFF);
     }
     if group_dead {
-        set_traced(tgid, 0);
+        set_traced(tgid, traced::OFF);
     }
     emit_task(
         kind::EXIT,
-        if group_dead { tracer_common::FLAG_GROUP_DEAD } else { 0 },
+        if group_dead {
+            tracer_common::FLAG_GROUP_DEAD
+        } else {
+            0
+        },
         tid,
         tgid,
         0,

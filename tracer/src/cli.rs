@@ -6,7 +6,11 @@ use std::{ffi::OsString, path::PathBuf};
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "tracer", version, about = "A Linux syscall tracer that knows its own observer effect")]
+#[command(
+    name = "tracer",
+    version,
+    about = "A Linux syscall tracer that knows its own observer effect"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -46,7 +50,12 @@ pub struct RecordArgs {
 
     /// Attach to process PID (all its threads, and its future children).
     /// Repeat, or separate with commas, for several.
-    #[arg(short = 'p', long = "attach", value_name = "PID", value_delimiter = ',')]
+    #[arg(
+        short = 'p',
+        long = "attach",
+        value_name = "PID",
+        value_delimiter = ','
+    )]
     pub pids: Vec<i32>,
 
     /// Write tracer's output (lines or summary) to FILE instead of stderr.
@@ -85,7 +94,11 @@ pub struct RecordArgs {
     pub ring_size: u32,
 
     /// The command to run and trace.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "CMD")]
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "CMD"
+    )]
     pub command: Vec<OsString>,
 }
 
@@ -116,8 +129,19 @@ mod tests {
 
     #[test]
     fn strace_style_options() {
-        let a = parse(&["-f", "-tt", "-T", "-e", "trace=open", "-o", "out", "--", "ls", "-l"])
-            .unwrap();
+        let a = parse(&[
+            "-f",
+            "-tt",
+            "-T",
+            "-e",
+            "trace=open",
+            "-o",
+            "out",
+            "--",
+            "ls",
+            "-l",
+        ])
+        .unwrap();
         assert_eq!(a.timestamps, 2);
         assert!(a.durations);
         assert_eq!(a.exprs, ["trace=open"]);

@@ -97,11 +97,12 @@ impl FailOn {
                 "signal" => fail.signal = true,
                 other => match other.strip_prefix("output=") {
                     Some(re) => fail.output.push(
-                        Regex::new(re).with_context(|| format!("invalid --fail-on regex {re:?}"))?,
+                        Regex::new(re)
+                            .with_context(|| format!("invalid --fail-on regex {re:?}"))?,
                     ),
-                    None => bail!(
-                        "invalid --fail-on '{other}': expected exit, signal or output=REGEX"
-                    ),
+                    None => {
+                        bail!("invalid --fail-on '{other}': expected exit, signal or output=REGEX")
+                    }
                 },
             }
         }
@@ -288,7 +289,13 @@ pub fn run(args: CompareArgs) -> Result<i32> {
     Ok(if interrupted { 130 } else { 0 })
 }
 
-fn run_once(me: &Path, mode: &str, command: &[String], timeout: Duration, rules: &FailOn) -> Result<Run> {
+fn run_once(
+    me: &Path,
+    mode: &str,
+    command: &[String],
+    timeout: Duration,
+    rules: &FailOn,
+) -> Result<Run> {
     let summary = tempfile_path(mode);
     let mut cmd = match mode {
         "none" => Command::new(&command[0]),
@@ -309,7 +316,9 @@ fn run_once(me: &Path, mode: &str, command: &[String], timeout: Duration, rules:
         // it started.
         .process_group(0);
     let start = Instant::now();
-    let mut child = cmd.spawn().with_context(|| format!("cannot run {}", command[0]))?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot run {}", command[0]))?;
     let mut stdout = child.stdout.take().context("stdout")?;
     let mut stderr = child.stderr.take().context("stderr")?;
     let out_reader = thread::spawn(move || {
@@ -525,12 +534,20 @@ fn verdict(modes: &[ModeJson]) -> String {
 fn print_table(result: &CompareJson) {
     println!(
         "{:<7} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
-        "mode", "runs", "failed", "rate", "95% CI", "median s", "p90 s", "slowdown", "observer/sc", "p"
+        "mode",
+        "runs",
+        "failed",
+        "rate",
+        "95% CI",
+        "median s",
+        "p90 s",
+        "slowdown",
+        "observer/sc",
+        "p"
     );
     for m in &result.modes {
-        let opt = |x: Option<f64>, prec: usize| {
-            x.map_or("-".to_string(), |v| format!("{v:.prec$}"))
-        };
+        let opt =
+            |x: Option<f64>, prec: usize| x.map_or("-".to_string(), |v| format!("{v:.prec$}"));
         println!(
             "{:<7} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
             m.mode,
@@ -614,7 +631,10 @@ mod tests {
         let ptrace = mode("ptrace", 300, 0, Some(0.0305));
         let v = verdict(&[none, ptrace]);
         assert!(v.contains("timing-sensitive"), "{v}");
-        assert!(v.contains("ptrace 0.0% [0.0%–1.3%] vs 2.0% [0.9%–4.3%]"), "{v}");
+        assert!(
+            v.contains("ptrace 0.0% [0.0%–1.3%] vs 2.0% [0.9%–4.3%]"),
+            "{v}"
+        );
 
         let none = mode("none", 20, 2, None);
         let ebpf = mode("ebpf", 20, 1, Some(1.0));

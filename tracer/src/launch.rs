@@ -106,12 +106,15 @@ pub fn resolve(program: &OsString) -> Result<PathBuf, LaunchError> {
 }
 
 /// How the child prepares itself between the gate and `execve`.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Prepare {
     /// Stop with SIGSTOP once released, so a ptrace tracer that seized it
     /// can start syscall tracing right before `execve` (as strace's child
     /// does after `PTRACE_TRACEME`).
     pub stop_before_exec: bool,
+    /// A seccomp filter to install before that stop, so that only the
+    /// selected syscalls stop the tracee (built before the fork).
+    pub seccomp: Option<Vec<libc::sock_filter>>,
 }
 
 /// Forks a child that will run `argv` once released.
@@ -157,6 +160,12 @@ pub fn spawn_gated(argv: &[OsString], prepare: Prepare) -> Result<Gated, LaunchE
                 // SAFETY: _exit is async-signal-safe.
                 unsafe { libc::_exit(127) }
             }
+            if let Some(prog) = &prepare.seccomp {
+                // On failure the tracer sees no seccomp in /proc and traces
+                // every syscall instead: slower, never wrong.
+                // SAFETY: prctl/seccomp on memory prepared before the fork.
+                let _ = unsafe { crate::ptrace::seccomp::install(prog) };
+            }
             if prepare.stop_before_exec {
                 // SAFETY: raise is async-signal-safe.
                 unsafe { libc::raise(libc::SIGSTOP) };
@@ -193,9 +202,14 @@ mod tests {
 
     #[test]
     fn missing_command_is_an_error() {
-        let err = spawn_gated(&["no-such-command-xyz".into()], Prepare::default()).err().unwrap();
+        let err = spawn_gated(&["no-such-command-xyz".into()], Prepare::default())
+            .err()
+            .unwrap();
         assert!(matches!(err, LaunchError::NotFound(_)), "{err}");
-        assert!(matches!(spawn_gated(&[], Prepare::default()), Err(LaunchError::Empty)));
+        assert!(matches!(
+            spawn_gated(&[], Prepare::default()),
+            Err(LaunchError::Empty)
+        ));
     }
 
     #[test]
@@ -211,7 +225,13 @@ mod tests {
             .unwrap();
         let _ = std::fs::remove_file(&path);
         assert!(
-            matches!(err, LaunchError::Exec { errno: Errno::EACCES, .. }),
+            matches!(
+                err,
+                LaunchError::Exec {
+                    errno: Errno::EACCES,
+                    ..
+                }
+            ),
             "{err}"
         );
     }

@@ -72,7 +72,10 @@ pub fn run(args: OverheadArgs) -> Result<i32> {
         "{} getppid syscalls per run, {} rounds, medians:",
         args.syscalls, args.rounds
     );
-    println!("{:<8} {:>12} {:>14} {:>9}", "mode", "ns/syscall", "added ns", "slowdown");
+    println!(
+        "{:<8} {:>12} {:>14} {:>9}",
+        "mode", "ns/syscall", "added ns", "slowdown"
+    );
     for (i, mode) in modes.iter().enumerate() {
         match (&errors[i], stats::median(&mut samples[i])) {
             (Some(err), _) => println!("{mode:<8} unavailable: {err}"),

@@ -48,18 +48,12 @@ impl RunInfo {
 pub struct Tasks {
     /// tid → tgid, for every task seen.
     tgid_of: HashMap<u32, u32>,
-    /// tid → last known `comm`.
-    comm: HashMap<u32, String>,
 }
 
 impl Tasks {
     /// Number of distinct tasks seen so far.
     pub fn seen(&self) -> usize {
         self.tgid_of.len()
-    }
-
-    pub fn comm(&self, tid: u32) -> Option<&str> {
-        self.comm.get(&tid).map(String::as_str)
     }
 
     /// Records that `tid` belongs to `tgid`; the latest word wins, since a
@@ -103,13 +97,11 @@ impl Pipeline {
 
     /// Registers a task known from outside the event stream (the threads of
     /// an attached process, the launched child).
-    pub fn add_task(&mut self, tid: u32, tgid: u32, comm: Option<String>) {
+    pub fn add_task(&mut self, tid: u32, tgid: u32) {
         self.tasks.saw(tid, tgid);
-        if let Some(comm) = comm {
-            self.tasks.comm.insert(tid, comm);
-        }
     }
 
+    #[cfg(test)]
     pub fn tasks(&self) -> &Tasks {
         &self.tasks
     }
@@ -127,22 +119,14 @@ impl Pipeline {
                 }
             }
             Event::Task(task) => {
-                match task {
-                    TaskEvent::Spawned {
-                        parent_tgid,
-                        tid,
-                        comm,
-                        ..
-                    } => {
-                        // The tgid of a new task is the parent's for a
-                        // thread, its own tid for a process; its first
-                        // syscall tells. Until then assume a thread.
-                        self.tasks.saw(*tid, *parent_tgid);
-                        self.tasks.comm.insert(*tid, comm.clone());
-                    }
-                    TaskEvent::Exited { tid, comm, .. } => {
-                        self.tasks.comm.insert(*tid, comm.clone());
-                    }
+                if let TaskEvent::Spawned {
+                    parent_tgid, tid, ..
+                } = task
+                {
+                    // The tgid of a new task is the parent's for a thread,
+                    // its own tid for a process; its first syscall tells.
+                    // Until then assume a thread.
+                    self.tasks.saw(*tid, *parent_tgid);
                 }
                 for sink in &mut self.sinks {
                     sink.task(task, &self.tasks)?;

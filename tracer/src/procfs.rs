@@ -41,6 +41,15 @@ pub fn tgid(pid: i32) -> Result<i32, ProcError> {
         .ok_or(ProcError::NoSuchProcess(pid))
 }
 
+/// Whether task `tid` runs under a seccomp filter (`Seccomp: 2`).
+pub fn seccomp_filtered(tid: u32) -> bool {
+    fs::read_to_string(format!("/proc/{tid}/status")).is_ok_and(|status| {
+        status
+            .lines()
+            .any(|l| l.strip_prefix("Seccomp:").is_some_and(|v| v.trim() == "2"))
+    })
+}
+
 /// The thread ids of process `tgid`, at the time of the call.
 pub fn threads(tgid: i32) -> Result<Vec<u32>, ProcError> {
     let dir = fs::read_dir(format!("/proc/{tgid}/task")).map_err(|e| match e.kind() {

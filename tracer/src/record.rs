@@ -62,6 +62,7 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         };
         Box::new(TextSink::new(out, options))
     };
+    let prepare_filter = filter.clone();
     let mut pipeline = Pipeline::new(filter, vec![sink]);
 
     let mut source = Source::open(args.mode, args.ring_size)?;
@@ -72,18 +73,23 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     for &tgid in &attach {
         for tid in source.trace(tgid as u32, false)? {
             live.insert(tid);
-            pipeline.add_task(tid, tgid as u32, procfs::comm(tid));
+            pipeline.add_task(tid, tgid as u32);
         }
         eprintln!("tracer: Process {tgid} attached");
+    }
+    if !attach.is_empty() && !prepare_filter.is_all() && source.mode() == "ptrace" {
+        eprintln!(
+            "tracer: seccomp cannot be added to a running process: with -p, every syscall stops it"
+        );
     }
     let gated = match args.command.is_empty() {
         true => None,
         false => {
-            let gated = launch::spawn_gated(&args.command, source.prepare())?;
+            let gated = launch::spawn_gated(&args.command, source.prepare(&prepare_filter))?;
             let pid = gated.pid().as_raw() as u32;
             source.trace(pid, true)?;
             live.insert(pid);
-            pipeline.add_task(pid, pid, None);
+            pipeline.add_task(pid, pid);
             Some(gated)
         }
     };

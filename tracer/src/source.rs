@@ -16,7 +16,8 @@ use crate::{
     launch::Prepare,
     pipeline::ObserverCost,
     procfs,
-    ptrace::PtraceSource,
+    ptrace::{PtraceSource, seccomp},
+    syscalls::filter::SyscallFilter,
 };
 
 /// How long to wait for events when there are none. The eBPF side never
@@ -63,10 +64,16 @@ impl Source {
         }
     }
 
-    /// How the launched child must prepare itself for this source.
-    pub fn prepare(&self) -> Prepare {
-        Prepare {
-            stop_before_exec: matches!(self, Self::Ptrace(_)),
+    /// How the launched child must prepare itself for this source. Under
+    /// ptrace with a narrowed `-e trace=`, a seccomp filter keeps the other
+    /// syscalls from stopping it at all.
+    pub fn prepare(&self, filter: &SyscallFilter) -> Prepare {
+        match self {
+            Self::Ebpf(_) => Prepare::default(),
+            Self::Ptrace(_) => Prepare {
+                stop_before_exec: true,
+                seccomp: (!filter.is_all()).then(|| seccomp::program(|nr| filter.matches(nr))),
+            },
         }
     }
 
@@ -75,7 +82,7 @@ impl Source {
     pub fn trace(&mut self, tgid: u32, launched: bool) -> Result<Vec<u32>> {
         match self {
             Self::Ebpf(source) => {
-                source.trace(tgid)?;
+                source.trace(tgid, launched)?;
                 if launched {
                     return Ok(vec![tgid]);
                 }

@@ -1,244 +1,482 @@
-//! The statistics behind `tracer compare` and `tracer overhead`: failure
-//! rates with confidence intervals, a significance test between two modes,
-//! and robust summaries of timings. Pure functions, no I/O.
+//! The statistics behind `tracer compare` and `tracer overhead`: is a
+//! failure rate under tracing really different from the untraced one, or is
+//! it noise? Pure functions, no I/O.
+//!
+//! Runs of a flaky program are Bernoulli trials, so the tools are the ones
+//! for binomial proportions:
+//!
+//! - [`wilson_interval`]: a confidence interval for one mode's failure rate.
+//!   Wilson rather than the textbook Wald interval because failure rates of
+//!   flaky programs are small and Wald collapses to `[0, 0]` at 0 failures.
+//! - [`fisher_exact_two_sided`]: does a mode's failure rate differ from the
+//!   untraced one? Exact rather than chi-squared because the interesting case
+//!   ("0 failures under strace") has tiny expected counts.
+//! - [`runs_needed`]: when the test cannot tell, how many runs would.
+//!
+//! No input makes these functions panic or return NaN: invalid input gives
+//! the least informative answer (or `None`), documented per function.
 
-/// z for a two-sided 95% interval.
+/// The two-sided 95% normal quantile, `z` for [`wilson_interval`].
 pub const Z95: f64 = 1.959_963_984_540_054;
 
-/// Wilson score interval for `failures` out of `runs`: unlike the normal
-/// approximation it stays inside [0, 1] and behaves at 0 and n failures,
-/// which is where flaky-bug rates live. `runs == 0` knows nothing: (0, 1).
+/// Wilson score interval `(low, high)` for a failure rate of
+/// `failures / runs`, with normal quantile `z` (use [`Z95`] for 95%).
+///
+/// Both bounds lie in `[0, 1]`; 0 failures give a low bound of exactly 0 and
+/// `failures == runs` a high bound of exactly 1. No runs carry no
+/// information, so `runs == 0` gives `(0, 1)`, as does a `z` that is negative
+/// or not finite. `failures > runs` is impossible and is treated as
+/// `failures == runs`.
 pub fn wilson_interval(failures: u64, runs: u64, z: f64) -> (f64, f64) {
-    if runs == 0 {
+    if runs == 0 || !z.is_finite() || z < 0.0 {
         return (0.0, 1.0);
     }
+    let failures = failures.min(runs);
     let n = runs as f64;
-    let p = failures.min(runs) as f64 / n;
+    let p = failures as f64 / n;
     let z2 = z * z;
     let denom = 1.0 + z2 / n;
-    let centre = (p + z2 / (2.0 * n)) / denom;
-    let half = z * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt() / denom;
-    // The bounds are exactly 0 and 1 at the ends; rounding would leave
-    // 1e-18 there.
-    let lo = if failures == 0 { 0.0 } else { (centre - half).max(0.0) };
-    let hi = if failures >= runs { 1.0 } else { (centre + half).min(1.0) };
-    (lo, hi)
+    let center = (p + z2 / (2.0 * n)) / denom;
+    let half = z / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
+    // At the edges the formula gives exactly 0 or 1 in exact arithmetic;
+    // pin them so rounding cannot print "-0.00%" or "100.00001%".
+    let low = if failures == 0 {
+        0.0
+    } else {
+        (center - half).clamp(0.0, 1.0)
+    };
+    let high = if failures == runs {
+        1.0
+    } else {
+        (center + half).clamp(0.0, 1.0)
+    };
+    (low, high)
 }
 
-/// The rule of three: with no failure in `runs` runs, the true rate is
-/// below `3 / runs` with 95% confidence.
+/// The "rule of three": after `runs` runs without a single failure, the
+/// failure rate is below `3 / runs` with about 95% confidence (one-sided:
+/// `-ln(0.05) ≈ 3`).
+///
+/// This is the one-line answer to "it never failed under strace, so what?".
+/// It is a little below Wilson's 95% high bound for 0 failures (about
+/// `3.84 / runs`), which is two-sided and so one-sided 97.5%. `runs == 0`
+/// gives 1.
 pub fn rule_of_three(runs: u64) -> f64 {
-    if runs == 0 { 1.0 } else { (3.0 / runs as f64).min(1.0) }
+    if runs == 0 {
+        return 1.0;
+    }
+    (3.0 / runs as f64).min(1.0)
 }
 
-/// ln(n!) by summing logs: exact enough and fast for the run counts a
-/// comparison uses (thousands).
-fn ln_factorial(n: u64) -> f64 {
-    (2..=n).map(|k| (k as f64).ln()).sum()
-}
-
-/// Two-sided Fisher exact test p-value for the 2×2 table [[a, b], [c, d]]
-/// (failures/passes of one mode, failures/passes of the other), as R's
-/// `fisher.test` and scipy compute it: the sum of the probabilities of all
-/// tables with the same margins that are no more likely than the observed
-/// one (with a 1e-7 relative tolerance for ties).
+/// Two-sided p-value of Fisher's exact test for the 2x2 table
+/// `[[a, b], [c, d]]`, e.g. failures/passes of a traced mode in the first
+/// row and of the untraced runs in the second.
+///
+/// "Two-sided" is defined as in R's `fisher.test` and SciPy's
+/// `fisher_exact`: the sum of the probabilities of all tables with the same
+/// margins that are no more likely than the observed one, where "no more
+/// likely" allows a relative tolerance of 1e-7 so that tables equal in exact
+/// arithmetic are not lost to rounding. Degenerate tables (an empty row or
+/// column, where every table with those margins is the observed one) give
+/// 1. The cost is linear in the smaller of the first row and column sums.
 pub fn fisher_exact_two_sided(a: u64, b: u64, c: u64, d: u64) -> f64 {
+    // u128 so that no four u64 counts can overflow the margins.
+    let (a, b, c, d) = (a as u128, b as u128, c as u128, d as u128);
     let row1 = a + b;
     let row2 = c + d;
     let col1 = a + c;
     let n = row1 + row2;
-    if n == 0 {
-        return 1.0;
-    }
-    let fixed = ln_factorial(row1) + ln_factorial(row2) + ln_factorial(col1)
-        + ln_factorial(n - col1)
-        - ln_factorial(n);
-    let log_p = |x: u64| {
-        fixed
-            - ln_factorial(x)
-            - ln_factorial(row1 - x)
-            - ln_factorial(col1 - x)
-            - ln_factorial(row2 + x - col1)
-    };
+    // The table is hypergeometric in its top-left cell `x`, which ranges
+    // over every value that keeps all four cells non-negative.
     let lo = col1.saturating_sub(row2);
     let hi = row1.min(col1);
-    let observed = log_p(a);
-    let mut p = 0.0;
-    for x in lo..=hi {
-        let lp = log_p(x);
-        if lp <= observed + 1e-7_f64.ln_1p() {
-            p += lp.exp();
-        }
+    if lo == hi {
+        return 1.0;
     }
-    p.min(1.0)
+    let log_denom = ln_choose(n, col1);
+    let log_p = |x: u128| ln_choose(row1, x) + ln_choose(row2, col1 - x) - log_denom;
+    let threshold = log_p(a) + 1e-7_f64.ln_1p();
+    let total: f64 = (lo..=hi)
+        .map(log_p)
+        .filter(|&lp| lp <= threshold)
+        .map(f64::exp)
+        .sum();
+    total.min(1.0)
 }
 
-/// Runs per mode needed to tell failure rates `p1` and `p2` apart with a
-/// two-sided test at level `alpha` and the given `power`, by the normal
-/// approximation for two proportions. `None` when the rates are equal (no
-/// number of runs tells them apart) or out of range.
-pub fn runs_needed(p1: f64, p2: f64, alpha: f64, power: f64) -> Option<u64> {
-    let valid = |p: f64| (0.0..=1.0).contains(&p);
-    if !valid(p1) || !valid(p2) || (p1 - p2).abs() < 1e-12 {
+/// Runs per mode needed to tell a failure rate `p_base` from `p_other` with a
+/// two-sided test at level `alpha` and the given `power` (e.g. 0.05 and 0.8).
+///
+/// Uses the normal approximation for comparing two proportions (Fleiss,
+/// without continuity correction; the same `n` as R's `power.prop.test`):
+///
+/// ```text
+/// n = (z(1-alpha/2) * sqrt(2 p̄ q̄) + z(power) * sqrt(p1 q1 + p2 q2))² / (p1 - p2)²
+/// ```
+///
+/// with `p̄ = (p1 + p2) / 2`, `q = 1 - p`, rounded up. It is optimistic for
+/// rates near 0 (where Fisher's exact test, which `compare` reports, is
+/// more conservative), so treat it as "about N runs", not a guarantee.
+///
+/// `None` when the rates are equal (no number of runs tells them apart),
+/// when any argument is outside its range (rates in `[0, 1]`, `alpha` and
+/// `power` in `(0, 1)`), or when the answer does not fit in a `u64`.
+pub fn runs_needed(p_base: f64, p_other: f64, alpha: f64, power: f64) -> Option<u64> {
+    let rate_ok = |p: f64| (0.0..=1.0).contains(&p);
+    let open_ok = |p: f64| p > 0.0 && p < 1.0;
+    if !rate_ok(p_base) || !rate_ok(p_other) || !open_ok(alpha) || !open_ok(power) {
         return None;
     }
-    let za = normal_quantile(1.0 - alpha / 2.0)?;
-    let zb = normal_quantile(power)?;
-    let pbar = (p1 + p2) / 2.0;
-    let num = za * (2.0 * pbar * (1.0 - pbar)).sqrt()
-        + zb * (p1 * (1.0 - p1) + p2 * (1.0 - p2)).sqrt();
-    Some((num * num / ((p1 - p2) * (p1 - p2))).ceil() as u64)
+    let diff = (p_base - p_other).abs();
+    if diff == 0.0 {
+        return None;
+    }
+    let z_alpha = normal_quantile(1.0 - alpha / 2.0)?;
+    let z_beta = normal_quantile(power)?;
+    let p_bar = (p_base + p_other) / 2.0;
+    let pooled = (2.0 * p_bar * (1.0 - p_bar)).sqrt();
+    let separate = (p_base * (1.0 - p_base) + p_other * (1.0 - p_other)).sqrt();
+    let n = ((z_alpha * pooled + z_beta * separate) / diff).powi(2);
+    // Guard the float-to-int cast: `as` saturates, which would silently
+    // turn "astronomically many" into u64::MAX.
+    let n = n.ceil().max(1.0);
+    (n.is_finite() && n < u64::MAX as f64).then_some(n as u64)
 }
 
-/// Inverse of the standard normal CDF (Acklam's rational approximation,
-/// relative error below 1.2e-9).
+/// The median of `samples` (sorting them in place), or `None` if there are
+/// none or any is NaN. Same as `percentile(samples, 50.0)`: the mean of the
+/// middle two for an even count.
+pub fn median(samples: &mut [f64]) -> Option<f64> {
+    percentile(samples, 50.0)
+}
+
+/// The `p`-th percentile (`p` in `[0, 100]`) of `samples`, sorting them in
+/// place.
+///
+/// Linearly interpolates between the two nearest order statistics (R's
+/// type 7, NumPy's default), so percentiles of few samples do not jump in
+/// steps. `None` for no samples, a NaN sample (it has no place in the
+/// order), or a `p` outside `[0, 100]`.
+pub fn percentile(samples: &mut [f64], p: f64) -> Option<f64> {
+    if samples.is_empty() || !(0.0..=100.0).contains(&p) || samples.iter().any(|s| s.is_nan()) {
+        return None;
+    }
+    samples.sort_unstable_by(f64::total_cmp);
+    let rank = p / 100.0 * (samples.len() - 1) as f64;
+    // `rank` is in `[0, len - 1]`, so both indices are in bounds.
+    let below = rank.floor() as usize;
+    let above = rank.ceil() as usize;
+    let (x0, x1) = (samples[below], samples[above]);
+    if below == above {
+        return Some(x0);
+    }
+    Some(x0 + (rank - below as f64) * (x1 - x0))
+}
+
+/// `ln(n choose k)` for `k <= n`.
+fn ln_choose(n: u128, k: u128) -> f64 {
+    ln_factorial(n) - ln_factorial(k) - ln_factorial(n - k)
+}
+
+/// `ln(n!)` in constant time: exact products for small `n`, where
+/// Stirling's series is least accurate, and the series (error below 1e-16
+/// relative from 21 on) beyond, so that large run counts stay cheap.
+fn ln_factorial(n: u128) -> f64 {
+    if n <= 20 {
+        // 20! < 2^62, and every partial product is exact in an f64 up to
+        // 18! and within half an ulp after: good to ~1e-16.
+        return (2..=n).map(|i| i as f64).product::<f64>().ln();
+    }
+    let x = n as f64;
+    let inv = 1.0 / x;
+    let inv2 = inv * inv;
+    let series = inv * (1.0 / 12.0 - inv2 * (1.0 / 360.0 - inv2 * (1.0 / 1260.0 - inv2 / 1680.0)));
+    x * x.ln() - x + 0.5 * (2.0 * std::f64::consts::PI * x).ln() + series
+}
+
+/// The standard normal quantile function (inverse CDF) for `p` in `(0, 1)`.
+///
+/// Wichura's algorithm AS 241 (PPND16), accurate to about 1e-16, which is
+/// what R's `qnorm` uses; written out here so that two constants do not pull
+/// in a statistics crate.
 fn normal_quantile(p: f64) -> Option<f64> {
-    if !(0.0 < p && p < 1.0) {
+    if !(p > 0.0 && p < 1.0) {
         return None;
     }
-    const A: [f64; 6] = [
-        -3.969_683_028_665_376e1,
-        2.209_460_984_245_205e2,
-        -2.759_285_104_469_687e2,
-        1.383_577_518_672_69e2,
-        -3.066_479_806_614_716e1,
-        2.506_628_277_459_239,
-    ];
-    const B: [f64; 5] = [
-        -5.447_609_879_822_406e1,
-        1.615_858_368_580_409e2,
-        -1.556_989_798_598_866e2,
-        6.680_131_188_771_972e1,
-        -1.328_068_155_288_572e1,
-    ];
-    const C: [f64; 6] = [
-        -7.784_894_002_430_293e-3,
-        -3.223_964_580_411_365e-1,
-        -2.400_758_277_161_838,
-        -2.549_732_539_343_734,
-        4.374_664_141_464_968,
-        2.938_163_982_698_783,
-    ];
-    const D: [f64; 4] = [
-        7.784_695_709_041_462e-3,
-        3.224_671_290_700_398e-1,
-        2.445_134_137_142_996,
-        3.754_408_661_907_416,
-    ];
-    let tail = |q: f64| {
-        (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
-            / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
+    let poly = |coeffs: &[f64], x: f64| coeffs.iter().rev().fold(0.0, |acc, &c| acc * x + c);
+    let q = p - 0.5;
+    if q.abs() <= 0.425 {
+        let r = 0.180_625 - q * q;
+        return Some(q * poly(&AS241_A, r) / poly(&AS241_B, r));
+    }
+    let r = if q < 0.0 { p } else { 1.0 - p };
+    let r = (-r.ln()).sqrt();
+    let value = if r <= 5.0 {
+        let r = r - 1.6;
+        poly(&AS241_C, r) / poly(&AS241_D, r)
+    } else {
+        let r = r - 5.0;
+        poly(&AS241_E, r) / poly(&AS241_F, r)
     };
-    const LOW: f64 = 0.02425;
-    Some(if p < LOW {
-        tail((-2.0 * p.ln()).sqrt())
-    } else if p > 1.0 - LOW {
-        -tail((-2.0 * (1.0 - p).ln()).sqrt())
-    } else {
-        let q = p - 0.5;
-        let r = q * q;
-        (((((A[0] * r + A[1]) * r + A[2]) * r + A[3]) * r + A[4]) * r + A[5]) * q
-            / (((((B[0] * r + B[1]) * r + B[2]) * r + B[3]) * r + B[4]) * r + 1.0)
-    })
+    Some(if q < 0.0 { -value } else { value })
 }
 
-/// Median (mean of the two middle values for an even count); `None` when
-/// empty. Sorts `values`.
-pub fn median(values: &mut [f64]) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    Some(if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    })
-}
-
-/// Percentile `p` in [0, 100] by linear interpolation between closest
-/// ranks (numpy's default); `None` when empty. Sorts `values`.
-pub fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
-    if values.is_empty() || !(0.0..=100.0).contains(&p) {
-        return None;
-    }
-    values.sort_by(f64::total_cmp);
-    let rank = p / 100.0 * (values.len() - 1) as f64;
-    let (lo, hi) = (rank.floor() as usize, rank.ceil() as usize);
-    Some(values[lo] + (values[hi] - values[lo]) * (rank - lo as f64))
-}
+// AS 241 coefficients, lowest degree first.
+const AS241_A: [f64; 8] = [
+    3.387_132_872_796_366_5,
+    1.331_416_678_917_843_8e2,
+    1.971_590_950_306_551_3e3,
+    1.373_169_376_550_946e4,
+    4.592_195_393_154_987e4,
+    6.726_577_092_700_87e4,
+    3.343_057_558_358_813e4,
+    2.509_080_928_730_122_7e3,
+];
+const AS241_B: [f64; 8] = [
+    1.0,
+    4.231_333_070_160_091e1,
+    6.871_870_074_920_579e2,
+    5.394_196_021_424_751e3,
+    2.121_379_430_158_659_7e4,
+    3.930_789_580_009_271e4,
+    2.872_908_573_572_194_3e4,
+    5.226_495_278_852_545e3,
+];
+const AS241_C: [f64; 8] = [
+    1.423_437_110_749_683_5,
+    4.630_337_846_156_546,
+    5.769_497_221_460_691,
+    3.647_848_324_763_204_5,
+    1.270_458_252_452_368_4,
+    2.417_807_251_774_506e-1,
+    2.272_384_498_926_918_4e-2,
+    7.745_450_142_783_414e-4,
+];
+const AS241_D: [f64; 8] = [
+    1.0,
+    2.053_191_626_637_759,
+    1.676_384_830_183_803_8,
+    6.897_673_349_851e-1,
+    1.481_039_764_274_800_8e-1,
+    1.519_866_656_361_645_7e-2,
+    5.475_938_084_995_345e-4,
+    1.050_750_071_644_416_9e-9,
+];
+const AS241_E: [f64; 8] = [
+    6.657_904_643_501_103,
+    5.463_784_911_164_114,
+    1.784_826_539_917_291_3,
+    2.965_605_718_285_048_7e-1,
+    2.653_218_952_657_612_4e-2,
+    1.242_660_947_388_078_4e-3,
+    2.711_555_568_743_487_6e-5,
+    2.010_334_399_292_288_1e-7,
+];
+const AS241_F: [f64; 8] = [
+    1.0,
+    5.998_322_065_558_88e-1,
+    1.369_298_809_227_358e-1,
+    1.487_536_129_085_061_5e-2,
+    7.868_691_311_456_133e-4,
+    1.846_318_317_510_054_8e-5,
+    1.421_511_758_316_446e-7,
+    2.044_263_103_389_939_3e-15,
+];
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn close(a: f64, b: f64, tol: f64) -> bool {
-        (a - b).abs() <= tol
+    fn assert_close(got: f64, want: f64, tol: f64) {
+        assert!((got - want).abs() <= tol, "got {got}, want {want} ± {tol}");
     }
 
     #[test]
-    fn wilson_known_values() {
-        let (lo, hi) = wilson_interval(6, 300, Z95);
-        assert!(close(lo, 0.0092, 0.0001) && close(hi, 0.0429, 0.0001), "{lo} {hi}");
-        let (lo, hi) = wilson_interval(0, 100, Z95);
-        assert_eq!(lo, 0.0);
-        assert!(close(hi, 0.0370, 0.0001), "{hi}");
-        let (lo, hi) = wilson_interval(10, 10, Z95);
-        assert!(close(lo, 0.7225, 0.0001) && hi == 1.0, "{lo} {hi}");
+    fn wilson_matches_known_intervals() {
+        // 6 failures in 300 runs: [0.92%, 4.29%].
+        let (low, high) = wilson_interval(6, 300, Z95);
+        assert_close(low, 0.009_198, 1e-6);
+        assert_close(high, 0.042_940, 1e-6);
+        // A symmetric case worked by hand: 5/10 at 95% is 0.5 ± 0.2634.
+        let (low, high) = wilson_interval(5, 10, Z95);
+        assert_close(low, 0.236_593, 1e-6);
+        assert_close(high, 0.763_407, 1e-6);
+    }
+
+    #[test]
+    fn wilson_edges() {
         assert_eq!(wilson_interval(0, 0, Z95), (0.0, 1.0));
+        // 0/300: low is exactly 0.
+        let (low, high) = wilson_interval(0, 300, Z95);
+        assert_eq!(low, 0.0);
+        assert_close(high, 0.012_643, 1e-6);
+        // Two-sided 95% Wilson is a one-sided 97.5% bound: z² / n, above
+        // the one-sided 95% rule of three.
+        assert!(high > rule_of_three(300) && high < 3.9 / 300.0);
+        // All failures mirror no failures.
+        let (low, high) = wilson_interval(300, 300, Z95);
+        assert_close(low, 1.0 - 0.012_643, 1e-6);
+        assert_eq!(high, 1.0);
+        // Impossible counts are clamped, not NaN.
+        assert_eq!(
+            wilson_interval(400, 300, Z95),
+            wilson_interval(300, 300, Z95)
+        );
+        // z = 0 is the point estimate.
+        assert_eq!(wilson_interval(3, 12, 0.0), (0.25, 0.25));
+        for z in [f64::NAN, f64::INFINITY, -1.0] {
+            assert_eq!(wilson_interval(3, 12, z), (0.0, 1.0));
+        }
     }
 
     #[test]
     fn rule_of_three_bounds() {
-        assert_eq!(rule_of_three(300), 0.01);
         assert_eq!(rule_of_three(0), 1.0);
-        assert_eq!(rule_of_three(2), 1.0);
+        assert_eq!(rule_of_three(1), 1.0);
+        assert_close(rule_of_three(300), 0.01, 1e-15);
     }
 
     #[test]
-    fn fisher_known_values() {
-        assert!(close(fisher_exact_two_sided(6, 294, 0, 300), 0.0305, 0.0001));
-        // The lady tasting tea.
-        assert!(close(fisher_exact_two_sided(3, 1, 1, 3), 0.4857, 0.0001));
-        // scipy.stats.fisher_exact([[8, 2], [1, 5]]) -> 0.0349650...
-        assert!(close(fisher_exact_two_sided(8, 2, 1, 5), 0.034965, 0.00001));
-        // Identical rows: nothing to see.
-        assert!(close(fisher_exact_two_sided(5, 95, 5, 95), 1.0, 1e-9));
+    fn fisher_matches_r_and_scipy() {
+        // Exact values (rational arithmetic), as R's fisher.test and
+        // scipy.stats.fisher_exact report them.
+        assert_close(fisher_exact_two_sided(6, 294, 0, 300), 0.030_471, 1e-6);
+        assert_close(fisher_exact_two_sided(5, 295, 1, 299), 0.216_398, 1e-6);
+        // Fisher's lady tasting tea.
+        assert_close(fisher_exact_two_sided(3, 1, 1, 3), 0.485_714, 1e-6);
+        // SciPy's documentation examples.
+        assert_close(fisher_exact_two_sided(1, 9, 11, 3), 0.002_759, 1e-6);
+        assert_close(fisher_exact_two_sided(8, 2, 1, 5), 0.034_965, 1e-6);
+        // Orientation does not matter: transposed and row-swapped tables.
+        let p = fisher_exact_two_sided(1, 9, 11, 3);
+        assert_close(fisher_exact_two_sided(1, 11, 9, 3), p, 1e-12);
+        assert_close(fisher_exact_two_sided(11, 3, 1, 9), p, 1e-12);
+    }
+
+    #[test]
+    fn fisher_counts_mirror_tables() {
+        // Symmetric margins: the mirror image of the observed table is exactly
+        // as likely, but its log-probability is summed in another order and
+        // may round differently. The tolerance keeps it in, doubling the
+        // one-sided tail (exact values from rational arithmetic).
+        assert_close(fisher_exact_two_sided(40, 60, 60, 40), 0.007_059_515, 1e-9);
+        assert_close(fisher_exact_two_sided(13, 7, 7, 13), 0.112_833_775, 1e-9);
+        // The most likely table has p = 1.
+        assert_close(fisher_exact_two_sided(2, 2, 2, 2), 1.0, 1e-12);
+        assert_close(fisher_exact_two_sided(1, 2, 2, 1), 1.0, 1e-12);
+        assert_close(fisher_exact_two_sided(5, 95, 5, 95), 1.0, 1e-9);
+    }
+
+    #[test]
+    fn fisher_edges() {
+        // No runs at all, or an empty row/column: nothing to test.
         assert_eq!(fisher_exact_two_sided(0, 0, 0, 0), 1.0);
-        assert!(close(fisher_exact_two_sided(0, 10, 0, 10), 1.0, 1e-9));
+        assert_eq!(fisher_exact_two_sided(0, 0, 5, 295), 1.0);
+        assert_eq!(fisher_exact_two_sided(0, 300, 0, 300), 1.0);
+        assert_eq!(fisher_exact_two_sided(300, 0, 300, 0), 1.0);
+        // Total separation is highly significant: 2 / C(20, 10).
+        assert_close(fisher_exact_two_sided(10, 0, 0, 10), 2.0 / 184_756.0, 1e-15);
+        // Large counts use Stirling's series and stay in range.
+        let p = fisher_exact_two_sided(60, 2940, 0, 3000);
+        assert!(p > 0.0 && p < 1e-15, "{p}");
+        let p = fisher_exact_two_sided(100_000, 100_000, 100_100, 99_900);
+        assert!(p > 0.5 && p <= 1.0, "{p}");
+        // Extreme inputs neither overflow nor loop long (the support is one
+        // table wide).
+        assert_eq!(fisher_exact_two_sided(u64::MAX, u64::MAX, 0, 0), 1.0);
     }
 
     #[test]
-    fn runs_needed_grows_as_rates_converge() {
-        let far = runs_needed(0.04, 0.0, 0.05, 0.8).unwrap();
-        let near = runs_needed(0.04, 0.03, 0.05, 0.8).unwrap();
-        assert!(far < near, "{far} {near}");
-        // Textbook: 50% vs 40% at alpha 0.05, power 0.8 needs ~388 per arm.
-        let n = runs_needed(0.5, 0.4, 0.05, 0.8).unwrap();
-        assert!((380..=395).contains(&n), "{n}");
+    fn ln_factorial_is_continuous_at_the_switch() {
+        // The switch from products to Stirling must not show as a jump:
+        // ln(21!) - ln(20!) = ln(21).
+        assert_close(ln_factorial(21) - ln_factorial(20), 21f64.ln(), 1e-13);
+        assert_eq!(ln_factorial(0), 0.0);
+        assert_eq!(ln_factorial(1), 0.0);
+        // ln(100!) = 363.739375555563490...
+        assert_close(ln_factorial(100), 363.739_375_555_563_5, 1e-10);
+    }
+
+    #[test]
+    fn normal_quantile_known_values() {
+        assert_close(normal_quantile(0.975).unwrap(), Z95, 1e-15);
+        assert_close(
+            normal_quantile(0.8).unwrap(),
+            0.841_621_233_572_914_3,
+            1e-15,
+        );
+        assert_eq!(normal_quantile(0.5), Some(0.0));
+        assert_close(normal_quantile(0.025).unwrap(), -Z95, 1e-15);
+        // qnorm(0.01) and, in the third branch, qnorm(1e-20).
+        assert_close(
+            normal_quantile(0.01).unwrap(),
+            -2.326_347_874_040_841,
+            1e-14,
+        );
+        assert_close(
+            normal_quantile(1e-20).unwrap(),
+            -9.262_340_089_798_408,
+            1e-12,
+        );
+        for p in [0.0, 1.0, -0.1, f64::NAN] {
+            assert_eq!(normal_quantile(p), None);
+        }
+    }
+
+    #[test]
+    fn runs_needed_matches_power_prop_test() {
+        // R: power.prop.test(p1 = .50, p2 = .75, power = .90) gives n = 76.7.
+        assert_eq!(runs_needed(0.5, 0.75, 0.05, 0.9), Some(77));
+        // Symmetric in its two rates.
+        assert_eq!(runs_needed(0.75, 0.5, 0.05, 0.9), Some(77));
+        // 2% against 0% at 80% power: ((1.96 * 0.1407 + 0.8416 * 0.14) / 0.02)².
+        assert_eq!(runs_needed(0.02, 0.0, 0.05, 0.8), Some(388));
+        // Smaller differences need more runs.
+        let near = runs_needed(0.02, 0.01, 0.05, 0.8).unwrap();
+        assert!(near > 388, "{near}");
+    }
+
+    #[test]
+    fn runs_needed_rejects_what_it_cannot_answer() {
         assert_eq!(runs_needed(0.1, 0.1, 0.05, 0.8), None);
-        assert_eq!(runs_needed(1.5, 0.1, 0.05, 0.8), None);
+        assert_eq!(runs_needed(-0.1, 0.1, 0.05, 0.8), None);
+        assert_eq!(runs_needed(0.1, 1.1, 0.05, 0.8), None);
+        assert_eq!(runs_needed(0.1, 0.2, 0.0, 0.8), None);
+        assert_eq!(runs_needed(0.1, 0.2, 0.05, 1.0), None);
+        assert_eq!(runs_needed(f64::NAN, 0.2, 0.05, 0.8), None);
+        // A difference too small for any u64 count.
+        assert_eq!(runs_needed(0.5, 0.5 + 1e-12, 0.05, 0.8), None);
+        // Certain against never is told apart in a handful of runs.
+        assert_eq!(runs_needed(0.0, 1.0, 0.05, 0.8), Some(2));
     }
 
     #[test]
-    fn normal_quantiles() {
-        assert!(close(normal_quantile(0.975).unwrap(), Z95, 1e-8));
-        assert!(close(normal_quantile(0.5).unwrap(), 0.0, 1e-12));
-        assert!(close(normal_quantile(0.01).unwrap(), -2.326_347_874, 1e-7));
-        assert_eq!(normal_quantile(1.0), None);
-    }
-
-    #[test]
-    fn medians_and_percentiles() {
-        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
-        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+    fn median_and_percentiles() {
         assert_eq!(median(&mut []), None);
-        let mut v: Vec<f64> = (1..=10).map(f64::from).collect();
-        assert_eq!(percentile(&mut v, 0.0), Some(1.0));
-        assert_eq!(percentile(&mut v, 100.0), Some(10.0));
-        assert!(close(percentile(&mut v, 90.0).unwrap(), 9.1, 1e-9));
+        assert_eq!(median(&mut [4.0]), Some(4.0));
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&mut [4.0, 1.0, 3.0, 2.0]), Some(2.5));
+        let mut xs = [10.0, 40.0, 20.0, 30.0, 50.0];
+        assert_eq!(percentile(&mut xs, 0.0), Some(10.0));
+        assert_eq!(percentile(&mut xs, 100.0), Some(50.0));
+        // numpy.percentile([10,20,30,40,50], 90) == 46.0
+        assert_eq!(percentile(&mut xs, 90.0), Some(46.0));
+        assert_eq!(percentile(&mut xs, 25.0), Some(20.0));
+        // Sorted in place, as documented.
+        assert_eq!(xs, [10.0, 20.0, 30.0, 40.0, 50.0]);
+    }
+
+    #[test]
+    fn percentile_rejects_bad_input() {
         assert_eq!(percentile(&mut [], 50.0), None);
-        assert_eq!(percentile(&mut v, 101.0), None);
+        assert_eq!(percentile(&mut [1.0, 2.0], -1.0), None);
+        assert_eq!(percentile(&mut [1.0, 2.0], 100.5), None);
+        assert_eq!(percentile(&mut [1.0, 2.0], f64::NAN), None);
+        assert_eq!(percentile(&mut [1.0, f64::NAN], 50.0), None);
+        // Infinities are ordered values, not errors.
+        assert_eq!(
+            median(&mut [f64::NEG_INFINITY, 0.0, f64::INFINITY]),
+            Some(0.0)
+        );
     }
 }

@@ -20,7 +20,7 @@ use tracer_common::{counter, names, traced};
 use crate::event::Event;
 
 /// The object built by `build.rs` from `tracer-ebpf`.
-static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer"));
+static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer-ebpf"));
 
 /// Why the eBPF source could not be set up. Each variant says what the user
 /// can do about it.
@@ -64,13 +64,14 @@ impl EbpfSource {
         }
         raise_memlock_limit();
         let tracefs = tracefs::ensure_mounted()?;
-        let fork_child = tracefs::field_offset(&tracefs, "sched", "sched_process_fork", "child_pid")?
-            .ok_or_else(|| {
-                EbpfError::TracepointMissing(
-                    "sched/sched_process_fork".into(),
-                    "its record has no child_pid field".into(),
-                )
-            })?;
+        let fork_child =
+            tracefs::field_offset(&tracefs, "sched", "sched_process_fork", "child_pid")?
+                .ok_or_else(|| {
+                    EbpfError::TracepointMissing(
+                        "sched/sched_process_fork".into(),
+                        "its record has no child_pid field".into(),
+                    )
+                })?;
         let group_dead =
             tracefs::field_offset(&tracefs, "sched", "sched_process_exit", "group_dead")?
                 .unwrap_or(u32::MAX);
@@ -84,16 +85,23 @@ impl EbpfSource {
             .load(OBJECT)
             .map_err(|e| classify_load_error(&e))?;
 
-        for (prog, tp) in [(names::SYS_ENTER, "sys_enter"), (names::SYS_EXIT, "sys_exit")] {
+        for (prog, tp) in [
+            (names::SYS_ENTER, "sys_enter"),
+            (names::SYS_EXIT, "sys_exit"),
+        ] {
             let program: &mut RawTracePoint = program_mut(&mut ebpf, prog)?;
-            program.load().map_err(|e| classify_program_error(prog, &e))?;
             program
-                .attach(tp)
-                .map_err(|e| EbpfError::TracepointMissing(format!("raw_syscalls/{tp}"), chain(&e)))?;
+                .load()
+                .map_err(|e| classify_program_error(prog, &e))?;
+            program.attach(tp).map_err(|e| {
+                EbpfError::TracepointMissing(format!("raw_syscalls/{tp}"), chain(&e))
+            })?;
         }
         for prog in [names::SCHED_FORK, names::SCHED_EXIT] {
             let program: &mut TracePoint = program_mut(&mut ebpf, prog)?;
-            program.load().map_err(|e| classify_program_error(prog, &e))?;
+            program
+                .load()
+                .map_err(|e| classify_program_error(prog, &e))?;
             program
                 .attach("sched", prog)
                 .map_err(|e| EbpfError::TracepointMissing(format!("sched/{prog}"), chain(&e)))?;
@@ -118,10 +126,11 @@ impl EbpfSource {
     }
 
     /// Starts recording process `tgid` (all its threads, and the children it
-    /// forks from now on).
-    pub fn trace(&mut self, tgid: u32) -> Result<(), EbpfError> {
+    /// forks from now on); with `at_exec`, from its next `execve` on.
+    pub fn trace(&mut self, tgid: u32, at_exec: bool) -> Result<(), EbpfError> {
+        let state = if at_exec { traced::AT_EXEC } else { traced::ON };
         self.traced
-            .set(tgid, traced::ON, 0)
+            .set(tgid, state, 0)
             .map_err(|e| EbpfError::Map(format!("cannot trace pid {tgid}: {}", chain(&e))))
     }
 
@@ -169,7 +178,9 @@ where
     let program = ebpf
         .program_mut(name)
         .ok_or_else(|| EbpfError::Rejected(format!("program {name} missing from the object")))?;
-    program.try_into().map_err(|e| EbpfError::Rejected(chain(&e)))
+    program
+        .try_into()
+        .map_err(|e| EbpfError::Rejected(chain(&e)))
 }
 
 fn take_map(ebpf: &mut Ebpf, name: &str) -> Result<aya::maps::Map, EbpfError> {

@@ -92,7 +92,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -190,7 +190,11 @@ impl<W: Write> SummarySink<W> {
                 s.total_ns as f64 / 1e9,
                 s.avg_ns / 1000,
                 s.calls,
-                if s.errors > 0 { s.errors.to_string() } else { String::new() },
+                if s.errors > 0 {
+                    s.errors.to_string()
+                } else {
+                    String::new()
+                },
                 us(s.p50_ns),
                 us(s.p99_ns),
                 us(s.max_ns),
@@ -204,7 +208,11 @@ impl<W: Write> SummarySink<W> {
             "100.00 {:11.6} {:11} {calls:9} {:>9} {:9} {:9} {:9} total",
             total_ns as f64 / 1e9,
             total_ns.checked_div(calls).unwrap_or(0) / 1000,
-            if errors > 0 { errors.to_string() } else { String::new() },
+            if errors > 0 {
+                errors.to_string()
+            } else {
+                String::new()
+            },
             "",
             "",
             "",
@@ -282,8 +290,16 @@ mod tests {
         let getppid = &json.syscalls["getppid"];
         assert_eq!((getppid.calls, getppid.errors), (100, 0));
         assert_eq!(getppid.total_ns, 5050 * 1000);
-        assert!((49_900..=50_100).contains(&getppid.p50_ns), "{}", getppid.p50_ns);
-        assert!((98_900..=99_100).contains(&getppid.p99_ns), "{}", getppid.p99_ns);
+        assert!(
+            (49_900..=50_100).contains(&getppid.p50_ns),
+            "{}",
+            getppid.p50_ns
+        );
+        assert!(
+            (98_900..=99_100).contains(&getppid.p99_ns),
+            "{}",
+            getppid.p99_ns
+        );
         assert!((99_900..=100_100).contains(&getppid.max_ns));
         assert_eq!(json.syscalls["openat"].errors, 1);
         assert_eq!((json.lost_events, json.events), (3, 101));
@@ -291,10 +307,14 @@ mod tests {
 
     #[test]
     fn observer_sentence() {
-        let json = ObserverJson::new(ObserverCost {
+        let json = ObserverJson::new(
+            ObserverCost {
                 total_ns: 41_200_000,
                 machine_ns: None,
-            }, 812_345, 1_329_000_000);
+            },
+            812_345,
+            1_329_000_000,
+        );
         assert_eq!(json.per_syscall_ns, 50);
         assert_eq!(
             json.sentence(812_345),
@@ -328,6 +348,9 @@ mod tests {
         assert!(text.contains(" openat\n"), "{text}");
         assert!(text.contains("LOST 7 events"), "{text}");
         assert!(text.contains(" total\n"), "{text}");
-        assert!(text.contains("observer cost: 0.0 ms over 2 syscalls (2500 ns each), 5.0%"), "{text}");
+        assert!(
+            text.contains("observer cost: 0.0 ms over 2 syscalls (2500 ns each), 5.0%"),
+            "{text}"
+        );
     }
 }

@@ -220,8 +220,8 @@ mod tests {
     #[test]
     fn pid_prefix_once_there_are_two_tasks() {
         let mut pipeline = crate::pipeline::Pipeline::new(Default::default(), vec![]);
-        pipeline.add_task(7, 7, None);
-        pipeline.add_task(8, 7, None);
+        pipeline.add_task(7, 7);
+        pipeline.add_task(8, 7);
         let line = render(TextOptions::default(), pipeline.tasks(), &getppid(8));
         assert_eq!(line, "[pid     8] getppid() = 42\n");
     }

@@ -27,7 +27,8 @@ const OPTIONS: Options = Options::PTRACE_O_TRACESYSGOOD
     .union(Options::PTRACE_O_TRACECLONE)
     .union(Options::PTRACE_O_TRACEFORK)
     .union(Options::PTRACE_O_TRACEVFORK)
-    .union(Options::PTRACE_O_TRACEEXEC);
+    .union(Options::PTRACE_O_TRACEEXEC)
+    .union(Options::PTRACE_O_TRACESECCOMP);
 
 /// Events handed to the pipeline in batches of at most this many, so the
 /// channel is not touched per syscall.
@@ -51,6 +52,9 @@ struct Tracee {
     /// A launched child stops itself with SIGSTOP right before `execve`;
     /// that one stop is ours, not the program's, and is not delivered.
     expect_sigstop: bool,
+    /// A seccomp filter selects the syscalls that stop it: between
+    /// syscalls it runs with PTRACE_CONT, not PTRACE_SYSCALL.
+    seccomp: bool,
     /// The syscall it is in, between entry and exit stops.
     entry: Option<(u64, [u64; MAX_ARGS], u64)>,
 }
@@ -61,6 +65,7 @@ impl Tracee {
             tgid,
             entry: None,
             expect_sigstop: false,
+            seccomp: false,
         }
     }
 }
@@ -127,9 +132,8 @@ impl Tracer {
             self.tracees.insert(
                 tgid,
                 Tracee {
-                    tgid,
-                    entry: None,
                     expect_sigstop: true,
+                    ..Tracee::new(tgid)
                 },
             );
             self.children.push(tgid);
@@ -204,11 +208,23 @@ impl Tracer {
         }
     }
 
-    /// Resumes `tid` and charges the time it spent stopped.
+    /// Resumes `tid` and charges the time it spent stopped. A tracee under
+    /// seccomp runs freely to its next selected syscall unless it is inside
+    /// one, whose exit we still want to see.
     fn resume(&mut self, tid: u32, since_ns: u64, how: Resume) {
         let pid = Pid::from_raw(tid as i32);
         let result = match how {
-            Resume::Syscall(sig) => ptrace::syscall(pid, sig),
+            Resume::Syscall(sig) => {
+                let free = self
+                    .tracees
+                    .get(&tid)
+                    .is_some_and(|t| t.seccomp && t.entry.is_none());
+                if free {
+                    ptrace::cont(pid, sig)
+                } else {
+                    ptrace::syscall(pid, sig)
+                }
+            }
             Resume::Listen => listen(pid),
         };
         let stopped = clock_ns(libc::CLOCK_MONOTONIC).saturating_sub(since_ns);
@@ -236,6 +252,11 @@ impl Tracer {
                         .tracees
                         .get_mut(&tid)
                         .is_some_and(|t| std::mem::take(&mut t.expect_sigstop));
+                if ours && let Some(tracee) = self.tracees.get_mut(&tid) {
+                    // The child installed its seccomp filter before this
+                    // stop, if it could; /proc says whether it did.
+                    tracee.seccomp = procfs::seccomp_filtered(tid);
+                }
                 // Signal-delivery stop: pass the signal on, as if we were
                 // not here (except the launched child's own pre-exec stop).
                 let deliver = if ours { None } else { Some(sig) };
@@ -257,8 +278,18 @@ impl Tracer {
         };
         let tgid = tracee.tgid;
         match info {
-            Ok(info) if info.op == libc::PTRACE_SYSCALL_INFO_ENTRY => {
-                // SAFETY: `op` says the union holds `entry`.
+            // Under seccomp, the seccomp stop was the entry; the entry stop
+            // that follows it adds nothing.
+            Ok(info)
+                if info.op == libc::PTRACE_SYSCALL_INFO_ENTRY
+                    && tracee.seccomp
+                    && tracee.entry.is_some() => {}
+            Ok(info)
+                if info.op == libc::PTRACE_SYSCALL_INFO_ENTRY
+                    || info.op == libc::PTRACE_SYSCALL_INFO_SECCOMP =>
+            {
+                // SAFETY: `op` says the union holds `entry` (`seccomp`
+                // starts with the same nr and args).
                 let entry = unsafe { info.u.entry };
                 if entry.nr == SYS_EXIT || entry.nr == SYS_EXIT_GROUP {
                     // Never returns: emit now, as the eBPF side does.
@@ -305,13 +336,17 @@ impl Tracer {
             {
                 if let Ok(new) = ptrace::getevent(pid) {
                     let new = new as u32;
-                    let parent_tgid = self.tracees.get(&tid).map_or(tid, |t| t.tgid);
+                    let parent = self.tracees.get(&tid);
+                    let parent_tgid = parent.map_or(tid, |t| t.tgid);
+                    // Seccomp filters are inherited by every child.
+                    let seccomp = parent.is_some_and(|t| t.seccomp);
                     // A thread shares its parent's tgid; a process is its
                     // own. /proc knows which.
                     let tgid = procfs::tgid(new as i32).map_or(new, |t| t as u32);
-                    self.tracees
-                        .entry(new)
-                        .or_insert(Tracee::new(tgid));
+                    self.tracees.entry(new).or_insert(Tracee {
+                        seccomp,
+                        ..Tracee::new(tgid)
+                    });
                     self.push(Event::Task(TaskEvent::Spawned {
                         ts_ns: now,
                         parent_tgid,
@@ -335,12 +370,15 @@ impl Tracer {
                 }
                 self.resume(tid, now, Resume::Syscall(None));
             }
+            e if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => {
+                // A selected syscall's entry, under seccomp.
+                self.syscall_stop(tid, now);
+            }
             e if e == libc::PTRACE_EVENT_STOP => {
                 // A new tracee's first stop, our interrupt, or a group-stop.
-                if !self.tracees.contains_key(&tid) {
-                    let tgid = procfs::tgid(tid as i32).map_or(tid, |t| t as u32);
-                    self.tracees.insert(tid, Tracee::new(tgid));
-                }
+                self.tracees.entry(tid).or_insert_with(|| {
+                    Tracee::new(procfs::tgid(tid as i32).map_or(tid, |t| t as u32))
+                });
                 let group_stop = matches!(
                     sig,
                     Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU

@@ -1,0 +1,71 @@
+//! tracer: a Linux syscall tracer that knows its own observer effect.
+//!
+//! `main` only wires things together: parse the command line, run the
+//! subcommand, turn its outcome into an exit status.
+
+mod cli;
+mod compare;
+mod ebpf;
+mod event;
+mod launch;
+mod output;
+mod overhead;
+mod pipeline;
+mod procfs;
+mod ptrace;
+mod record;
+mod source;
+mod stats;
+mod syscalls;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// How tracer ends: with a status, or (like strace, when the traced command
+/// was killed by a signal) by the same signal, so that shells and `tracer
+/// compare` see what the command did.
+pub enum Exit {
+    Code(i32),
+    Signal(i32),
+}
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let outcome = match cli.command {
+        cli::Command::Record(args) => record::run(args),
+        cli::Command::Compare(args) => compare::run(args).map(Exit::Code),
+        cli::Command::Overhead(args) => overhead::run(args).map(Exit::Code),
+        cli::Command::SyscallLoop { count } => overhead::syscall_loop(count).map(Exit::Code),
+    };
+    match outcome {
+        Ok(Exit::Code(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Ok(Exit::Signal(signal)) => {
+            die_by(signal);
+            ExitCode::from(u8::try_from(128 + signal).unwrap_or(1))
+        }
+        Err(err) => {
+            eprintln!("tracer: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Re-raises `signal` on ourselves with its default action, without a core
+/// dump of tracer. Returns only if the signal does not kill.
+fn die_by(signal: i32) {
+    let no_core = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain libc calls on our own process; `no_core` outlives them.
+    unsafe {
+        libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+        libc::signal(signal, libc::SIG_DFL);
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal);
+        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::raise(signal);
+    }
+}

@@ -1,0 +1,140 @@
+//! A seccomp filter that makes only the selected syscalls stop the tracee
+//! (`SECCOMP_RET_TRACE`) and lets every other one run at full speed, as
+//! `strace --seccomp-bpf` does. Built in the tracer, installed by the
+//! launched child between its gate and `execve`.
+
+use libc::sock_filter;
+
+/// Highest syscall number considered (x86_64 numbers are below 512).
+const MAX_NR: u32 = 512;
+const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
+/// Bit set on x32 syscall numbers.
+const X32_BIT: u32 = 0x4000_0000;
+
+const BPF_LD_W_ABS: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+const BPF_JEQ_K: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+const BPF_JSET_K: u16 = (libc::BPF_JMP | libc::BPF_JSET | libc::BPF_K) as u16;
+const BPF_RET_K: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+
+/// Offsets in `struct seccomp_data`.
+const NR_OFFSET: u32 = 0;
+const ARCH_OFFSET: u32 = 4;
+
+fn stmt(code: u16, k: u32) -> sock_filter {
+    sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    }
+}
+
+fn jump(code: u16, k: u32, jt: u8, jf: u8) -> sock_filter {
+    sock_filter { code, jt, jf, k }
+}
+
+/// The filter program for the syscalls `traced` selects. Anything it
+/// cannot judge (another architecture, x32) is traced, never missed.
+pub fn program(traced: impl Fn(u32) -> bool) -> Vec<sock_filter> {
+    let selected: Vec<u32> = (0..MAX_NR).filter(|&nr| traced(nr)).collect();
+    // List whichever side is shorter: the traced numbers (default allow)
+    // or the untraced ones (default trace).
+    let (listed, on_match, otherwise) = if selected.len() as u32 <= MAX_NR / 2 {
+        (selected, libc::SECCOMP_RET_TRACE, libc::SECCOMP_RET_ALLOW)
+    } else {
+        let untraced = (0..MAX_NR).filter(|&nr| !traced(nr)).collect();
+        (untraced, libc::SECCOMP_RET_ALLOW, libc::SECCOMP_RET_TRACE)
+    };
+    let mut prog = vec![
+        stmt(BPF_LD_W_ABS, ARCH_OFFSET),
+        jump(BPF_JEQ_K, AUDIT_ARCH_X86_64, 1, 0),
+        stmt(BPF_RET_K, libc::SECCOMP_RET_TRACE),
+        stmt(BPF_LD_W_ABS, NR_OFFSET),
+        jump(BPF_JSET_K, X32_BIT, 0, 1),
+        stmt(BPF_RET_K, libc::SECCOMP_RET_TRACE),
+    ];
+    for nr in listed {
+        // Match: skip the "no" return below to reach the "yes" one.
+        prog.push(jump(BPF_JEQ_K, nr, 0, 1));
+        prog.push(stmt(BPF_RET_K, on_match));
+    }
+    prog.push(stmt(BPF_RET_K, otherwise));
+    prog
+}
+
+/// Installs `prog` in the calling process. Async-signal-safe: called in the
+/// forked child before `execve`.
+///
+/// # Safety
+/// Only libc calls on memory owned by the caller; safe to call between
+/// fork and exec.
+pub unsafe fn install(prog: &[sock_filter]) -> bool {
+    let fprog = libc::sock_fprog {
+        len: prog.len() as u16,
+        filter: prog.as_ptr().cast_mut(),
+    };
+    // SAFETY: prctl and seccomp read only `fprog`, which outlives the calls.
+    unsafe {
+        libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+            && libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                0,
+                &fprog as *const libc::sock_fprog,
+            ) == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Runs the classic-BPF program on (arch, nr), a tiny interpreter for
+    /// the four instructions we emit.
+    fn eval(prog: &[sock_filter], arch: u32, nr: u32) -> u32 {
+        let mut acc = 0;
+        let mut pc = 0;
+        loop {
+            let ins = prog[pc];
+            match ins.code {
+                BPF_LD_W_ABS => acc = if ins.k == ARCH_OFFSET { arch } else { nr },
+                BPF_JEQ_K => {
+                    pc += if acc == ins.k { ins.jt } else { ins.jf } as usize;
+                }
+                BPF_JSET_K => {
+                    pc += if acc & ins.k != 0 { ins.jt } else { ins.jf } as usize;
+                }
+                BPF_RET_K => return ins.k,
+                _ => panic!("unexpected instruction"),
+            }
+            pc += 1;
+        }
+    }
+
+    #[test]
+    fn narrow_set_traces_only_its_syscalls() {
+        let prog = program(|nr| nr == 257 || nr == 2);
+        assert_eq!(eval(&prog, AUDIT_ARCH_X86_64, 257), libc::SECCOMP_RET_TRACE);
+        assert_eq!(eval(&prog, AUDIT_ARCH_X86_64, 2), libc::SECCOMP_RET_TRACE);
+        assert_eq!(eval(&prog, AUDIT_ARCH_X86_64, 0), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(eval(&prog, AUDIT_ARCH_X86_64, 1), libc::SECCOMP_RET_ALLOW);
+    }
+
+    #[test]
+    fn wide_set_lists_the_exceptions() {
+        let prog = program(|nr| nr != 0 && nr != 1);
+        assert!(prog.len() < 20, "{}", prog.len());
+        assert_eq!(eval(&prog, AUDIT_ARCH_X86_64, 0), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(eval(&prog, AUDIT_ARCH_X86_64, 257), libc::SECCOMP_RET_TRACE);
+    }
+
+    #[test]
+    fn unknown_arch_and_x32_are_traced() {
+        let prog = program(|nr| nr == 257);
+        assert_eq!(eval(&prog, 0x4000_0003, 0), libc::SECCOMP_RET_TRACE);
+        assert_eq!(
+            eval(&prog, AUDIT_ARCH_X86_64, X32_BIT | 1),
+            libc::SECCOMP_RET_TRACE
+        );
+    }
+}

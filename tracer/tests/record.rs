@@ -1,0 +1,467 @@
+//! End-to-end tests of `tracer record`: the real binary, the real eBPF
+//! programs in the running kernel, tracing a real helper process
+//! (`examples/syscall_workload.rs`) whose syscalls are known exactly.
+//!
+//! These tests need root (CI runs as root). When eBPF cannot be loaded they
+//! fail with tracer's reason; they never skip.
+
+use std::{
+    io::{BufRead, BufReader, Write},
+    path::PathBuf,
+    process::{Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+fn tracer() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_tracer"))
+}
+
+/// The helper is an example of this package; cargo builds examples for
+/// `cargo test`, next to the binary's directory.
+fn workload() -> PathBuf {
+    let bin = tracer();
+    let path = bin.parent().unwrap().join("examples/syscall_workload");
+    assert!(
+        path.exists(),
+        "{} missing: build with `cargo test` (it builds examples)",
+        path.display()
+    );
+    path
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tracer-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn run(args: &[&str]) -> Output {
+    let out = Command::new(tracer()).args(args).output().unwrap();
+    eprintln!(
+        "stderr of tracer {args:?}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Parses `key=value` lines printed by the workload.
+fn printed(stdout: &[u8], key: &str) -> u32 {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("workload did not print {key}"))
+        .parse()
+        .unwrap()
+}
+
+/// One parsed line of strace-style output.
+#[derive(Debug)]
+struct Line {
+    pid: Option<u32>,
+    name: String,
+    text: String,
+}
+
+fn lines(text: &str) -> Vec<Line> {
+    text.lines()
+        .filter(|l| !l.starts_with("tracer:"))
+        .map(|l| {
+            let (pid, rest) = match l.strip_prefix("[pid ") {
+                Some(rest) => {
+                    let (pid, rest) = rest.split_once("] ").unwrap();
+                    (Some(pid.trim().parse().unwrap()), rest)
+                }
+                None => (None, l),
+            };
+            let name = rest.split('(').next().unwrap().to_string();
+            Line {
+                pid,
+                name,
+                text: rest.to_string(),
+            }
+        })
+        .collect()
+}
+
+fn standard_trace(mode: &str) {
+    let out_file = scratch(&format!("standard-{mode}.txt"));
+    let wl = workload();
+    let out = run(&[
+        "record",
+        "--mode",
+        mode,
+        "-o",
+        out_file.to_str().unwrap(),
+        "--",
+        wl.to_str().unwrap(),
+        "standard",
+    ]);
+    assert!(out.status.success(), "tracer failed: {:?}", out.status);
+    let pid = printed(&out.stdout, "pid");
+    let thread_tid = printed(&out.stdout, "thread_tid");
+    let child_pid = printed(&out.stdout, "child_pid");
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let lines = lines(&text);
+
+    // The first syscall recorded is the execve of the command itself.
+    assert_eq!(lines[0].name, "execve", "first line: {:?}", lines[0]);
+
+    // Lines have no [pid] prefix until a second task appears (as strace):
+    // those are the workload's own.
+    let tid_of = |l: &Line| l.pid.unwrap_or(pid);
+    let count = |name: &str, tid: Option<u32>| {
+        lines
+            .iter()
+            .filter(|l| l.name == name && (tid.is_none() || Some(tid_of(l)) == tid))
+            .count()
+    };
+    assert_eq!(count("getppid", None), 1000, "getppid total");
+    assert_eq!(count("getppid", Some(pid)), 1000);
+    assert_eq!(count("getuid", None), 50);
+    assert_eq!(
+        count("getuid", Some(thread_tid)),
+        50,
+        "getuid from the thread"
+    );
+    assert_eq!(count("getgid", None), 25);
+    assert_eq!(
+        count("getgid", Some(child_pid)),
+        25,
+        "getgid from the child"
+    );
+
+    let missing: Vec<_> = lines
+        .iter()
+        .filter(|l| l.name == "openat" && l.text.contains("O_NOCTTY|O_NOFOLLOW"))
+        .collect();
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert!(
+        missing[0]
+            .text
+            .ends_with("= -1 ENOENT (No such file or directory)"),
+        "{:?}",
+        missing[0]
+    );
+    // The child's exit status is its own; the workload's exit_group never
+    // returns.
+    assert!(
+        lines
+            .iter()
+            .any(|l| tid_of(l) == child_pid && l.text == "exit_group(3) = ?"),
+        "child exit_group missing"
+    );
+    assert!(!text.contains("LOST"), "events lost: {text}");
+}
+
+fn summary_json(mode: &str) {
+    let out_file = scratch(&format!("summary-{mode}.json"));
+    let wl = workload();
+    let out = run(&[
+        "record",
+        "--mode",
+        mode,
+        "--json",
+        "-o",
+        out_file.to_str().unwrap(),
+        "--",
+        wl.to_str().unwrap(),
+        "standard",
+    ]);
+    assert!(out.status.success());
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert_eq!(json["mode"], mode);
+    assert_eq!(json["lost_events"], 0);
+    let getppid = &json["syscalls"]["getppid"];
+    assert_eq!(getppid["calls"], 1000);
+    assert_eq!(getppid["errors"], 0);
+    for key in ["total_ns", "p50_ns", "p99_ns", "max_ns"] {
+        assert!(getppid[key].as_u64().unwrap() > 0, "{key}: {getppid}");
+    }
+    assert!(getppid["p50_ns"].as_u64() <= getppid["p99_ns"].as_u64());
+    assert!(getppid["p99_ns"].as_u64() <= getppid["max_ns"].as_u64());
+    // Every mode reports what watching cost.
+    let observer = &json["observer"];
+    assert!(observer["total_ns"].as_u64().unwrap() > 0, "{observer}");
+    assert!(
+        observer["per_syscall_ns"].as_u64().unwrap() > 0,
+        "{observer}"
+    );
+    let share = observer["share_of_runtime"].as_f64().unwrap();
+    assert!(share > 0.0, "{observer}");
+    assert_eq!(json["syscalls"]["getuid"]["calls"], 50);
+    assert_eq!(json["syscalls"]["getgid"]["calls"], 25);
+    assert!(json["syscalls"]["openat"]["errors"].as_u64().unwrap() >= 1);
+}
+
+fn filter_and_exit_status(mode: &str) {
+    let out_file = scratch(&format!("filter-{mode}.txt"));
+    let wl = workload();
+    let out = run(&[
+        "record",
+        "--mode",
+        mode,
+        "-e",
+        "trace=getuid,getgid",
+        "-o",
+        out_file.to_str().unwrap(),
+        "--",
+        wl.to_str().unwrap(),
+        "standard",
+    ]);
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&out_file).unwrap();
+    let names: Vec<_> = lines(&text).into_iter().map(|l| l.name).collect();
+    assert_eq!(names.iter().filter(|n| *n == "getuid").count(), 50);
+    assert_eq!(names.iter().filter(|n| *n == "getgid").count(), 25);
+    assert_eq!(names.len(), 75, "only the selected syscalls: {names:?}");
+
+    // Exit status of launch mode is the command's.
+    let out = run(&[
+        "record",
+        "--mode",
+        mode,
+        "-o",
+        "/dev/null",
+        "--",
+        "sh",
+        "-c",
+        "exit 42",
+    ]);
+    assert_eq!(out.status.code(), Some(42));
+}
+
+/// A `serve` workload that answers requests to make N syscalls.
+struct Server {
+    child: std::process::Child,
+    stdin: Option<std::process::ChildStdin>,
+    stdout: BufReader<std::process::ChildStdout>,
+}
+
+impl Server {
+    fn start() -> Self {
+        let mut child = Command::new(workload())
+            .arg("serve")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Self {
+            child,
+            stdin,
+            stdout,
+        }
+    }
+
+    fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Asks for `n` syscalls and waits for the answer.
+    fn ask(&mut self, n: u32) {
+        writeln!(self.stdin.as_mut().unwrap(), "{n}").unwrap();
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        assert_eq!(line.trim(), format!("done {n}"));
+    }
+
+    /// Ends the server and checks it exited normally.
+    fn finish(mut self) {
+        drop(self.stdin.take());
+        assert!(self.child.wait().unwrap().success());
+    }
+
+    /// The state letter of /proc/PID/stat (R, S, t, T, ...).
+    /// A group-stopped tracee shows `t`, an untraced stopped process `T`.
+    fn state(&self) -> char {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap();
+        let after = stat.rsplit_once(") ").unwrap().1;
+        after.chars().next().unwrap()
+    }
+}
+
+impl Drop for Server {
+    /// A failed test must not leave its target behind.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `tracer record ARGS -p PID` and waits until it says it attached.
+fn attach(mode: &str, pid: i32, args: &[&str]) -> std::process::Child {
+    let mut tracer = Command::new(tracer())
+        .args(["record", "--mode", mode])
+        .args(args)
+        .args(["-p", &pid.to_string()])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut tracer_err = BufReader::new(tracer.stderr.take().unwrap());
+    let mut line = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !line.contains("attached") {
+        line.clear();
+        assert!(Instant::now() < deadline, "tracer never attached");
+        assert_ne!(tracer_err.read_line(&mut line).unwrap(), 0, "tracer exited");
+    }
+    // Keep draining its stderr so it never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut tracer_err, &mut std::io::sink()));
+    tracer
+}
+
+fn signal(pid: u32, signal: nix::sys::signal::Signal) {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), signal).unwrap();
+}
+
+/// Attach to a running process, count exactly what it does while attached,
+/// detach, and check it goes on as before.
+fn attach_and_detach(mode: &str) {
+    let mut server = Server::start();
+    server.ask(3); // before tracing: not counted
+
+    let out_file = scratch(&format!("attach-{mode}.json"));
+    let mut tracer = attach(
+        mode,
+        server.pid(),
+        &["--json", "-o", out_file.to_str().unwrap()],
+    );
+
+    server.ask(500);
+    // Let the consumer drain, then stop tracer like a user would.
+    std::thread::sleep(Duration::from_millis(200));
+    signal(tracer.id(), nix::sys::signal::Signal::SIGINT);
+    let status = tracer.wait().unwrap();
+    assert!(
+        status.code().is_some(),
+        "tracer died by a signal: {status:?}"
+    );
+
+    // The target is still running and still works.
+    server.ask(7);
+    server.finish();
+
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&out_file).unwrap()).unwrap();
+    assert_eq!(json["syscalls"]["getppid"]["calls"], 500, "{json}");
+    assert_eq!(json["lost_events"], 0);
+}
+
+/// A tracer killed with SIGKILL cannot clean up; its targets must still not
+/// be left stopped.
+fn sigkill_leaves_target_running(mode: &str) {
+    let mut server = Server::start();
+    let mut tracer = attach(mode, server.pid(), &["-o", "/dev/null"]);
+    server.ask(200);
+    signal(tracer.id(), nix::sys::signal::Signal::SIGKILL);
+    tracer.wait().unwrap();
+    // Give the kernel a moment to detach, then the target must answer.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while matches!(server.state(), 't' | 'T') {
+        assert!(Instant::now() < deadline, "target left stopped");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    server.ask(5);
+    server.finish();
+}
+
+/// Signals reach a traced process, and job control still stops and
+/// continues it.
+fn signals_pass_through(mode: &str) {
+    let mut traced = Command::new(tracer())
+        .args(["record", "--mode", mode, "-o", "/dev/null", "--"])
+        .arg(workload())
+        .arg("signal")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(traced.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let pid: u32 = line.trim().strip_prefix("pid=").unwrap().parse().unwrap();
+    signal(pid, nix::sys::signal::Signal::SIGUSR1);
+    line.clear();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "got SIGUSR1");
+    assert!(traced.wait().unwrap().success());
+
+    // SIGSTOP stops a traced process as it would an untraced one; SIGCONT
+    // resumes it.
+    let mut server = Server::start();
+    let mut tracer = attach(mode, server.pid(), &["-o", "/dev/null"]);
+    server.ask(10);
+    signal(server.pid() as u32, nix::sys::signal::Signal::SIGSTOP);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !matches!(server.state(), 'T' | 't') {
+        assert!(Instant::now() < deadline, "SIGSTOP did not stop the target");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    signal(server.pid() as u32, nix::sys::signal::Signal::SIGCONT);
+    server.ask(10);
+    signal(tracer.id(), nix::sys::signal::Signal::SIGINT);
+    tracer.wait().unwrap();
+    server.ask(1);
+    server.finish();
+}
+
+fn errors_are_clear(mode: &str) {
+    let out = run(&["record", "--mode", mode, "-p", "999999999"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no such process"), "{err}");
+    assert!(!err.contains("panicked"));
+
+    let out = run(&["record", "--mode", mode, "--", "no-such-command-xyz"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("command not found"));
+
+    let out = run(&["record", "--mode", mode, "-e", "trace=opn", "--", "true"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("opn"));
+
+    let out = run(&["record", "--mode", mode]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to trace"));
+}
+
+/// Each mode runs the same checks: the mode only changes where events come
+/// from.
+macro_rules! mode_tests {
+    ($module:ident, $mode:literal) => {
+        mod $module {
+            #[test]
+            fn standard_trace() {
+                super::standard_trace($mode);
+            }
+            #[test]
+            fn summary_json() {
+                super::summary_json($mode);
+            }
+            #[test]
+            fn filter_and_exit_status() {
+                super::filter_and_exit_status($mode);
+            }
+            #[test]
+            fn attach_and_detach() {
+                super::attach_and_detach($mode);
+            }
+            #[test]
+            fn sigkill_leaves_target_running() {
+                super::sigkill_leaves_target_running($mode);
+            }
+            #[test]
+            fn signals_pass_through() {
+                super::signals_pass_through($mode);
+            }
+            #[test]
+            fn errors_are_clear() {
+                super::errors_are_clear($mode);
+            }
+        }
+    };
+}
+
+mode_tests!(ebpf, "ebpf");
+mode_tests!(ptrace, "ptrace");

@@ -1,0 +1,120 @@
+//! Project chores: `cargo xtask setup | test | demo | bench | gen-syscalls`.
+//!
+//! `setup` installs everything a fresh machine lacks, idempotently; `test`,
+//! `demo` and `bench` run it first, so the README's two commands work on a
+//! machine that has nothing but the Rust toolchains.
+
+mod bench;
+mod gen_syscalls;
+mod setup;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "xtask")]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Subcommand)]
+enum Task {
+    /// Install what building and testing need (idempotent).
+    Setup,
+    /// Setup, then format check, clippy, and the whole test suite.
+    Test,
+    /// Setup, build, and run tracer on the bundled workload.
+    Demo,
+    /// Setup, build, and measure tracer's overhead against other tracers.
+    Bench(bench::BenchArgs),
+    /// Regenerate tracer/src/syscalls/table.rs from this machine's kernel
+    /// headers and tracefs.
+    GenSyscalls,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let root = workspace_root();
+    std::env::set_current_dir(&root)?;
+    match cli.task {
+        Task::Setup => setup::run(),
+        Task::Test => {
+            setup::run()?;
+            test()
+        }
+        Task::Demo => {
+            setup::run()?;
+            demo(&root)
+        }
+        Task::Bench(args) => {
+            setup::run()?;
+            bench::run(&root, &args)
+        }
+        Task::GenSyscalls => gen_syscalls::run(&root.join("tracer/src/syscalls/table.rs")),
+    }
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives one level below the workspace root")
+        .to_path_buf()
+}
+
+/// Runs `cmd`, failing with its description when it does not succeed.
+pub fn run(cmd: &mut Command) -> Result<()> {
+    eprintln!("xtask: running {cmd:?}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {cmd:?}"))?;
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(())
+}
+
+fn cargo() -> Command {
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    setup::apply_env(&mut cmd);
+    cmd
+}
+
+fn test() -> Result<()> {
+    run(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    // The default members: everything but tracer-ebpf, which only builds
+    // for the bpf target (tracer's build script does that).
+    run(cargo().args([
+        "clippy",
+        "--locked",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run(cargo().args(["test", "--locked", "--release"]))
+}
+
+fn demo(root: &Path) -> Result<()> {
+    run(cargo().args(["build", "--locked", "--release", "--bins"]))?;
+    let tracer = root.join("target/release/tracer");
+    eprintln!("\n== tracer record -c: syscall summary of `dd bs=1 count=200000` ==");
+    run(Command::new(&tracer).args([
+        "record",
+        "-c",
+        "--",
+        "dd",
+        "if=/dev/zero",
+        "of=/dev/null",
+        "bs=1",
+        "count=200000",
+    ]))?;
+    eprintln!("\n== tracer record -f -T: the first lines of `ls /` ==");
+    run(Command::new(&tracer).args(["record", "-T", "--", "ls", "/"]))?;
+    Ok(())
+}
