@@ -11,7 +11,7 @@ use std::{
     path::Path,
     process::{Child, Command, Stdio},
     thread,
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use anyhow::{Context as _, Result, bail};
@@ -21,9 +21,12 @@ pub struct BenchArgs {
     /// Rounds (each configuration runs once per round).
     #[arg(long, default_value_t = 7)]
     rounds: usize,
-    /// Bytes dd copies one at a time.
+    /// Bytes dd copies one at a time, for the eBPF group.
     #[arg(long, default_value_t = 500_000)]
     count: u64,
+    /// Bytes for the ptrace group (ptrace tracers take ~100x longer).
+    #[arg(long, default_value_t = 20_000)]
+    ptrace_count: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -33,56 +36,93 @@ enum Config {
     /// everybody else on the machine pays.
     Bystander,
     TracerEbpf,
-    Strace,
     Bpftrace,
+    TracerPtrace,
+    Strace,
+    TracerPtraceNarrow,
+    StraceNarrow,
 }
 
 impl Config {
-    const ALL: [Config; 5] = [
-        Config::Untraced,
-        Config::Bystander,
-        Config::TracerEbpf,
-        Config::Strace,
-        Config::Bpftrace,
-    ];
-
     fn label(self) -> &'static str {
         match self {
             Config::Untraced => "untraced",
             Config::Bystander => "untraced, tracer watching another process",
             Config::TracerEbpf => "tracer record (ebpf) -o FILE, every event as text",
-            Config::Strace => "strace -f -o /dev/null",
             Config::Bpftrace => "bpftrace, every event printed",
+            Config::TracerPtrace => "tracer record --mode ptrace -o /dev/null",
+            Config::Strace => "strace -f -o /dev/null",
+            Config::TracerPtraceNarrow => "tracer record --mode ptrace -e trace=openat",
+            Config::StraceNarrow => "strace -f --seccomp-bpf -e trace=openat",
         }
     }
+}
+
+/// Configurations measured against one untraced baseline, on one dd size.
+struct Group {
+    title: &'static str,
+    count: u64,
+    configs: &'static [Config],
 }
 
 pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     crate::run(crate::cargo().args(["build", "--locked", "--release", "-p", "tracer"]))?;
     let tracer = root.join("target/release/tracer");
     let scratch = tempdir()?;
+    let groups = [
+        Group {
+            title: "eBPF: full per-event recording",
+            count: args.count,
+            configs: &[
+                Config::Untraced,
+                Config::Bystander,
+                Config::TracerEbpf,
+                Config::Bpftrace,
+            ],
+        },
+        Group {
+            title: "ptrace: every syscall stops the target",
+            count: args.ptrace_count,
+            configs: &[
+                Config::Untraced,
+                Config::TracerEbpf,
+                Config::TracerPtrace,
+                Config::Strace,
+                Config::TracerPtraceNarrow,
+                Config::StraceNarrow,
+            ],
+        },
+    ];
+    let mut report = String::new();
+    for group in &groups {
+        report.push_str(&run_group(group, args.rounds, &tracer, &scratch)?);
+    }
+    println!("{report}");
+    Ok(())
+}
+
+fn run_group(group: &Group, rounds: usize, tracer: &Path, scratch: &Path) -> Result<String> {
     let dd = [
         "dd".to_string(),
         "if=/dev/zero".into(),
         "of=/dev/null".into(),
         "bs=1".into(),
-        format!("count={}", args.count),
+        format!("count={}", group.count),
     ];
-
-    let mut times: Vec<(Config, Vec<f64>)> = Config::ALL.iter().map(|&c| (c, vec![])).collect();
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); group.configs.len()];
     let mut failures: Vec<String> = vec![];
-    let mut seed = 0x9e37_79b9_7f4a_7c15_u64 ^ Instant::now().elapsed().as_nanos() as u64;
-    for round in 0..args.rounds {
-        let mut order = Config::ALL;
+    let mut lost = 0;
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64 ^ u64::from(std::process::id());
+    for round in 0..rounds {
+        let mut order: Vec<usize> = (0..group.configs.len()).collect();
         shuffle(&mut order, &mut seed);
-        for config in order {
-            let result = measure(config, &tracer, &dd, &scratch);
-            match result {
-                Ok(secs) => {
+        for i in order {
+            let config = group.configs[i];
+            match measure(config, tracer, &dd, scratch) {
+                Ok((secs, dropped)) => {
                     eprintln!("round {round}: {:<50} {secs:.4} s", config.label());
-                    if let Some(t) = times.iter_mut().find(|(c, _)| *c == config) {
-                        t.1.push(secs);
-                    }
+                    times[i].push(secs);
+                    lost += dropped;
                 }
                 Err(e) => {
                     eprintln!("round {round}: {:<50} failed: {e:#}", config.label());
@@ -91,40 +131,38 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
             }
         }
     }
-
-    let median_of = |c: Config| {
-        times
-            .iter()
-            .find(|(k, _)| *k == c)
-            .and_then(|(_, v)| median(v.clone()))
-    };
-    let base = median_of(Config::Untraced).context("no untraced run succeeded")?;
-    println!(
-        "\nworkload: dd if=/dev/zero of=/dev/null bs=1 count={} ({} rounds, medians of dd's own copy time)",
-        args.count, args.rounds
+    let base = median(times[0].clone()).context("no untraced run succeeded")?;
+    let mut out = format!(
+        "\n{}: dd if=/dev/zero of=/dev/null bs=1 count={} ({rounds} rounds, medians of dd's own copy time)\n",
+        group.title, group.count
     );
-    println!("{:<52} {:>10} {:>8}", "configuration", "median s", "ratio");
-    for config in Config::ALL {
-        match median_of(config) {
-            Some(m) => println!("{:<52} {m:>10.4} {:>7.2}x", config.label(), m / base),
-            None => println!("{:<52} {:>10} {:>8}", config.label(), "-", "-"),
+    out.push_str(&format!(
+        "{:<52} {:>10} {:>8}\n",
+        "configuration", "median s", "ratio"
+    ));
+    for (i, config) in group.configs.iter().enumerate() {
+        match median(times[i].clone()) {
+            Some(m) => out.push_str(&format!(
+                "{:<52} {m:>10.4} {:>7.2}x\n",
+                config.label(),
+                m / base
+            )),
+            None => out.push_str(&format!("{:<52} {:>10} {:>8}\n", config.label(), "-", "-")),
         }
     }
-    let lost = std::fs::read_to_string(scratch.join("lost")).unwrap_or_default();
-    println!(
-        "tracer lost events over all runs: {}",
-        lost.trim().parse::<u64>().unwrap_or(0)
-    );
+    out.push_str(&format!("tracer lost events over all runs: {lost}\n"));
     for f in &failures {
-        println!("failed: {f}");
+        out.push_str(&format!("failed: {f}\n"));
     }
-    Ok(())
+    Ok(out)
 }
 
-fn measure(config: Config, tracer: &Path, dd: &[String], scratch: &Path) -> Result<f64> {
+/// dd's copy time, and the events tracer reported lost.
+fn measure(config: Config, tracer: &Path, dd: &[String], scratch: &Path) -> Result<(f64, u64)> {
     let trace_file = scratch.join("trace.txt");
+    let plain = |cmd: &mut Command| dd_time(cmd).map(|t| (t, 0));
     match config {
-        Config::Untraced => dd_time(Command::new(&dd[0]).args(&dd[1..])),
+        Config::Untraced => plain(Command::new(&dd[0]).args(&dd[1..])),
         Config::Bystander => {
             let mut victim = Command::new("sleep").arg("600").spawn()?;
             let watcher = Command::new(tracer)
@@ -135,7 +173,7 @@ fn measure(config: Config, tracer: &Path, dd: &[String], scratch: &Path) -> Resu
                 Ok(mut watcher) => {
                     // Loading and attaching takes well under a second.
                     thread::sleep(Duration::from_millis(1500));
-                    let r = dd_time(Command::new(&dd[0]).args(&dd[1..]));
+                    let r = plain(Command::new(&dd[0]).args(&dd[1..]));
                     stop(&mut watcher);
                     r
                 }
@@ -145,31 +183,48 @@ fn measure(config: Config, tracer: &Path, dd: &[String], scratch: &Path) -> Resu
             let _ = victim.wait();
             result
         }
-        Config::TracerEbpf => {
-            let out = Command::new(tracer)
-                .args(["record", "--mode", "ebpf", "-o"])
-                .arg(&trace_file)
-                .arg("--")
-                .args(dd)
-                .output()?;
+        Config::TracerEbpf | Config::TracerPtrace | Config::TracerPtraceNarrow => {
+            let mut cmd = Command::new(tracer);
+            match config {
+                Config::TracerEbpf => cmd
+                    .args(["record", "--mode", "ebpf", "-o"])
+                    .arg(&trace_file),
+                Config::TracerPtrace => cmd.args(["record", "--mode", "ptrace", "-o", "/dev/null"]),
+                _ => cmd.args([
+                    "record",
+                    "--mode",
+                    "ptrace",
+                    "-e",
+                    "trace=openat",
+                    "-o",
+                    "/dev/null",
+                ]),
+            };
+            let out = cmd.arg("--").args(dd).output()?;
             let stderr = String::from_utf8_lossy(&out.stderr);
-            if let Some(lost) = stderr.lines().find(|l| l.contains("LOST")) {
-                let n: u64 = lost
-                    .split_whitespace()
-                    .find_map(|w| w.parse().ok())
-                    .unwrap_or(0);
-                let path = scratch.join("lost");
-                let before: u64 = std::fs::read_to_string(&path)
-                    .ok()
-                    .and_then(|s| s.trim().parse().ok())
-                    .unwrap_or(0);
-                std::fs::write(path, (before + n).to_string())?;
-            }
-            parse_dd(&stderr)
+            let lost = stderr
+                .lines()
+                .filter(|l| l.contains("LOST"))
+                .filter_map(|l| l.split_whitespace().find_map(|w| w.parse::<u64>().ok()))
+                .sum();
+            Ok((parse_dd(&stderr)?, lost))
         }
-        Config::Strace => dd_time(
+        Config::Strace => plain(
             Command::new("strace")
                 .args(["-f", "-o", "/dev/null", "--"])
+                .args(dd),
+        ),
+        Config::StraceNarrow => plain(
+            Command::new("strace")
+                .args([
+                    "-f",
+                    "--seccomp-bpf",
+                    "-e",
+                    "trace=openat",
+                    "-o",
+                    "/dev/null",
+                    "--",
+                ])
                 .args(dd),
         ),
         Config::Bpftrace => {
@@ -177,7 +232,7 @@ fn measure(config: Config, tracer: &Path, dd: &[String], scratch: &Path) -> Resu
                  tracepoint:raw_syscalls:sys_exit /pid == cpid && @s[tid]/ { \
                  printf(\"%d %d %d %d %d\\n\", tid, args.id, args.ret, @s[tid], nsecs); \
                  delete(@s[tid]); }";
-            dd_time(Command::new("bpftrace").arg("-o").arg(&trace_file).args([
+            plain(Command::new("bpftrace").arg("-o").arg(&trace_file).args([
                 "-e",
                 program,
                 "-c",
@@ -229,7 +284,7 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 }
 
 /// Fisher–Yates with xorshift: the order only needs to vary per round.
-fn shuffle<T>(items: &mut [T], seed: &mut u64) {
+fn shuffle(items: &mut [usize], seed: &mut u64) {
     for i in (1..items.len()).rev() {
         *seed ^= *seed << 13;
         *seed ^= *seed >> 7;
