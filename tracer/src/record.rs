@@ -108,11 +108,12 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         {
             status = source.child_status(pid);
         }
+        // Task events say when the last task is gone; /proc backs them up
+        // in case an exit record was lost (a full ring), so tracer never
+        // waits for a task that no longer exists.
         let target_gone = source.finished()
-            || match child {
-                Some(_) => status.is_some() && live.is_empty(),
-                None => live.is_empty() || live.iter().all(|&tid| !procfs::alive(tid)),
-            };
+            || ((child.is_none() || status.is_some())
+                && (live.is_empty() || live.iter().all(|&tid| !procfs::alive(tid))));
         if target_gone {
             break;
         }
@@ -126,13 +127,14 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         status = source.child_status(pid);
     }
 
+    let end_ns = clock_ns(libc::CLOCK_MONOTONIC);
     let run = RunInfo {
         mode: source.mode(),
         lost_events: source.lost(),
         syscalls: pipeline.syscalls,
-        observer: source.observer(pipeline.syscalls),
+        observer: source.observer(pipeline.syscalls, end_ns.saturating_sub(start_ns)),
         start_ns,
-        end_ns: clock_ns(libc::CLOCK_MONOTONIC),
+        end_ns,
     };
     drop(source);
     for tgid in &attach {

@@ -158,22 +158,23 @@ impl Source {
     /// syscalls recorded.
     ///
     /// eBPF: the programs run for every task on the machine, and the kernel
-    /// counts their time for all of them together. The target is charged
-    /// its share of the runs (two per syscall), at the average cost of a
+    /// counts their time for all of them together, in sampling windows.
+    /// The target is charged two runs per syscall at the average cost of a
     /// run: an underestimate, since runs that record cost more than runs
-    /// that only check the filter. The whole is `machine_ns`.
+    /// that only check the filter. `machine_ns` extrapolates the windows'
+    /// rate of runs over the whole trace: what every task paid.
     /// ptrace: the time tracees spent stopped in the tracer.
-    pub fn observer(&self, syscalls: u64) -> Option<ObserverCost> {
+    pub fn observer(&self, syscalls: u64, duration_ns: u64) -> Option<ObserverCost> {
         match self {
             Self::Ebpf(source) => {
-                let (time, runs) = source.run_stats()?;
-                let target_runs = (2 * syscalls).min(runs);
-                let total_ns = (time as u128 * target_runs as u128)
-                    .checked_div(runs as u128)
-                    .unwrap_or(0) as u64;
+                let (per_run, runs_per_s) = source.run_cost()?;
+                let total_ns = (per_run * 2.0 * syscalls as f64) as u64;
+                let machine_ns = (per_run * runs_per_s * duration_ns as f64 / 1e9) as u64;
                 Some(ObserverCost {
                     total_ns,
-                    machine_ns: Some(time),
+                    // The target's runs are among the machine's, whatever
+                    // the sampling windows happened to see.
+                    machine_ns: Some(machine_ns.max(total_ns)),
                 })
             }
             Self::Ptrace(source) => Some(ObserverCost {
@@ -194,8 +195,9 @@ impl Source {
     /// Stops recording and leaves every target running as before. Returns
     /// the events that were still in flight.
     pub fn detach(&mut self, sink: impl FnMut(Event)) -> usize {
-        if let Self::Ptrace(source) = self {
-            source.detach();
+        match self {
+            Self::Ptrace(source) => source.detach(),
+            Self::Ebpf(source) => source.stop_sampling(),
         }
         self.drain(sink)
     }

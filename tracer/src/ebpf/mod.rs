@@ -7,7 +7,12 @@
 mod decode;
 pub mod tracefs;
 
-use std::{io, os::fd::OwnedFd, path::Path};
+use std::{
+    io,
+    os::fd::OwnedFd,
+    path::Path,
+    time::{Duration, Instant},
+};
 
 use aya::{
     Ebpf, EbpfLoader,
@@ -50,9 +55,86 @@ pub struct EbpfSource {
     traced: Array<MapData, u8>,
     events: RingBuf<MapData>,
     counters: PerCpuArray<MapData, u64>,
-    /// Keeps the kernel counting the programs' run time (`BPF_ENABLE_STATS`)
-    /// while open; `None` when the kernel refused.
-    stats: Option<OwnedFd>,
+    /// Samples of the programs' own run time.
+    stats: StatsSampler,
+}
+
+/// The kernel counts programs' run time only while statistics are enabled
+/// (`BPF_ENABLE_STATS`, while its fd is open), and counting costs two
+/// clock reads per run of every program on every syscall of every task:
+/// measured here it doubled the slowdown of untraced processes. So it is
+/// enabled in short windows (`WINDOW` out of every `PERIOD`), and the cost
+/// per run measured in them is applied to all runs.
+struct StatsSampler {
+    /// Open while a window is on.
+    fd: Option<OwnedFd>,
+    /// (run time, run count) and time at the start of the open window.
+    start: (u64, u64),
+    opened: Instant,
+    next_toggle: Instant,
+    /// Summed over closed windows.
+    time_ns: u64,
+    runs: u64,
+    window_ns: u64,
+    /// Whether the kernel supports it at all.
+    available: bool,
+}
+
+const WINDOW: Duration = Duration::from_millis(20);
+const PERIOD: Duration = Duration::from_millis(200);
+
+impl StatsSampler {
+    fn new() -> Self {
+        Self {
+            fd: None,
+            start: (0, 0),
+            opened: Instant::now(),
+            next_toggle: Instant::now(),
+            time_ns: 0,
+            runs: 0,
+            window_ns: 0,
+            available: true,
+        }
+    }
+
+    /// Opens or closes the window when it is time; `totals` reads the
+    /// programs' cumulative (run time, run count).
+    fn tick(&mut self, totals: impl Fn() -> Option<(u64, u64)>) {
+        let now = Instant::now();
+        if !self.available || now < self.next_toggle {
+            return;
+        }
+        if self.fd.is_some() {
+            self.close(totals);
+            self.next_toggle = now + PERIOD - WINDOW;
+            return;
+        }
+        match aya::sys::enable_stats(aya::sys::Stats::RunTime) {
+            Ok(fd) => {
+                self.start = totals().unwrap_or_default();
+                self.opened = now;
+                self.fd = Some(fd);
+                self.next_toggle = now + WINDOW;
+            }
+            Err(_) => self.available = false,
+        }
+    }
+
+    /// Closes the open window, if any, and adds what it measured.
+    fn close(&mut self, totals: impl Fn() -> Option<(u64, u64)>) {
+        if let Some(fd) = self.fd.take() {
+            let (time, runs) = totals().unwrap_or(self.start);
+            drop(fd);
+            self.time_ns += time.saturating_sub(self.start.0);
+            self.runs += runs.saturating_sub(self.start.1);
+            self.window_ns += self.opened.elapsed().as_nanos() as u64;
+        }
+    }
+
+    /// Average run time of one program run, from the windows so far.
+    fn ns_per_run(&self) -> Option<f64> {
+        (self.runs > 0).then(|| self.time_ns as f64 / self.runs as f64)
+    }
 }
 
 impl EbpfSource {
@@ -113,9 +195,8 @@ impl EbpfSource {
             .map_err(|e| EbpfError::Map(chain(&e)))?;
         let counters = PerCpuArray::try_from(take_map(&mut ebpf, names::COUNTERS)?)
             .map_err(|e| EbpfError::Map(chain(&e)))?;
-        // Counting run time costs two clock reads per program run; it is
-        // how tracer tells users what watching costs, so it is on.
-        let stats = aya::sys::enable_stats(aya::sys::Stats::RunTime).ok();
+        let mut stats = StatsSampler::new();
+        stats.tick(|| None);
         Ok(Self {
             ebpf,
             traced,
@@ -137,6 +218,7 @@ impl EbpfSource {
     /// Hands every record in the ring buffer to `sink`, in ring order.
     /// Returns the number of records drained.
     pub fn drain(&mut self, mut sink: impl FnMut(Event)) -> usize {
+        self.tick();
         let mut n = 0;
         while let Some(item) = self.events.next() {
             n += 1;
@@ -156,19 +238,39 @@ impl EbpfSource {
             .unwrap_or(0)
     }
 
-    /// Total run time and run count of the programs since they were
-    /// loaded, as the kernel counted them, over every task they ran for;
-    /// `None` when run-time statistics are unavailable.
-    pub fn run_stats(&self) -> Option<(u64, u64)> {
-        self.stats.as_ref()?;
-        let (mut time, mut count) = (0, 0);
-        for (_, program) in self.ebpf.programs() {
-            let info = program.info().ok()?;
-            time += info.run_time().as_nanos() as u64;
-            count += info.run_count();
-        }
-        Some((time, count))
+    /// Opens or closes a run-time sampling window when due; call it from
+    /// the consumer loop.
+    pub fn tick(&mut self) {
+        let ebpf = &self.ebpf;
+        self.stats.tick(|| program_totals(ebpf));
     }
+
+    /// Closes a sampling window that is still open: the trace is over.
+    pub fn stop_sampling(&mut self) {
+        let ebpf = &self.ebpf;
+        self.stats.close(|| program_totals(ebpf));
+        self.stats.available = false;
+    }
+
+    /// The programs' average run time per run, measured in the sampling
+    /// windows (over every task they ran for); and the rate of runs per
+    /// second over the machine in those windows.
+    pub fn run_cost(&self) -> Option<(f64, f64)> {
+        let per_run = self.stats.ns_per_run()?;
+        let rate = self.stats.runs as f64 / (self.stats.window_ns as f64 / 1e9);
+        Some((per_run, rate))
+    }
+}
+
+/// Cumulative (run time ns, run count) of all our programs.
+fn program_totals(ebpf: &Ebpf) -> Option<(u64, u64)> {
+    let (mut time, mut count) = (0, 0);
+    for (_, program) in ebpf.programs() {
+        let info = program.info().ok()?;
+        time += info.run_time().as_nanos() as u64;
+        count += info.run_count();
+    }
+    Some((time, count))
 }
 
 fn program_mut<'a, T>(ebpf: &'a mut Ebpf, name: &str) -> Result<&'a mut T, EbpfError>
