@@ -103,7 +103,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
 
 fn run_group(group: &Group, rounds: usize, tracer: &Path, scratch: &Path) -> Result<String> {
     let dd = [
-        "dd".to_string(),
+        find_in_path("dd")?,
         "if=/dev/zero".into(),
         "of=/dev/null".into(),
         "bs=1".into(),
@@ -230,7 +230,7 @@ fn measure(config: Config, tracer: &Path, dd: &[String], scratch: &Path) -> Resu
         Config::Bpftrace => {
             let program = "tracepoint:raw_syscalls:sys_enter /pid == cpid/ { @s[tid] = nsecs; } \
                  tracepoint:raw_syscalls:sys_exit /pid == cpid && @s[tid]/ { \
-                 printf(\"%d %d %d %d %d\\n\", tid, args.id, args.ret, @s[tid], nsecs); \
+                 printf(\"%d %d %d %d %d\\n\", tid, args->id, args->ret, @s[tid], nsecs); \
                  delete(@s[tid]); }";
             plain(Command::new("bpftrace").arg("-o").arg(&trace_file).args([
                 "-e",
@@ -240,6 +240,19 @@ fn measure(config: Config, tracer: &Path, dd: &[String], scratch: &Path) -> Resu
             ]))
         }
     }
+}
+
+/// The full path of `program`, so every tool runs the same binary (and
+/// bpftrace, which wants a unique path, accepts it).
+fn find_in_path(program: &str) -> Result<String> {
+    std::env::var("PATH")
+        .unwrap_or_default()
+        .split(':')
+        .map(|dir| Path::new(dir).join(program))
+        .find(|p| p.is_file())
+        .and_then(|p| p.canonicalize().ok())
+        .map(|p| p.display().to_string())
+        .with_context(|| format!("{program} not found in PATH"))
 }
 
 fn stop(child: &mut Child) {
