@@ -102,19 +102,21 @@ fn test() -> Result<()> {
 
 fn demo(root: &Path) -> Result<()> {
     run(cargo().args(["build", "--locked", "--release", "--bins"]))?;
-    let tracer = root.join("target/release/tracer");
-    eprintln!("\n== tracer record -c: syscall summary of `dd bs=1 count=200000` ==");
-    run(Command::new(&tracer).args([
-        "record",
-        "-c",
-        "--",
-        "dd",
-        "if=/dev/zero",
-        "of=/dev/null",
-        "bs=1",
-        "count=200000",
-    ]))?;
-    eprintln!("\n== tracer record -f -T: the first lines of `ls /` ==");
+    let bin = root.join("target/release");
+    let tracer = bin.join("tracer");
+    eprintln!("\n== tracer record -T: the syscalls of `ls /` ==");
     run(Command::new(&tracer).args(["record", "-T", "--", "ls", "/"]))?;
+    eprintln!("\n== tracer record -c: summary of `dd bs=1 count=200000`, with observer cost ==");
+    run(Command::new(&tracer).args([
+        "record", "-c", "--", "dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=200000",
+    ]))?;
+    eprintln!("\n== tracer overhead: what each mode adds to one syscall ==");
+    run(Command::new(&tracer).args(["overhead", "--syscalls", "20000", "--rounds", "3"]))?;
+    eprintln!(
+        "\n== tracer compare: does lab/pooled_buffer_server's race survive being watched? =="
+    );
+    run(Command::new(&tracer)
+        .args(["compare", "--runs", "40", "--"])
+        .arg(bin.join("pooled_buffer_server")))?;
     Ok(())
 }
