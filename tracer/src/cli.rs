@@ -89,6 +89,11 @@ pub struct RecordArgs {
     #[arg(short = 'f', action = ArgAction::Count, hide = true)]
     pub follow: u8,
 
+    /// When tracer is stopped (Ctrl-C, SIGTERM, SIGHUP), kill the launched
+    /// command too. By default it is left running, untraced.
+    #[arg(long)]
+    pub kill_on_exit: bool,
+
     /// Size of the eBPF ring buffer (power of two, e.g. 16M, 64MiB).
     #[arg(long, value_name = "BYTES", default_value = "64MiB", value_parser = parse_ring_size)]
     pub ring_size: u32,

@@ -125,6 +125,11 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         && status.is_none()
     {
         status = source.child_status(pid);
+        if status.is_none() && stop.requested() && args.kill_on_exit {
+            // Detached already, so this is a plain kill of our own child.
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+            status = nix::sys::wait::waitpid(pid, None).ok();
+        }
     }
 
     let end_ns = clock_ns(libc::CLOCK_MONOTONIC);

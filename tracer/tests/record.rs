@@ -406,6 +406,36 @@ fn signals_pass_through(mode: &str) {
     server.finish();
 }
 
+/// Stopping tracer leaves a launched command running, unless asked.
+fn stop_leaves_launched_command_running(mode: &str) {
+    for kill_on_exit in [false, true] {
+        let mut traced = Command::new(tracer())
+            .args(["record", "--mode", mode, "-o", "/dev/null"])
+            .args(kill_on_exit.then_some("--kill-on-exit"))
+            .arg("--")
+            .arg(workload())
+            .arg("signal")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(traced.stdout.take().unwrap());
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let pid: u32 = line.trim().strip_prefix("pid=").unwrap().parse().unwrap();
+        signal(traced.id(), nix::sys::signal::Signal::SIGTERM);
+        assert_eq!(traced.wait().unwrap().code(), Some(128 + libc::SIGTERM));
+        if kill_on_exit {
+            assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+        } else {
+            // Still running, untraced: it answers its signal and exits 0.
+            signal(pid, nix::sys::signal::Signal::SIGUSR1);
+            line.clear();
+            stdout.read_line(&mut line).unwrap();
+            assert_eq!(line.trim(), "got SIGUSR1");
+        }
+    }
+}
+
 fn errors_are_clear(mode: &str) {
     let out = run(&["record", "--mode", mode, "-p", "999999999"]);
     assert_eq!(out.status.code(), Some(1));
@@ -454,6 +484,10 @@ macro_rules! mode_tests {
             #[test]
             fn signals_pass_through() {
                 super::signals_pass_through($mode);
+            }
+            #[test]
+            fn stop_leaves_launched_command_running() {
+                super::stop_leaves_launched_command_running($mode);
             }
             #[test]
             fn errors_are_clear() {
