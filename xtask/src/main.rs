@@ -108,7 +108,14 @@ fn demo(root: &Path) -> Result<()> {
     run(Command::new(&tracer).args(["record", "-T", "--", "ls", "/"]))?;
     eprintln!("\n== tracer record -c: summary of `dd bs=1 count=200000`, with observer cost ==");
     run(Command::new(&tracer).args([
-        "record", "-c", "--", "dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=200000",
+        "record",
+        "-c",
+        "--",
+        "dd",
+        "if=/dev/zero",
+        "of=/dev/null",
+        "bs=1",
+        "count=200000",
     ]))?;
     eprintln!("\n== tracer overhead: what each mode adds to one syscall ==");
     run(Command::new(&tracer).args(["overhead", "--syscalls", "20000", "--rounds", "3"]))?;
