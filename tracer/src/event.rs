@@ -18,7 +18,22 @@ pub struct SyscallEvent {
     pub exit_ns: Option<u64>,
     /// Raw return value (negative errno on failure); `None` like `exit_ns`.
     pub ret: Option<i64>,
+    /// Strings read from the target's memory for pointer arguments (paths),
+    /// where the source could read them. Boxed: most events have none.
+    pub strings: Option<Box<ArgStrings>>,
 }
+
+/// A string argument as read from the target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArgString {
+    /// Without the terminating NUL.
+    pub bytes: Vec<u8>,
+    /// The string goes on beyond `bytes` (read limit reached).
+    pub truncated: bool,
+}
+
+/// Per argument position, the string read for it, if any.
+pub type ArgStrings = [Option<ArgString>; MAX_ARGS];
 
 impl SyscallEvent {
     /// Time spent in the syscall, when it returned.

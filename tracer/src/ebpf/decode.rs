@@ -32,6 +32,7 @@ pub fn record(bytes: &[u8]) -> Option<Event> {
                 enter_ns: r.enter_ns,
                 exit_ns: returned.then_some(r.exit_ns),
                 ret: returned.then_some(r.ret),
+                strings: None,
             }))
         }
         kind::FORK => {

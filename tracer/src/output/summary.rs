@@ -270,6 +270,7 @@ mod tests {
             enter_ns: 0,
             exit_ns: Some(ns),
             ret: Some(ret),
+            strings: None,
         }
     }
 

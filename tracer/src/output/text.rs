@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use crate::{
     event::SyscallEvent,
     pipeline::{RunInfo, Sink, Tasks},
-    syscalls::format::write_call,
+    syscalls::format::{Captured, Strings, write_call, write_call_with},
 };
 
 /// `-t`, `-tt`, `-ttt`.
@@ -74,7 +74,18 @@ impl<W: Write> Sink for TextSink<W> {
             self.clock.write(line, ev.enter_ns, self.options.timestamps);
             line.push(b' ');
         }
-        write_call(line, ev);
+        match &ev.strings {
+            None => write_call(line, ev),
+            Some(strings) => {
+                let captured: Strings<'_> = std::array::from_fn(|i| {
+                    strings[i].as_ref().map(|s| Captured {
+                        bytes: &s.bytes,
+                        truncated: s.truncated,
+                    })
+                });
+                write_call_with(line, ev, &captured);
+            }
+        }
         if self.options.durations
             && let Some(ns) = ev.duration_ns()
         {
@@ -192,6 +203,7 @@ mod tests {
             enter_ns: 1_000,
             exit_ns: Some(1_500_000_000 + 1_000 + 12_345),
             ret: Some(42),
+            strings: None,
         }
     }
 

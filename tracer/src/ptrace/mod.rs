@@ -11,6 +11,7 @@
 //! Tracees are seized (`PTRACE_SEIZE`) without `PTRACE_O_EXITKILL`: if the
 //! tracer dies, even by SIGKILL, the kernel detaches them and they resume.
 
+mod memory;
 pub mod seccomp;
 mod tracee;
 

@@ -16,11 +16,13 @@ use nix::{
 };
 use tracer_common::MAX_ARGS;
 
+use super::memory;
 use super::{PtraceError, Request, Shared};
 use crate::{
-    event::{Event, SyscallEvent, TaskEvent},
+    event::{ArgStrings, Event, SyscallEvent, TaskEvent},
     output::text::clock_ns,
     procfs,
+    syscalls::{self, ArgKind},
 };
 
 const OPTIONS: Options = Options::PTRACE_O_TRACESYSGOOD
@@ -55,8 +57,26 @@ struct Tracee {
     /// A seccomp filter selects the syscalls that stop it: between
     /// syscalls it runs with PTRACE_CONT, not PTRACE_SYSCALL.
     seccomp: bool,
-    /// The syscall it is in, between entry and exit stops.
-    entry: Option<(u64, [u64; MAX_ARGS], u64)>,
+    /// The syscall it is in, between entry and exit stops: number, args,
+    /// entry time, strings read at entry.
+    entry: Option<Entry>,
+}
+
+type Entry = (u64, [u64; MAX_ARGS], u64, Option<Box<ArgStrings>>);
+
+/// Reads the path arguments of syscall `nr` from the stopped tracee: they
+/// are inputs, valid at entry.
+fn read_strings(pid: Pid, nr: u64, args: &[u64; MAX_ARGS]) -> Option<Box<ArgStrings>> {
+    let info = syscalls::get(nr as u32)?;
+    let mut strings: Option<Box<ArgStrings>> = None;
+    for (i, kind) in info.args.iter().enumerate().take(MAX_ARGS) {
+        if *kind == ArgKind::Path
+            && let Some(s) = memory::read_string(pid, args[i])
+        {
+            strings.get_or_insert_with(Default::default)[i] = Some(s);
+        }
+    }
+    strings
 }
 
 impl Tracee {
@@ -302,15 +322,17 @@ impl Tracer {
                         enter_ns: now,
                         exit_ns: None,
                         ret: None,
+                        strings: None,
                     }));
                 } else {
-                    tracee.entry = Some((entry.nr, entry.args, now));
+                    let strings = read_strings(pid, entry.nr, &entry.args);
+                    tracee.entry = Some((entry.nr, entry.args, now, strings));
                 }
             }
             Ok(info) if info.op == libc::PTRACE_SYSCALL_INFO_EXIT => {
                 // SAFETY: `op` says the union holds `exit`.
                 let exit = unsafe { info.u.exit };
-                if let Some((nr, args, enter_ns)) = tracee.entry.take() {
+                if let Some((nr, args, enter_ns, strings)) = tracee.entry.take() {
                     self.push(Event::Syscall(SyscallEvent {
                         tgid,
                         tid,
@@ -319,6 +341,7 @@ impl Tracer {
                         enter_ns,
                         exit_ns: Some(now),
                         ret: Some(exit.sval),
+                        strings,
                     }));
                 }
             }
@@ -440,7 +463,7 @@ impl Tracer {
                 }
                 _ => continue,
             };
-            if let Some((nr, args, enter_ns)) = self
+            if let Some((nr, args, enter_ns, strings)) = self
                 .tracees
                 .get_mut(&(tid.as_raw() as u32))
                 .and_then(|t| t.entry.take())
@@ -455,6 +478,7 @@ impl Tracer {
                     enter_ns,
                     exit_ns: None,
                     ret: None,
+                    strings,
                 }));
             }
             let _ = ptrace::detach(tid, signal);

@@ -1285,6 +1285,7 @@ mod tests {
             enter_ns: 0,
             exit_ns: ret.map(|_| 1),
             ret,
+            strings: None,
         };
         let mut out = Vec::new();
         write_call(&mut out, &ev);
@@ -1839,6 +1840,7 @@ mod tests {
             enter_ns: 0,
             exit_ns: Some(1),
             ret: Some(3),
+            strings: None,
         };
         let mut strings = NO_STRINGS;
         strings[1] = Some(Captured {
@@ -1911,6 +1913,7 @@ mod tests {
             enter_ns: 0,
             exit_ns: Some(1),
             ret: Some(10),
+            strings: None,
         };
         let mut out = Vec::with_capacity(256);
         let before = out.as_ptr();
