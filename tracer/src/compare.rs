@@ -171,7 +171,7 @@ pub fn run(args: CompareArgs) -> Result<i32> {
     if modes.is_empty() || args.runs == 0 {
         bail!("nothing to compare: give --runs ≥ 1 and at least one mode");
     }
-    let fail_on = FailOn::parse(&args.fail_on)?;
+    let fail_on = Arc::new(FailOn::parse(&args.fail_on)?);
     crate::launch::resolve(&args.command[0].clone().into())?;
     let me = std::env::current_exe().context("cannot find the tracer binary")?;
     let keep_dir = std::env::temp_dir().join(format!("tracer-compare-{}", std::process::id()));
@@ -210,8 +210,7 @@ pub fn run(args: CompareArgs) -> Result<i32> {
             let modes = modes.clone();
             let command = args.command.clone();
             let me = me.clone();
-            let output_rules = fail_on.output.clone();
-            let (exit_rule, signal_rule) = (fail_on.exit, fail_on.signal);
+            let rules = Arc::clone(&fail_on);
             thread::spawn(move || {
                 loop {
                     if stop.load(Ordering::Relaxed) {
@@ -219,11 +218,6 @@ pub fn run(args: CompareArgs) -> Result<i32> {
                     }
                     let Some(mode) = queue.lock().ok().and_then(|mut q| q.pop()) else {
                         break;
-                    };
-                    let rules = FailOn {
-                        exit: exit_rule,
-                        signal: signal_rule,
-                        output: output_rules.clone(),
                     };
                     match run_once(&me, &modes[mode], &command, timeout, &rules) {
                         Ok(mut run) => {

@@ -178,7 +178,7 @@ impl Source {
                 })
             }
             Self::Ptrace(source) => Some(ObserverCost {
-                total_ns: source.observer().stopped_ns,
+                total_ns: source.stopped_ns(),
                 machine_ns: None,
             }),
         }

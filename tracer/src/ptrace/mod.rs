@@ -19,7 +19,7 @@ use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         mpsc,
     },
     thread::{self, JoinHandle},
@@ -36,8 +36,6 @@ use nix::{
 use thiserror::Error;
 
 use crate::event::Event;
-
-pub use tracee::Observer;
 
 #[derive(Debug, Error)]
 pub enum PtraceError {
@@ -74,7 +72,9 @@ struct Shared {
     stop: AtomicBool,
     /// Exit statuses of processes that were our own children.
     statuses: Mutex<HashMap<i32, WaitStatus>>,
-    observer: Mutex<Observer>,
+    /// What watching cost the tracees: the time they spent stopped in the
+    /// tracer, from each stop to its resumption, summed over threads.
+    stopped_ns: AtomicU64,
     /// Set by the thread when every tracee is gone or detached.
     finished: AtomicBool,
 }
@@ -157,12 +157,9 @@ impl PtraceSource {
         self.shared.finished.load(Ordering::Acquire)
     }
 
-    pub fn observer(&self) -> Observer {
-        self.shared
-            .observer
-            .lock()
-            .map(|o| o.clone())
-            .unwrap_or_default()
+    /// Time the tracees have spent stopped in the tracer so far.
+    pub fn stopped_ns(&self) -> u64 {
+        self.shared.stopped_ns.load(Ordering::Relaxed)
     }
 
     /// Detaches every tracee (they keep running) and joins the thread.
