@@ -21,6 +21,28 @@ pub struct SyscallEvent {
     /// Strings read from the target's memory for pointer arguments (paths),
     /// where the source could read them. Boxed: most events have none.
     pub strings: Option<Box<ArgStrings>>,
+    /// A prefix of the data the syscall transferred (`read`/`write`/`send`/
+    /// `recv` families), where the source captured it. Boxed: most events
+    /// have none.
+    pub data: Option<Box<DataCapture>>,
+    /// The request the thread was serving when it made this syscall. Set by
+    /// the pipeline's attribution step (or read back from a recording),
+    /// never by sources.
+    pub request: Option<RequestId>,
+}
+
+/// A request ID, shared by every event attributed to it.
+pub type RequestId = std::sync::Arc<str>;
+
+/// The first bytes of a syscall's data buffer. For reads, only what the
+/// kernel filled (at most the return value); for writes, what was passed.
+/// Vectored calls (`readv`, `writev`, `sendmsg`, `recvmsg`) are gathered
+/// across their buffers in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DataCapture {
+    pub bytes: Vec<u8>,
+    /// The syscall transferred more than `bytes`.
+    pub truncated: bool,
 }
 
 /// A string argument as read from the target.
@@ -63,6 +85,15 @@ pub enum TaskEvent {
         tid: u32,
         comm: String,
     },
+    /// Task `tid` of `tgid` is known, from `ts_ns` on, by name `comm`: an
+    /// existing thread of an attached process, or a task that just exec'd
+    /// a new image.
+    Named {
+        ts_ns: u64,
+        tgid: u32,
+        tid: u32,
+        comm: String,
+    },
     /// Task `tid` of `tgid` exited; `group_dead` when the process is gone.
     Exited {
         ts_ns: u64,
@@ -78,6 +109,25 @@ pub enum TaskEvent {
 pub enum Event {
     Syscall(SyscallEvent),
     Task(TaskEvent),
+}
+
+/// Something request attribution found wrong: a thread serving one request
+/// wrote bytes that carry another request's ID (a response or log line
+/// built from a reused buffer: the cross-request leak).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Anomaly {
+    /// `request_bleed` for now; a string so that recordings and JSON stay
+    /// readable as kinds are added.
+    pub kind: String,
+    pub tgid: u32,
+    pub tid: u32,
+    pub fd: i32,
+    /// `enter_ns` of the syscall that carried the foreign ID.
+    pub ts_ns: u64,
+    /// The request the thread was attributed to.
+    pub attributed: RequestId,
+    /// The request ID found in the bytes it wrote.
+    pub found: RequestId,
 }
 
 /// Parse a kernel `comm` (NUL-padded) into a string.

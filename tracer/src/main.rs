@@ -14,6 +14,7 @@ mod pipeline;
 mod procfs;
 mod ptrace;
 mod record;
+mod request;
 mod source;
 mod stats;
 mod syscalls;

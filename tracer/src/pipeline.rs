@@ -4,7 +4,8 @@
 use std::{collections::HashMap, io};
 
 use crate::{
-    event::{Event, SyscallEvent, TaskEvent},
+    event::{Anomaly, Event, SyscallEvent, TaskEvent},
+    request::Attributor,
     syscalls::filter::SyscallFilter,
 };
 
@@ -48,12 +49,30 @@ impl RunInfo {
 pub struct Tasks {
     /// tid → tgid, for every task seen.
     tgid_of: HashMap<u32, u32>,
+    /// tid → latest known name (`comm`).
+    comm_of: HashMap<u32, String>,
 }
 
 impl Tasks {
     /// Number of distinct tasks seen so far.
     pub fn seen(&self) -> usize {
         self.tgid_of.len()
+    }
+
+    /// The process `tid` belongs to, as far as known.
+    pub fn tgid(&self, tid: u32) -> Option<u32> {
+        self.tgid_of.get(&tid).copied()
+    }
+
+    /// The latest known name of task `tid`.
+    pub fn comm(&self, tid: u32) -> Option<&str> {
+        self.comm_of.get(&tid).map(String::as_str)
+    }
+
+    fn named(&mut self, tid: u32, comm: &str) {
+        if !comm.is_empty() && self.comm_of.get(&tid).map(String::as_str) != Some(comm) {
+            self.comm_of.insert(tid, comm.to_owned());
+        }
     }
 
     /// Records that `tid` belongs to `tgid`; the latest word wins, since a
@@ -71,6 +90,11 @@ pub trait Sink {
         Ok(())
     }
 
+    /// Request attribution found something wrong.
+    fn anomaly(&mut self, _anomaly: &Anomaly, _tasks: &Tasks) -> io::Result<()> {
+        Ok(())
+    }
+
     /// Called once, after the last event.
     fn finish(&mut self, _run: &RunInfo, _tasks: &Tasks) -> io::Result<()> {
         Ok(())
@@ -80,25 +104,77 @@ pub trait Sink {
 pub struct Pipeline {
     filter: SyscallFilter,
     tasks: Tasks,
+    /// Request attribution; `None` when off, or when replaying a recording
+    /// whose events were attributed already.
+    attributor: Option<Attributor>,
+    /// Captured data beyond this many bytes is dropped once attribution has
+    /// seen it, so that sinks (and recordings) keep only a short prefix
+    /// unless the user asked for the payload (`--keep-payload`).
+    keep_bytes: Option<usize>,
     sinks: Vec<Box<dyn Sink>>,
     /// Syscall events seen, before filtering.
     pub syscalls: u64,
+    /// Anomalies reported by attribution.
+    pub anomalies: u64,
 }
+
+/// Captured bytes kept for sinks when the payload is not kept: what text
+/// mode shows, like strace's default `-s 32`.
+pub const SHOWN_BYTES: usize = 32;
 
 impl Pipeline {
     pub fn new(filter: SyscallFilter, sinks: Vec<Box<dyn Sink>>) -> Self {
         Self {
             filter,
             tasks: Tasks::default(),
+            attributor: None,
+            keep_bytes: None,
             sinks,
             syscalls: 0,
+            anomalies: 0,
         }
     }
 
+    /// Attributes syscalls to requests with `attributor`.
+    pub fn with_attributor(mut self, attributor: Attributor) -> Self {
+        self.attributor = Some(attributor);
+        self
+    }
+
+    /// Trims captured data to `bytes` before it reaches the sinks.
+    pub fn keep_bytes(mut self, bytes: usize) -> Self {
+        self.keep_bytes = Some(bytes);
+        self
+    }
+
     /// Registers a task known from outside the event stream (the threads of
-    /// an attached process, the launched child).
-    pub fn add_task(&mut self, tid: u32, tgid: u32) {
+    /// an attached process, the launched child), with its name.
+    pub fn add_task(
+        &mut self,
+        tid: u32,
+        tgid: u32,
+        comm: Option<String>,
+        ts_ns: u64,
+    ) -> io::Result<()> {
         self.tasks.saw(tid, tgid);
+        match comm {
+            Some(comm) => self.push(Event::Task(TaskEvent::Named {
+                ts_ns,
+                tgid,
+                tid,
+                comm,
+            })),
+            None => Ok(()),
+        }
+    }
+
+    /// Hands on an anomaly found elsewhere (read back from a recording).
+    pub fn push_anomaly(&mut self, anomaly: &Anomaly) -> io::Result<()> {
+        self.anomalies += 1;
+        for sink in &mut self.sinks {
+            sink.anomaly(anomaly, &self.tasks)?;
+        }
+        Ok(())
     }
 
     #[cfg(test)]
@@ -106,30 +182,58 @@ impl Pipeline {
         &self.tasks
     }
 
-    pub fn push(&mut self, event: &Event) -> io::Result<()> {
+    pub fn push(&mut self, event: Event) -> io::Result<()> {
         match event {
-            Event::Syscall(ev) => {
+            Event::Syscall(mut ev) => {
                 self.tasks.saw(ev.tid, ev.tgid);
                 self.syscalls += 1;
+                // Attribution sees every syscall, the filtered-out ones too:
+                // a `-e trace=write` still learns its requests from reads.
+                if let Some(attributor) = &mut self.attributor
+                    && let Some(anomaly) = attributor.syscall(&mut ev)
+                {
+                    self.push_anomaly(&anomaly)?;
+                }
                 if !self.filter.matches(ev.nr) {
                     return Ok(());
                 }
+                if let (Some(keep), Some(data)) = (self.keep_bytes, &mut ev.data)
+                    && data.bytes.len() > keep
+                {
+                    data.bytes.truncate(keep);
+                    data.truncated = true;
+                }
                 for sink in &mut self.sinks {
-                    sink.syscall(ev, &self.tasks)?;
+                    sink.syscall(&ev, &self.tasks)?;
                 }
             }
             Event::Task(task) => {
-                if let TaskEvent::Spawned {
-                    parent_tgid, tid, ..
-                } = task
-                {
-                    // The tgid of a new task is the parent's for a thread,
-                    // its own tid for a process; its first syscall tells.
-                    // Until then assume a thread.
-                    self.tasks.saw(*tid, *parent_tgid);
+                match &task {
+                    TaskEvent::Spawned {
+                        parent_tgid,
+                        tid,
+                        comm,
+                        ..
+                    } => {
+                        // The tgid of a new task is the parent's for a
+                        // thread, its own tid for a process; its first
+                        // syscall tells. Until then assume a thread.
+                        self.tasks.saw(*tid, *parent_tgid);
+                        self.tasks.named(*tid, comm);
+                    }
+                    TaskEvent::Named {
+                        tgid, tid, comm, ..
+                    } => {
+                        self.tasks.saw(*tid, *tgid);
+                        self.tasks.named(*tid, comm);
+                    }
+                    TaskEvent::Exited { .. } => {}
+                }
+                if let Some(attributor) = &mut self.attributor {
+                    attributor.task(&task);
                 }
                 for sink in &mut self.sinks {
-                    sink.task(task, &self.tasks)?;
+                    sink.task(&task, &self.tasks)?;
                 }
             }
         }

@@ -73,7 +73,9 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     for &tgid in &attach {
         for tid in source.trace(tgid as u32, false)? {
             live.insert(tid);
-            pipeline.add_task(tid, tgid as u32);
+            pipeline
+                .add_task(tid, tgid as u32, procfs::comm(tid), start_ns)
+                .context("cannot write the output")?;
         }
         eprintln!("tracer: Process {tgid} attached");
     }
@@ -89,7 +91,10 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
             let pid = gated.pid().as_raw() as u32;
             source.trace(pid, true)?;
             live.insert(pid);
-            pipeline.add_task(pid, pid);
+            // Named at its exec, by the source.
+            pipeline
+                .add_task(pid, pid, None, start_ns)
+                .context("cannot write the output")?;
             Some(gated)
         }
     };
@@ -181,9 +186,9 @@ fn forward(
         Event::Task(TaskEvent::Exited { tid, .. }) => {
             live.remove(tid);
         }
-        Event::Syscall(_) => {}
+        Event::Task(TaskEvent::Named { .. }) | Event::Syscall(_) => {}
     }
-    if let Err(e) = pipeline.push(&event) {
+    if let Err(e) = pipeline.push(event) {
         *failure = Some(e);
     }
 }

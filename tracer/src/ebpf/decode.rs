@@ -33,6 +33,8 @@ pub fn record(bytes: &[u8]) -> Option<Event> {
                 exit_ns: returned.then_some(r.exit_ns),
                 ret: returned.then_some(r.ret),
                 strings: None,
+                data: None,
+                request: None,
             }))
         }
         kind::FORK => {

@@ -271,6 +271,8 @@ mod tests {
             exit_ns: Some(ns),
             ret: Some(ret),
             strings: None,
+            data: None,
+            request: None,
         }
     }
 

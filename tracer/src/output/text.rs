@@ -204,6 +204,8 @@ mod tests {
             exit_ns: Some(1_500_000_000 + 1_000 + 12_345),
             ret: Some(42),
             strings: None,
+            data: None,
+            request: None,
         }
     }
 

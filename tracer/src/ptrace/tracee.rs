@@ -309,6 +309,8 @@ impl Tracer {
                         exit_ns: None,
                         ret: None,
                         strings: None,
+                        data: None,
+                        request: None,
                     }));
                 } else {
                     let strings = read_strings(pid, entry.nr, &entry.args);
@@ -328,6 +330,8 @@ impl Tracer {
                         exit_ns: Some(now),
                         ret: Some(exit.sval),
                         strings,
+                        data: None,
+                        request: None,
                     }));
                 }
             }
@@ -377,6 +381,14 @@ impl Tracer {
                         self.tracees.insert(tid, old);
                     }
                 }
+                // The tracee is stopped: /proc has the new image's name.
+                let tgid = self.tracees.get(&tid).map_or(tid, |t| t.tgid);
+                self.push(Event::Task(TaskEvent::Named {
+                    ts_ns: now,
+                    tgid,
+                    tid,
+                    comm: procfs::comm(tid).unwrap_or_default(),
+                }));
                 self.resume(tid, now, Resume::Syscall(None));
             }
             e if e == PtraceEvent::PTRACE_EVENT_SECCOMP as i32 => {
@@ -465,6 +477,8 @@ impl Tracer {
                     exit_ns: None,
                     ret: None,
                     strings,
+                    data: None,
+                    request: None,
                 }));
             }
             let _ = ptrace::detach(tid, signal);

@@ -1286,6 +1286,8 @@ mod tests {
             exit_ns: ret.map(|_| 1),
             ret,
             strings: None,
+            data: None,
+            request: None,
         };
         let mut out = Vec::new();
         write_call(&mut out, &ev);
@@ -1841,6 +1843,8 @@ mod tests {
             exit_ns: Some(1),
             ret: Some(3),
             strings: None,
+            data: None,
+            request: None,
         };
         let mut strings = NO_STRINGS;
         strings[1] = Some(Captured {
@@ -1914,6 +1918,8 @@ mod tests {
             exit_ns: Some(1),
             ret: Some(10),
             strings: None,
+            data: None,
+            request: None,
         };
         let mut out = Vec::with_capacity(256);
         let before = out.as_ptr();
