@@ -18,6 +18,13 @@ pub mod names {
     pub const INFLIGHT: &str = "INFLIGHT";
     pub const EVENTS: &str = "EVENTS";
     pub const COUNTERS: &str = "COUNTERS";
+    pub const CAPTURE: &str = "CAPTURE";
+    pub const SCRATCH: &str = "SCRATCH";
+    pub const WATCH_COMMS: &str = "WATCH_COMMS";
+    pub const WATCH_CGROUPS: &str = "WATCH_CGROUPS";
+    pub const SCHED_EXEC: &str = "sched_process_exec";
+    /// Global: most bytes of a data buffer to capture (0: none).
+    pub const CAPTURE_BYTES: &str = "CAPTURE_BYTES";
     pub const SYS_ENTER: &str = "sys_enter";
     pub const SYS_EXIT: &str = "sys_exit";
     pub const SCHED_FORK: &str = "sched_process_fork";
@@ -36,6 +43,13 @@ pub mod kind {
     pub const FORK: u16 = 2;
     /// A traced task exited.
     pub const EXIT: u16 = 3;
+    /// A traced task exec'd a new image (or a watched one started): its
+    /// new `comm`.
+    pub const EXEC: u16 = 4;
+    /// A prefix of a syscall's data buffer ([`CaptureRecord`]).
+    pub const DATA: u16 = 5;
+    /// A path argument of a syscall ([`CaptureRecord`]).
+    pub const PATH: u16 = 6;
 }
 
 /// `SyscallRecord::flags`: the syscall did not return (`exit_group`, a
@@ -87,6 +101,73 @@ pub struct TaskRecord {
     pub comm: [u8; 16],
 }
 
+/// Header of a variable-size capture record ([`kind::DATA`],
+/// [`kind::PATH`]); `len` bytes follow it.
+///
+/// Captures are their own records, emitted when the bytes are valid: the
+/// data of a `write` and every path at `sys_enter`, the data of a `read`
+/// at `sys_exit` just before its [`SyscallRecord`]. Userspace attaches
+/// them to the next syscall record of the same tid with the same `nr`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CaptureRecord {
+    pub kind: u16,
+    /// Argument position (paths) or of the buffer (data).
+    pub arg: u8,
+    /// `CAPTURE_*` flags.
+    pub flags: u8,
+    pub tid: u32,
+    pub nr: i32,
+    /// Bytes that follow the header.
+    pub len: u32,
+}
+
+/// `CaptureRecord::flags`: the syscall moved more bytes than were captured
+/// (or the path is longer than the capture).
+pub const CAPTURE_TRUNCATED: u8 = 1;
+/// `CaptureRecord::flags`: reading the target's memory failed (`EFAULT`:
+/// a page not resident); `len` is 0.
+pub const CAPTURE_FAULT: u8 = 2;
+
+/// What to capture for one syscall number: the `CAPTURE` array, indexed by
+/// syscall number and filled by the loader from the syscall table.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CaptureSpec {
+    /// A `capture::DATA_*` mode.
+    pub data: u8,
+    /// Bit `i` set: argument `i` is a NUL-terminated path.
+    pub paths: u8,
+}
+
+/// Capture modes and limits.
+pub mod capture {
+    /// Nothing.
+    pub const NONE: u8 = 0;
+    /// `write`/`pwrite64`/`sendto`: `args[1]` points to `args[2]` bytes,
+    /// valid at enter.
+    pub const BUF_IN: u8 = 1;
+    /// `read`/`pread64`/`recvfrom`: `args[1]` holds `ret` bytes at exit.
+    pub const BUF_OUT: u8 = 2;
+    /// `writev`: `args[1]` is an iovec array of `args[2]` entries.
+    pub const IOV_IN: u8 = 3;
+    /// `readv`: as `IOV_IN`, `ret` bytes at exit.
+    pub const IOV_OUT: u8 = 4;
+    /// `sendmsg`: `args[1]` is a `struct msghdr`.
+    pub const MSG_IN: u8 = 5;
+    /// `recvmsg`: as `MSG_IN`, `ret` bytes at exit.
+    pub const MSG_OUT: u8 = 6;
+    /// Size of the `CAPTURE` array: syscall numbers at or above are not
+    /// captured.
+    pub const SYSCALLS: u32 = 512;
+    /// Hard cap of `--capture-bytes`.
+    pub const MAX_DATA: u32 = 4096;
+    /// Most bytes of one path (`PATH_MAX`).
+    pub const MAX_PATH: u32 = 4096;
+    /// Most iovec entries gathered from one vectored call.
+    pub const MAX_IOV: u32 = 8;
+}
+
 /// Pending syscall of one thread, stored at `sys_enter`, consumed at
 /// `sys_exit`. Keyed by tid in an LRU map: a thread that never comes back
 /// (killed, `exit_group`) just ages out.
@@ -125,7 +206,10 @@ mod pod {
     unsafe impl aya::Pod for super::Inflight {}
     unsafe impl aya::Pod for super::SyscallRecord {}
     unsafe impl aya::Pod for super::TaskRecord {}
+    unsafe impl aya::Pod for super::CaptureRecord {}
+    unsafe impl aya::Pod for super::CaptureSpec {}
 }
 
 const _: () = assert!(core::mem::size_of::<SyscallRecord>() == 88);
 const _: () = assert!(core::mem::size_of::<TaskRecord>() == 40);
+const _: () = assert!(core::mem::size_of::<CaptureRecord>() == 16);

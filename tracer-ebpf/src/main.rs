@@ -13,22 +13,33 @@
 //!   never pays for waking the consumer.
 //!
 //! `sched_process_fork`/`sched_process_exit` keep `TRACED` in step with the
-//! children of traced processes.
+//! children of traced processes; `sched_process_exec` names a task after
+//! its new image, and starts tracing processes whose comm or cgroup is
+//! watched (the daemon's `--comm`/`--cgroup` watches).
+//!
+//! Capture (paths, data buffers) costs only traced tasks: one `CAPTURE`
+//! array lookup by syscall number per enter and exit, and for the calls
+//! that move data or name files a copy from user memory into a per-CPU
+//! scratch buffer, sent as a variable-size record (`bpf_ringbuf_output`):
+//! a 10-byte write costs a 26-byte record, not a fixed 4 KiB one.
 #![no_std]
 #![no_main]
 
 use aya_ebpf::{
     Global,
     bindings::BPF_RB_NO_WAKEUP,
+    cty::c_void,
     helpers::{
         bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel,
+        bpf_probe_read_user, generated,
     },
     macros::{map, raw_tracepoint, tracepoint},
-    maps::{Array, LruHashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
     programs::{RawTracePointContext, TracePointContext},
 };
 use tracer_common::{
-    FLAG_NO_RETURN, Inflight, MAX_ARGS, SyscallRecord, TaskRecord, counter, kind, traced,
+    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, CaptureSpec, FLAG_NO_RETURN, Inflight,
+    MAX_ARGS, SyscallRecord, TaskRecord, capture, counter, kind, traced,
 };
 
 /// Traced tgids: a byte per possible pid (the loader sizes it to
@@ -55,6 +66,40 @@ static EVENTS: RingBuf = RingBuf::with_byte_size(1 << 24, 0);
 /// Per-CPU counters, indexed by `tracer_common::counter`.
 #[map(name = "COUNTERS")]
 static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(counter::COUNT, 0);
+
+/// What to capture per syscall number (filled by the loader).
+#[map(name = "CAPTURE")]
+static CAPTURE: Array<CaptureSpec> = Array::with_max_entries(capture::SYSCALLS, 0);
+
+/// Where capture records are assembled before they are copied into the
+/// ring: too big for the 512-byte stack.
+#[map(name = "SCRATCH")]
+static SCRATCH: PerCpuArray<Scratch> = PerCpuArray::with_max_entries(1, 0);
+
+/// Process names (`comm`, NUL-padded) whose processes are traced from
+/// their `execve` on.
+#[map(name = "WATCH_COMMS")]
+static WATCH_COMMS: HashMap<[u8; 16], u8> = HashMap::with_max_entries(256, 0);
+
+/// cgroup v2 ids whose processes are traced from their `execve` on.
+#[map(name = "WATCH_CGROUPS")]
+static WATCH_CGROUPS: HashMap<u64, u8> = HashMap::with_max_entries(256, 0);
+
+/// Most bytes of a data buffer to capture; 0 turns data capture off.
+#[unsafe(no_mangle)]
+static CAPTURE_BYTES: Global<u32> = Global::new(512);
+
+/// A capture record in the making. `bytes` is three times the cap so that
+/// the verifier can prove every copy in bounds from masks alone: an offset
+/// below 4096 (`& OFF_MASK`) plus a length below 8192 (`& LEN_MASK`).
+#[repr(C)]
+pub struct Scratch {
+    header: CaptureRecord,
+    bytes: [u8; 3 * capture::MAX_DATA as usize],
+}
+const OFF_MASK: u32 = capture::MAX_DATA - 1;
+const LEN_MASK: u32 = 2 * capture::MAX_DATA - 1;
+const HEADER_BYTES: u32 = size_of::<CaptureRecord>() as u32;
 
 /// Offset of `child_pid` in the `sched_process_fork` record (read from
 /// tracefs by the loader: it moved when `parent_comm` became `__data_loc`).
@@ -146,6 +191,262 @@ fn emit_syscall(
     }
 }
 
+/// The capture spec of syscall `nr`, when there is anything to capture.
+#[inline(always)]
+fn spec_of(nr: i64) -> Option<CaptureSpec> {
+    if !(0..capture::SYSCALLS as i64).contains(&nr) {
+        return None;
+    }
+    let spec = CAPTURE.get(nr as u32)?;
+    (spec.data != capture::NONE || spec.paths != 0).then_some(*spec)
+}
+
+#[inline(always)]
+fn scratch() -> Option<&'static mut Scratch> {
+    // SAFETY: this CPU's own slot, valid for the program's run; programs do
+    // not nest on one CPU for these tracepoints.
+    SCRATCH.get_ptr_mut(0).map(|p| unsafe { &mut *p })
+}
+
+/// Hides `x`'s range from LLVM, so that a mask applied after it stays in
+/// the program: LLVM drops masks it can prove redundant, and then the
+/// verifier, which cannot follow LLVM's proof, rejects the access.
+#[inline(always)]
+fn opaque(x: u32) -> u32 {
+    // SAFETY: a volatile read of a local.
+    unsafe { core::ptr::read_volatile(&x) }
+}
+
+/// Copies `len` user bytes from `src` to `scratch.bytes[off..]`.
+#[inline(always)]
+fn copy_user(scratch: &mut Scratch, off: u32, src: u64, len: u32) -> bool {
+    let off = (opaque(off) & OFF_MASK) as usize;
+    let len = opaque(len) & LEN_MASK;
+    // SAFETY: `off + len` < 3 * MAX_DATA = `bytes.len()` by the masks; the
+    // helper validates the user address and fails instead of faulting.
+    let ret = unsafe {
+        generated::bpf_probe_read_user(
+            scratch.bytes.as_mut_ptr().add(off).cast::<c_void>(),
+            len,
+            src as *const c_void,
+        )
+    };
+    ret == 0
+}
+
+/// Sends the header and the first `len` bytes of `scratch`.
+#[inline(always)]
+fn send_capture(scratch: &mut Scratch, kind: u16, arg: u8, flags: u8, tid: u32, nr: i64, len: u32) {
+    let len = opaque(len) & LEN_MASK;
+    scratch.header = CaptureRecord {
+        kind,
+        arg,
+        flags,
+        tid,
+        nr: nr as i32,
+        len,
+    };
+    let size = (HEADER_BYTES + len) as usize;
+    // SAFETY: `size` <= header + 2 * MAX_DATA, within the struct.
+    let record =
+        unsafe { core::slice::from_raw_parts((scratch as *const Scratch).cast::<u8>(), size) };
+    if EVENTS
+        .output::<[u8]>(record, BPF_RB_NO_WAKEUP as u64)
+        .is_err()
+    {
+        count_lost();
+    }
+}
+
+/// Captures the NUL-terminated path at `src` (argument `arg`).
+#[inline(always)]
+fn capture_path(tid: u32, nr: i64, arg: u8, src: u64) {
+    let Some(scratch) = scratch() else { return };
+    // SAFETY: the destination is the scratch buffer, MAX_PATH < its size;
+    // the helper validates the user address.
+    let ret = unsafe {
+        generated::bpf_probe_read_user_str(
+            scratch.bytes.as_mut_ptr().cast::<c_void>(),
+            capture::MAX_PATH,
+            src as *const c_void,
+        )
+    };
+    if ret <= 0 {
+        send_capture(scratch, kind::PATH, arg, CAPTURE_FAULT, tid, nr, 0);
+        return;
+    }
+    // `ret` counts the NUL; a full buffer may have cut the path short.
+    let len = ret as u32 - 1;
+    let flags = if ret as u32 == capture::MAX_PATH {
+        CAPTURE_TRUNCATED
+    } else {
+        0
+    };
+    send_capture(scratch, kind::PATH, arg, flags, tid, nr, len);
+}
+
+/// One `struct iovec`.
+#[repr(C)]
+struct Iovec {
+    base: u64,
+    len: u64,
+}
+
+/// Captures up to `limit` bytes of a syscall's data: from `buf` for the
+/// plain calls, gathered from the iovec array `buf` of `count` entries for
+/// vectored ones (`iov`). `total` is the size of the transfer when known
+/// (`u64::MAX` for vectored inputs, whose size is the sum of their iovecs),
+/// to tell whether the capture is whole.
+#[inline(always)]
+fn capture_data(tid: u32, nr: i64, iov: bool, buf: u64, count: u64, total: u64, limit: u32) {
+    let Some(scratch) = scratch() else { return };
+    let limit = if total < limit as u64 {
+        total as u32
+    } else {
+        limit
+    };
+    let mut copied: u32 = 0;
+    let mut fault = false;
+    // Bytes left behind: a longer buffer, iovecs not visited.
+    let mut more = false;
+    if iov {
+        let mut i: u32 = 0;
+        while i < capture::MAX_IOV {
+            if (i as u64) >= count {
+                break;
+            }
+            if copied >= limit {
+                more = true;
+                break;
+            }
+            // SAFETY: a user read of one iovec, validated by the helper.
+            let Ok(entry) =
+                (unsafe { bpf_probe_read_user((buf as *const Iovec).wrapping_add(i as usize)) })
+            else {
+                fault = true;
+                break;
+            };
+            let room = limit - copied;
+            let n = if entry.len < room as u64 {
+                entry.len as u32
+            } else {
+                more |= entry.len > room as u64;
+                room
+            };
+            if n > 0 && !copy_user(scratch, copied, entry.base, n) {
+                fault = true;
+                break;
+            }
+            copied += n;
+            i += 1;
+        }
+        if i == capture::MAX_IOV && (i as u64) < count {
+            more = true;
+        }
+    } else if limit > 0 {
+        if copy_user(scratch, 0, buf, limit) {
+            copied = limit;
+        } else {
+            fault = true;
+        }
+    }
+    let mut flags = 0;
+    if fault && copied == 0 {
+        flags |= CAPTURE_FAULT;
+    }
+    let truncated = if total == u64::MAX {
+        more || fault
+    } else {
+        total > copied as u64
+    };
+    if truncated {
+        flags |= CAPTURE_TRUNCATED;
+    }
+    send_capture(scratch, kind::DATA, 1, flags, tid, nr, copied);
+}
+
+/// `struct msghdr`'s `msg_iov` and `msg_iovlen`, at byte 16.
+#[repr(C)]
+struct MsgIov {
+    iov: u64,
+    iovlen: u64,
+}
+const MSGHDR_IOV: usize = 16;
+
+/// Captures the data of syscall `nr` in `mode`; `total` is what moved (the
+/// count for inputs, the return value for outputs).
+#[inline(always)]
+fn capture_mode(tid: u32, nr: i64, mode: u8, args: &[u64; MAX_ARGS], total: u64) {
+    let limit = CAPTURE_BYTES.load();
+    if limit == 0 {
+        return;
+    }
+    let limit = if limit > capture::MAX_DATA {
+        capture::MAX_DATA
+    } else {
+        limit
+    };
+    match mode {
+        capture::BUF_IN | capture::BUF_OUT => {
+            capture_data(tid, nr, false, args[1], total, total, limit)
+        }
+        capture::IOV_IN | capture::IOV_OUT => {
+            capture_data(tid, nr, true, args[1], args[2], total, limit)
+        }
+        capture::MSG_IN | capture::MSG_OUT => {
+            // SAFETY: a user read of two fields of the msghdr, validated.
+            let Ok(msg) = (unsafe {
+                bpf_probe_read_user(
+                    (args[1] as *const u8)
+                        .wrapping_add(MSGHDR_IOV)
+                        .cast::<MsgIov>(),
+                )
+            }) else {
+                return;
+            };
+            capture_data(tid, nr, true, msg.iov, msg.iovlen, total, limit)
+        }
+        _ => {}
+    }
+}
+
+/// Captures what is valid at enter: paths, and the data being written.
+#[inline(always)]
+fn capture_enter(tid: u32, nr: i64, args: &[u64; MAX_ARGS]) {
+    let Some(spec) = spec_of(nr) else { return };
+    let mut i = 0;
+    while i < MAX_ARGS {
+        if spec.paths & (1 << i) != 0 && args[i] != 0 {
+            capture_path(tid, nr, i as u8, args[i]);
+        }
+        i += 1;
+    }
+    match spec.data {
+        capture::BUF_IN => capture_mode(tid, nr, spec.data, args, args[2]),
+        capture::IOV_IN | capture::MSG_IN => {
+            // The size is the sum of the iovecs; unknown until they are
+            // read, so count them as they come (`u64::MAX`: no bound).
+            capture_mode(tid, nr, spec.data, args, u64::MAX)
+        }
+        _ => {}
+    }
+}
+
+/// Captures what is valid at exit: the data that was read.
+#[inline(always)]
+fn capture_exit(tid: u32, nr: i64, args: &[u64; MAX_ARGS], ret: i64) {
+    if ret <= 0 {
+        return;
+    }
+    let Some(spec) = spec_of(nr) else { return };
+    if matches!(
+        spec.data,
+        capture::BUF_OUT | capture::IOV_OUT | capture::MSG_OUT
+    ) {
+        capture_mode(tid, nr, spec.data, args, ret as u64);
+    }
+}
+
 #[raw_tracepoint(tracepoint = "sys_enter")]
 pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
@@ -184,6 +485,7 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
         emit_syscall(tgid, tid, nr, &args, now, 0, 0, FLAG_NO_RETURN);
         return 0;
     }
+    capture_enter(tid, nr, &args);
 
     match INFLIGHT.get_ptr_mut(tid) {
         Some(slot) => {
@@ -223,6 +525,7 @@ pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
     let ret: i64 = ctx.arg(1);
     // SAFETY: reads the monotonic clock, no memory access.
     let now = unsafe { bpf_ktime_get_ns() };
+    capture_exit(tid, pending.nr, &pending.args, ret);
     emit_syscall(
         (pid_tgid >> 32) as u32,
         tid,
@@ -310,6 +613,26 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
         tgid,
         0,
     );
+    0
+}
+
+#[tracepoint]
+pub fn sched_process_exec(_ctx: TracePointContext) -> u32 {
+    let pid_tgid = bpf_get_current_pid_tgid();
+    // After exec the task is its process's leader: pid == tgid.
+    let tgid = (pid_tgid >> 32) as u32;
+    if !is_traced(tgid) {
+        let comm = bpf_get_current_comm().unwrap_or([0; 16]);
+        // SAFETY: reads the current task's cgroup id, no memory access.
+        let cgroup = unsafe { generated::bpf_get_current_cgroup_id() };
+        let watched =
+            WATCH_COMMS.get_ptr(comm).is_some() || WATCH_CGROUPS.get_ptr(cgroup).is_some();
+        if !watched {
+            return 0;
+        }
+        set_traced(tgid, traced::ON);
+    }
+    emit_task(kind::EXEC, 0, tgid, tgid, 0);
     0
 }
 

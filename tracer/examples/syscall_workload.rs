@@ -10,6 +10,10 @@
 //!   `done N`; exits 0 at end of input. Used to attach to a running process.
 //! - `signal`: prints `pid=N`, waits for SIGUSR1, prints `got SIGUSR1` and
 //!   exits 0. Checks that signals reach a traced process.
+//! - `capture`: moves known bytes through every call whose data tracer
+//!   captures: `write`/`read` and `writev`/`readv` on a pipe,
+//!   `sendto`/`recvfrom` and `sendmsg`/`recvmsg` on a socketpair,
+//!   `pwrite64`/`pread64` on a file, and a 2000-byte `write` to /dev/null.
 
 use std::io::{BufRead, Write};
 
@@ -78,6 +82,97 @@ fn serve() {
     }
 }
 
+fn iovec(bytes: &mut [u8]) -> libc::iovec {
+    libc::iovec {
+        iov_base: bytes.as_mut_ptr().cast(),
+        iov_len: bytes.len(),
+    }
+}
+
+fn capture() {
+    let check = |ret: isize, want: usize| assert_eq!(ret, want as isize);
+    let mut pipe = [0; 2];
+    let mut buf = [0u8; 64];
+    // SAFETY (this block and the ones below): plain syscalls on buffers
+    // and fds we own, with their true lengths.
+    unsafe {
+        assert_eq!(libc::pipe(pipe.as_mut_ptr()), 0);
+        let msg = b"write:hello tracer\n";
+        check(libc::write(pipe[1], msg.as_ptr().cast(), msg.len()), 19);
+        check(libc::read(pipe[0], buf.as_mut_ptr().cast(), buf.len()), 19);
+
+        let (mut a, mut b) = (*b"writev:part one,", *b" part two");
+        let iov = [iovec(&mut a), iovec(&mut b)];
+        check(libc::writev(pipe[1], iov.as_ptr(), 2), 25);
+        let (mut c, mut d) = ([0u8; 10], [0u8; 64]);
+        let iov = [iovec(&mut c), iovec(&mut d)];
+        check(libc::readv(pipe[0], iov.as_ptr(), 2), 25);
+
+        let mut sv = [0; 2];
+        assert_eq!(
+            libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, sv.as_mut_ptr()),
+            0
+        );
+        let ping = b"sendto:ping";
+        check(
+            libc::sendto(
+                sv[0],
+                ping.as_ptr().cast(),
+                ping.len(),
+                0,
+                std::ptr::null(),
+                0,
+            ),
+            11,
+        );
+        check(
+            libc::recvfrom(
+                sv[1],
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                0,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            ),
+            11,
+        );
+        let (mut e, mut f) = (*b"sendmsg:", *b"pong");
+        let mut iov = [iovec(&mut e), iovec(&mut f)];
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = iov.as_mut_ptr();
+        msg.msg_iovlen = 2;
+        check(libc::sendmsg(sv[0], &msg, 0), 12);
+        let mut iov = [iovec(&mut buf)];
+        msg.msg_iov = iov.as_mut_ptr();
+        msg.msg_iovlen = 1;
+        check(libc::recvmsg(sv[1], &mut msg, 0), 12);
+
+        let path = std::env::temp_dir().join(format!("tracer-capture-{}", std::process::id()));
+        let file = std::fs::File::create(&path).expect("temp file");
+        let _ = std::fs::remove_file(&path);
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+        let data = b"pwrite:data";
+        check(libc::pwrite(fd, data.as_ptr().cast(), data.len(), 0), 11);
+        let file = std::fs::File::open(format!("/proc/self/fd/{fd}")).expect("reopen");
+        let rd = std::os::fd::AsRawFd::as_raw_fd(&file);
+        check(libc::pread(rd, buf.as_mut_ptr().cast(), buf.len(), 0), 11);
+
+        let null = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/null")
+            .expect("null");
+        let big = [b'x'; 2000];
+        check(
+            libc::write(
+                std::os::fd::AsRawFd::as_raw_fd(&null),
+                big.as_ptr().cast(),
+                big.len(),
+            ),
+            2000,
+        );
+    }
+}
+
 static GOT_SIGNAL: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn signal() {
@@ -105,8 +200,9 @@ fn main() {
         Some("standard") => standard(),
         Some("serve") => serve(),
         Some("signal") => signal(),
+        Some("capture") => capture(),
         other => {
-            eprintln!("usage: syscall_workload standard|serve|signal (got {other:?})");
+            eprintln!("usage: syscall_workload standard|serve|signal|capture (got {other:?})");
             std::process::exit(2);
         }
     }

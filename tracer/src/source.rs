@@ -31,24 +31,27 @@ pub enum Source {
 }
 
 impl Source {
-    /// Sets up the source for `mode`. `auto` falls back to ptrace, saying
-    /// why, when eBPF cannot be loaded.
-    pub fn open(mode: Mode, ring_bytes: u32) -> Result<Self> {
+    /// Sets up the source for `mode`, capturing up to `capture_bytes` of
+    /// each data buffer. `auto` falls back to ptrace, saying why, when eBPF
+    /// cannot be loaded.
+    pub fn open(mode: Mode, ring_bytes: u32, capture_bytes: u32) -> Result<Self> {
         let ptrace = || -> Result<Self> {
             Ok(Self::Ptrace(
-                PtraceSource::new().context("cannot start ptrace mode")?,
+                PtraceSource::new(capture_bytes).context("cannot start ptrace mode")?,
             ))
         };
         match mode {
             Mode::Ebpf => Ok(Self::Ebpf(Box::new(
-                EbpfSource::load(ring_bytes).context("cannot trace with eBPF")?,
+                EbpfSource::load(ring_bytes, capture_bytes).context("cannot trace with eBPF")?,
             ))),
             Mode::Ptrace => ptrace(),
-            Mode::Auto => match EbpfSource::load(ring_bytes) {
+            Mode::Auto => match EbpfSource::load(ring_bytes, capture_bytes) {
                 Ok(source) => Ok(Self::Ebpf(Box::new(source))),
-                Err(err @ (EbpfError::BadRingSize(_) | EbpfError::Map(_))) => {
-                    Err(err).context("cannot trace with eBPF")
-                }
+                Err(
+                    err @ (EbpfError::BadRingSize(_)
+                    | EbpfError::BadCaptureSize(_)
+                    | EbpfError::Map(_)),
+                ) => Err(err).context("cannot trace with eBPF"),
                 Err(err) => {
                     eprintln!("tracer: eBPF unavailable ({err}); using ptrace");
                     ptrace()

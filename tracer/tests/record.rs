@@ -137,16 +137,14 @@ fn standard_trace(mode: &str) {
         .filter(|l| l.name == "openat" && l.text.contains("O_NOCTTY|O_NOFOLLOW"))
         .collect();
     assert_eq!(missing.len(), 1, "{missing:?}");
-    if mode == "ptrace" {
-        // ptrace reads path arguments out of the tracee's memory.
-        assert!(
-            missing[0]
-                .text
-                .starts_with("openat(AT_FDCWD, \"/nonexistent/tracer-test-missing\", "),
-            "{:?}",
-            missing[0]
-        );
-    }
+    // Both modes read path arguments out of the target's memory.
+    assert!(
+        missing[0]
+            .text
+            .starts_with("openat(AT_FDCWD, \"/nonexistent/tracer-test-missing\", "),
+        "{:?}",
+        missing[0]
+    );
     assert!(
         missing[0]
             .text
@@ -468,12 +466,63 @@ fn errors_are_clear(mode: &str) {
 
 /// Each mode runs the same checks: the mode only changes where events come
 /// from.
+/// Captured data shows as strace shows it, the same in both modes: whole
+/// with --keep-payload (up to -s), 32 bytes by default, none with -s 0.
+fn captured_data(mode: &str) {
+    let trace = |extra: &[&str]| -> String {
+        let out_file = scratch(&format!("capture-{mode}-{}.txt", extra.len()));
+        let wl = workload();
+        let mut args = vec!["record", "--mode", mode, "-o", out_file.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.extend(["--", wl.to_str().unwrap(), "capture"]);
+        let out = run(&args);
+        assert!(out.status.success(), "tracer failed: {:?}", out.status);
+        std::fs::read_to_string(&out_file).unwrap()
+    };
+    let text = trace(&["--keep-payload"]);
+    let has = |pattern: &str| {
+        let re = regex::Regex::new(pattern).unwrap();
+        assert!(
+            text.lines().any(|l| re.is_match(l)),
+            "no line matches {pattern} in:\n{text}"
+        );
+    };
+    has(r#"^write\(\d+, "write:hello tracer\\n", 19\) = 19$"#);
+    has(r#"^read\(\d+, "write:hello tracer\\n", 64\) = 19$"#);
+    has(r#"^writev\(\d+, "writev:part one, part two", 2\) = 25$"#);
+    has(r#"^readv\(\d+, "writev:part one, part two", 2\) = 25$"#);
+    has(r#"^sendto\(\d+, "sendto:ping", 11, 0, NULL, 0\) = 11$"#);
+    has(r#"^recvfrom\(\d+, "sendto:ping", 64, 0, NULL, NULL\) = 11$"#);
+    has(r#"^sendmsg\(\d+, "sendmsg:pong", 0\) = 12$"#);
+    has(r#"^recvmsg\(\d+, "sendmsg:pong", 0\) = 12$"#);
+    has(r#"^pwrite64\(\d+, "pwrite:data", 11, 0\) = 11$"#);
+    has(r#"^pread64\(\d+, "pwrite:data", 64, 0\) = 11$"#);
+    has(r#"^write\(\d+, "x{512}"\.\.\., 2000\) = 2000$"#);
+
+    // By default only the shown prefix is kept.
+    let text = trace(&[]);
+    assert!(
+        text.lines()
+            .any(|l| l.ends_with(&format!("\"{}\"..., 2000) = 2000", "x".repeat(32)))),
+        "{text}"
+    );
+    // -s 0: no data, pointers instead.
+    let text = trace(&["-s", "0"]);
+    let re = regex::Regex::new(r"^write\(\d+, 0x[0-9a-f]+, 19\) = 19$").unwrap();
+    assert!(text.lines().any(|l| re.is_match(l)), "{text}");
+    assert!(!text.contains("hello tracer"), "{text}");
+}
+
 macro_rules! mode_tests {
     ($module:ident, $mode:literal) => {
         mod $module {
             #[test]
             fn standard_trace() {
                 super::standard_trace($mode);
+            }
+            #[test]
+            fn captured_data() {
+                super::captured_data($mode);
             }
             #[test]
             fn summary_json() {

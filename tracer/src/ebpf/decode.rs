@@ -1,9 +1,101 @@
 //! Ring-buffer bytes → [`Event`]. The records are the `repr(C)` structs of
 //! `tracer-common`; the first two bytes say which.
+//!
+//! Captures (paths, data) arrive as records of their own before the
+//! syscall record they belong to; the [`Decoder`] holds them per tid until
+//! that record comes.
 
-use tracer_common::{FLAG_GROUP_DEAD, FLAG_NO_RETURN, SyscallRecord, TaskRecord, kind};
+use std::collections::HashMap;
 
-use crate::event::{Event, SyscallEvent, TaskEvent, comm_from_bytes};
+use tracer_common::{
+    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, FLAG_GROUP_DEAD, FLAG_NO_RETURN, MAX_ARGS,
+    SyscallRecord, TaskRecord, kind,
+};
+
+use crate::event::{
+    ArgString, ArgStrings, DataCapture, Event, SyscallEvent, TaskEvent, comm_from_bytes,
+};
+
+/// Captures waiting for their syscall record.
+#[derive(Debug, Default)]
+struct Pending {
+    nr: i32,
+    strings: Option<Box<ArgStrings>>,
+    data: Option<Box<DataCapture>>,
+}
+
+/// Turns records into events, pairing captures with their syscalls.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    pending: HashMap<u32, Pending>,
+    /// Capture records whose syscall record never came (lost, or the task
+    /// died in the call).
+    pub orphaned: u64,
+}
+
+impl Decoder {
+    /// Decodes one record; `None` for a capture (held for its syscall) or
+    /// a record this build does not know.
+    pub fn record(&mut self, bytes: &[u8]) -> Option<Event> {
+        let kind = u16::from_ne_bytes([*bytes.first()?, *bytes.get(1)?]);
+        match kind {
+            kind::DATA | kind::PATH => {
+                self.capture(bytes);
+                None
+            }
+            _ => {
+                let mut event = record(bytes)?;
+                match &mut event {
+                    Event::Syscall(ev) => {
+                        if let Some(p) = self.pending.remove(&ev.tid) {
+                            if p.nr == ev.nr as i32 {
+                                ev.strings = p.strings;
+                                ev.data = p.data;
+                            } else {
+                                self.orphaned += 1;
+                            }
+                        }
+                    }
+                    Event::Task(TaskEvent::Exited { tid, .. }) => {
+                        if self.pending.remove(tid).is_some() {
+                            self.orphaned += 1;
+                        }
+                    }
+                    Event::Task(_) => {}
+                }
+                Some(event)
+            }
+        }
+    }
+
+    fn capture(&mut self, bytes: &[u8]) {
+        let Some(header) = read::<CaptureRecord>(bytes) else {
+            return;
+        };
+        let body = &bytes[size_of::<CaptureRecord>()..];
+        let len = (header.len as usize).min(body.len());
+        let pending = self.pending.entry(header.tid).or_default();
+        if pending.nr != header.nr && (pending.strings.is_some() || pending.data.is_some()) {
+            // Left over from a call whose syscall record never came.
+            self.orphaned += 1;
+            *pending = Pending::default();
+        }
+        pending.nr = header.nr;
+        if header.flags & CAPTURE_FAULT != 0 {
+            return;
+        }
+        let truncated = header.flags & CAPTURE_TRUNCATED != 0;
+        let bytes = body[..len].to_vec();
+        match header.kind {
+            kind::PATH if (header.arg as usize) < MAX_ARGS => {
+                pending.strings.get_or_insert_with(Default::default)[header.arg as usize] =
+                    Some(ArgString { bytes, truncated });
+            }
+            kind::DATA => pending.data = Some(Box::new(DataCapture { bytes, truncated })),
+            _ => {}
+        }
+    }
+}
 
 /// Reads a `T` from the start of `bytes`, if it is long enough.
 fn read<T: aya::Pod>(bytes: &[u8]) -> Option<T> {
@@ -15,10 +107,10 @@ fn read<T: aya::Pod>(bytes: &[u8]) -> Option<T> {
     Some(unsafe { bytes.as_ptr().cast::<T>().read_unaligned() })
 }
 
-/// Decodes one record; `None` for a record this build does not know (a
-/// truncated record cannot come from the kernel side, which reserves whole
-/// structs).
-pub fn record(bytes: &[u8]) -> Option<Event> {
+/// Decodes one fixed-size record; `None` for a record this build does not
+/// know (a truncated record cannot come from the kernel side, which
+/// reserves whole structs).
+fn record(bytes: &[u8]) -> Option<Event> {
     let kind = u16::from_ne_bytes([*bytes.first()?, *bytes.get(1)?]);
     match kind {
         kind::SYSCALL => {
@@ -43,6 +135,15 @@ pub fn record(bytes: &[u8]) -> Option<Event> {
                 ts_ns: r.ts_ns,
                 parent_tgid: r.tgid,
                 parent_tid: r.parent_tid,
+                tid: r.tid,
+                comm: comm_from_bytes(&r.comm),
+            }))
+        }
+        kind::EXEC => {
+            let r: TaskRecord = read(bytes)?;
+            Some(Event::Task(TaskEvent::Named {
+                ts_ns: r.ts_ns,
+                tgid: r.tgid,
                 tid: r.tid,
                 comm: comm_from_bytes(&r.comm),
             }))
@@ -104,6 +205,71 @@ mod tests {
             panic!("not a syscall");
         };
         assert_eq!((ev.exit_ns, ev.ret), (None, None));
+    }
+
+    fn capture(kind: u16, flags: u8, tid: u32, nr: i32, arg: u8, body: &[u8]) -> Vec<u8> {
+        let header = CaptureRecord {
+            kind,
+            arg,
+            flags,
+            tid,
+            nr,
+            len: body.len() as u32,
+        };
+        let mut bytes = bytes_of(&header);
+        bytes.extend_from_slice(body);
+        bytes
+    }
+
+    #[test]
+    fn captures_join_their_syscall() {
+        let mut decoder = Decoder::default();
+        let path = capture(kind::PATH, 0, 11, 257, 1, b"/etc/hosts");
+        let data = capture(kind::DATA, CAPTURE_TRUNCATED, 11, 257, 1, b"abc");
+        assert_eq!(decoder.record(&path), None);
+        assert_eq!(decoder.record(&data), None);
+        let rec = SyscallRecord {
+            kind: kind::SYSCALL,
+            nr: 257,
+            tid: 11,
+            ..Default::default()
+        };
+        let Some(Event::Syscall(ev)) = decoder.record(&bytes_of(&rec)) else {
+            panic!("not a syscall");
+        };
+        let strings = ev.strings.expect("strings");
+        assert_eq!(strings[1].as_ref().unwrap().bytes, b"/etc/hosts");
+        let data = ev.data.expect("data");
+        assert_eq!((data.bytes.as_slice(), data.truncated), (&b"abc"[..], true));
+        // Consumed: the next syscall of the thread has none.
+        let Some(Event::Syscall(ev)) = decoder.record(&bytes_of(&rec)) else {
+            panic!("not a syscall");
+        };
+        assert_eq!((ev.strings, ev.data), (None, None));
+        assert_eq!(decoder.orphaned, 0);
+    }
+
+    #[test]
+    fn captures_of_another_call_are_dropped_and_counted() {
+        let mut decoder = Decoder::default();
+        assert_eq!(decoder.record(&capture(kind::DATA, 0, 5, 1, 1, b"x")), None);
+        let rec = SyscallRecord {
+            kind: kind::SYSCALL,
+            nr: 0,
+            tid: 5,
+            ..Default::default()
+        };
+        let Some(Event::Syscall(ev)) = decoder.record(&bytes_of(&rec)) else {
+            panic!("not a syscall");
+        };
+        assert_eq!(ev.data, None);
+        assert_eq!(decoder.orphaned, 1);
+        // A faulted capture carries nothing; a short record is ignored.
+        assert_eq!(
+            decoder.record(&capture(kind::DATA, CAPTURE_FAULT, 5, 0, 1, b"")),
+            None
+        );
+        assert_eq!(decoder.record(&[kind::DATA as u8, 0, 1]), None);
     }
 
     #[test]

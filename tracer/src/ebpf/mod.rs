@@ -16,13 +16,13 @@ use std::{
 
 use aya::{
     Ebpf, EbpfLoader,
-    maps::{Array, MapData, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, MapData, PerCpuArray, RingBuf},
     programs::{RawTracePoint, TracePoint},
 };
 use thiserror::Error;
-use tracer_common::{counter, names, traced};
+use tracer_common::{CaptureSpec, capture, counter, names, traced};
 
-use crate::event::Event;
+use crate::{event::Event, syscalls};
 
 /// The object built by `build.rs` from `tracer-ebpf`.
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer-ebpf"));
@@ -45,6 +45,8 @@ pub enum EbpfError {
     BadRingSize(u32),
     #[error("eBPF map error: {0}")]
     Map(String),
+    #[error("capture size {0} is above the limit of {max} bytes", max = capture::MAX_DATA)]
+    BadCaptureSize(u32),
 }
 
 /// A loaded and attached set of tracer programs.
@@ -55,6 +57,9 @@ pub struct EbpfSource {
     traced: Array<MapData, u8>,
     events: RingBuf<MapData>,
     counters: PerCpuArray<MapData, u64>,
+    watch_comms: HashMap<MapData, [u8; 16], u8>,
+    watch_cgroups: HashMap<MapData, u64, u8>,
+    decoder: decode::Decoder,
     /// Samples of the programs' own run time.
     stats: StatsSampler,
 }
@@ -139,10 +144,14 @@ impl StatsSampler {
 
 impl EbpfSource {
     /// Loads and attaches the programs. Nothing is recorded until a tgid is
-    /// added with [`EbpfSource::trace`].
-    pub fn load(ring_bytes: u32) -> Result<Self, EbpfError> {
+    /// added with [`EbpfSource::trace`]. Up to `capture_bytes` of each data
+    /// buffer are captured (0: none).
+    pub fn load(ring_bytes: u32, capture_bytes: u32) -> Result<Self, EbpfError> {
         if ring_bytes < 4096 || !ring_bytes.is_power_of_two() {
             return Err(EbpfError::BadRingSize(ring_bytes));
+        }
+        if capture_bytes > capture::MAX_DATA {
+            return Err(EbpfError::BadCaptureSize(capture_bytes));
         }
         raise_memlock_limit();
         let tracefs = tracefs::ensure_mounted()?;
@@ -164,6 +173,7 @@ impl EbpfSource {
             .map_max_entries(names::TRACED, pid_max)
             .override_global(names::FORK_CHILD_PID_OFFSET, &fork_child, true)
             .override_global(names::EXIT_GROUP_DEAD_OFFSET, &group_dead, true)
+            .override_global(names::CAPTURE_BYTES, &capture_bytes, true)
             .load(OBJECT)
             .map_err(|e| classify_load_error(&e))?;
 
@@ -179,7 +189,22 @@ impl EbpfSource {
                 EbpfError::TracepointMissing(format!("raw_syscalls/{tp}"), chain(&e))
             })?;
         }
-        for prog in [names::SCHED_FORK, names::SCHED_EXIT] {
+        // The capture table goes in before any program can run.
+        let mut specs: Array<_, CaptureSpec> =
+            Array::try_from(ebpf.map_mut(names::CAPTURE).ok_or_else(|| {
+                EbpfError::Map(format!("map {} missing from the object", names::CAPTURE))
+            })?)
+            .map_err(|e| EbpfError::Map(chain(&e)))?;
+        for nr in 0..capture::SYSCALLS.min(syscalls::NR_END) {
+            let spec = syscalls::capture_spec(nr);
+            if spec != CaptureSpec::default() {
+                specs
+                    .set(nr, spec, 0)
+                    .map_err(|e| EbpfError::Map(chain(&e)))?;
+            }
+        }
+
+        for prog in [names::SCHED_FORK, names::SCHED_EXIT, names::SCHED_EXEC] {
             let program: &mut TracePoint = program_mut(&mut ebpf, prog)?;
             program
                 .load()
@@ -195,6 +220,10 @@ impl EbpfSource {
             .map_err(|e| EbpfError::Map(chain(&e)))?;
         let counters = PerCpuArray::try_from(take_map(&mut ebpf, names::COUNTERS)?)
             .map_err(|e| EbpfError::Map(chain(&e)))?;
+        let watch_comms = HashMap::try_from(take_map(&mut ebpf, names::WATCH_COMMS)?)
+            .map_err(|e| EbpfError::Map(chain(&e)))?;
+        let watch_cgroups = HashMap::try_from(take_map(&mut ebpf, names::WATCH_CGROUPS)?)
+            .map_err(|e| EbpfError::Map(chain(&e)))?;
         let mut stats = StatsSampler::new();
         stats.tick(|| None);
         Ok(Self {
@@ -202,6 +231,9 @@ impl EbpfSource {
             traced,
             events,
             counters,
+            watch_comms,
+            watch_cgroups,
+            decoder: decode::Decoder::default(),
             stats,
         })
     }
@@ -215,6 +247,45 @@ impl EbpfSource {
             .map_err(|e| EbpfError::Map(format!("cannot trace pid {tgid}: {}", chain(&e))))
     }
 
+    /// Stops recording process `tgid` (its children already forked stay
+    /// traced until they exit).
+    pub fn untrace(&mut self, tgid: u32) -> Result<(), EbpfError> {
+        self.traced
+            .set(tgid, traced::OFF, 0)
+            .map_err(|e| EbpfError::Map(format!("cannot untrace pid {tgid}: {}", chain(&e))))
+    }
+
+    /// Traces every process that execs with this name (`comm`: at most 15
+    /// bytes, as the kernel truncates), from its `execve` on. A
+    /// `TaskEvent::Named` announces each one.
+    pub fn watch_comm(&mut self, comm: &str) -> Result<(), EbpfError> {
+        self.watch_comms
+            .insert(comm_key(comm)?, 1, 0)
+            .map_err(|e| EbpfError::Map(format!("cannot watch {comm}: {}", chain(&e))))
+    }
+
+    pub fn unwatch_comm(&mut self, comm: &str) -> Result<(), EbpfError> {
+        match self.watch_comms.remove(&comm_key(comm)?) {
+            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+            Err(e) => Err(EbpfError::Map(chain(&e))),
+        }
+    }
+
+    /// Traces every process that execs in cgroup (v2) `id` (the inode
+    /// number of its directory under /sys/fs/cgroup), from its `execve` on.
+    pub fn watch_cgroup(&mut self, id: u64) -> Result<(), EbpfError> {
+        self.watch_cgroups
+            .insert(id, 1, 0)
+            .map_err(|e| EbpfError::Map(format!("cannot watch cgroup {id}: {}", chain(&e))))
+    }
+
+    pub fn unwatch_cgroup(&mut self, id: u64) -> Result<(), EbpfError> {
+        match self.watch_cgroups.remove(&id) {
+            Ok(()) | Err(aya::maps::MapError::KeyNotFound) => Ok(()),
+            Err(e) => Err(EbpfError::Map(chain(&e))),
+        }
+    }
+
     /// Hands every record in the ring buffer to `sink`, in ring order.
     /// Returns the number of records drained.
     pub fn drain(&mut self, mut sink: impl FnMut(Event)) -> usize {
@@ -222,7 +293,7 @@ impl EbpfSource {
         let mut n = 0;
         while let Some(item) = self.events.next() {
             n += 1;
-            if let Some(event) = decode::record(&item) {
+            if let Some(event) = self.decoder.record(&item) {
                 sink(event);
             }
         }
@@ -260,6 +331,20 @@ impl EbpfSource {
         let rate = self.stats.runs as f64 / (self.stats.window_ns as f64 / 1e9);
         Some((per_run, rate))
     }
+}
+
+/// The `WATCH_COMMS` key of `comm`: NUL-padded to 16 bytes, as the kernel
+/// stores it.
+fn comm_key(comm: &str) -> Result<[u8; 16], EbpfError> {
+    let bytes = comm.as_bytes();
+    if bytes.is_empty() || bytes.len() > 15 || bytes.contains(&0) {
+        return Err(EbpfError::Map(format!(
+            "{comm:?} is not a process name (1 to 15 bytes, as in /proc/PID/comm)"
+        )));
+    }
+    let mut key = [0u8; 16];
+    key[..bytes.len()].copy_from_slice(bytes);
+    Ok(key)
 }
 
 /// Cumulative (run time ns, run count) of all our programs.

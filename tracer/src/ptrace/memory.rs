@@ -1,6 +1,6 @@
-//! Reading strings out of a stopped tracee: `process_vm_readv`, one call per
-//! page at most, falling back to `PTRACE_PEEKDATA` word by word where it is
-//! not allowed (some sandboxes deny it) .
+//! Reading strings and data buffers out of a stopped tracee:
+//! `process_vm_readv`, falling back to `PTRACE_PEEKDATA` word by word where
+//! it is not allowed (some sandboxes deny it).
 
 use std::io::IoSliceMut;
 
@@ -12,7 +12,9 @@ use nix::{
     unistd::Pid,
 };
 
-use crate::event::ArgString;
+use tracer_common::{MAX_ARGS, capture};
+
+use crate::event::{ArgString, DataCapture};
 
 /// Longest string read: `PATH_MAX`.
 pub const MAX_STRING: usize = 4096;
@@ -30,7 +32,7 @@ pub fn read_string(pid: Pid, addr: u64) -> Option<ArgString> {
         // Up to the end of the page: the next one may be unmapped.
         let len = (PAGE - at % PAGE).min(MAX_STRING - bytes.len());
         let mut chunk = [0u8; PAGE];
-        let n = read_chunk(pid, at, &mut chunk[..len]);
+        let n = read_chunk(pid, at, &mut chunk[..len], true);
         if n == 0 {
             break;
         }
@@ -53,19 +55,106 @@ pub fn read_string(pid: Pid, addr: u64) -> Option<ArgString> {
     })
 }
 
-fn read_chunk(pid: Pid, at: usize, buf: &mut [u8]) -> usize {
+/// Reads `buf.len()` bytes at `at`; returns how many could be read. With
+/// `to_nul`, the slow path stops at a NUL.
+fn read_chunk(pid: Pid, at: usize, buf: &mut [u8], to_nul: bool) -> usize {
     let remote = [RemoteIoVec {
         base: at,
         len: buf.len(),
     }];
     match process_vm_readv(pid, &mut [IoSliceMut::new(buf)], &remote) {
         Ok(n) => n,
-        Err(_) => peek(pid, at, buf),
+        Err(_) => peek(pid, at, buf, to_nul),
     }
 }
 
+/// Reads a plain value (an iovec, a msghdr field) from the tracee.
+fn read_words<const N: usize>(pid: Pid, at: u64) -> Option<[u64; N]> {
+    let mut bytes = [0u8; 64];
+    let len = N * 8;
+    if len > bytes.len() || read_chunk(pid, at as usize, &mut bytes[..len], false) < len {
+        return None;
+    }
+    let mut words = [0u64; N];
+    for (i, word) in words.iter_mut().enumerate() {
+        *word = u64::from_ne_bytes(bytes[i * 8..i * 8 + 8].try_into().ok()?);
+    }
+    Some(words)
+}
+
+/// Byte offset of `msg_iov` in `struct msghdr`.
+const MSGHDR_IOV: u64 = 16;
+/// Most iovec entries gathered, as on the eBPF side.
+const MAX_IOV: u64 = capture::MAX_IOV as u64;
+
+/// Reads up to `limit` bytes of the data of a syscall whose capture mode is
+/// `mode` (`tracer_common::capture`), `total` being the bytes it moved
+/// (the count for writes, the return value for reads). Mirrors the eBPF
+/// side, so both modes capture the same bytes.
+pub fn read_data(
+    pid: Pid,
+    mode: u8,
+    args: &[u64; MAX_ARGS],
+    total: u64,
+    limit: usize,
+) -> Option<DataCapture> {
+    let want = (total.min(limit as u64)) as usize;
+    let mut bytes = vec![0u8; want];
+    let mut copied = 0;
+    let (iov, count) = match mode {
+        capture::BUF_IN | capture::BUF_OUT => {
+            copied = read_chunk(pid, args[1] as usize, &mut bytes, false);
+            (0, 0)
+        }
+        capture::IOV_IN | capture::IOV_OUT => (args[1], args[2]),
+        capture::MSG_IN | capture::MSG_OUT => {
+            let [iov, count] = read_words::<2>(pid, args[1].wrapping_add(MSGHDR_IOV))?;
+            (iov, count)
+        }
+        _ => return None,
+    };
+    // Bytes left behind: a longer buffer, iovecs not visited (for inputs,
+    // whose `total` is unknown: `u64::MAX`).
+    let mut more = false;
+    let mut i = 0;
+    while i < count.min(MAX_IOV) {
+        if copied >= want {
+            more = true;
+            break;
+        }
+        let Some([base, len]) = read_words::<2>(pid, iov.wrapping_add(i * 16)) else {
+            more = true;
+            break;
+        };
+        let n = (len as usize).min(want - copied);
+        more |= len as usize > n;
+        let got = read_chunk(pid, base as usize, &mut bytes[copied..copied + n], false);
+        copied += got;
+        if got < n {
+            more = true;
+            break;
+        }
+        i += 1;
+    }
+    if i == MAX_IOV && count > MAX_IOV {
+        more = true;
+    }
+    if copied == 0 && want > 0 {
+        return None;
+    }
+    bytes.truncate(copied);
+    Some(DataCapture {
+        truncated: if total == u64::MAX {
+            more
+        } else {
+            total > copied as u64
+        },
+        bytes,
+    })
+}
+
 /// The slow path: one `PTRACE_PEEKDATA` per word.
-fn peek(pid: Pid, at: usize, buf: &mut [u8]) -> usize {
+fn peek(pid: Pid, at: usize, buf: &mut [u8], to_nul: bool) -> usize {
     const WORD: usize = size_of::<libc::c_long>();
     let mut done = 0;
     while done < buf.len() {
@@ -79,7 +168,7 @@ fn peek(pid: Pid, at: usize, buf: &mut [u8]) -> usize {
         let take = (WORD - skip).min(buf.len() - done);
         buf[done..done + take].copy_from_slice(&word[skip..skip + take]);
         done += take;
-        if word[skip..skip + take].contains(&0) {
+        if to_nul && word[skip..skip + take].contains(&0) {
             break;
         }
     }
@@ -104,5 +193,50 @@ mod tests {
         let read = read_string(me, long.as_ptr() as u64).unwrap();
         assert_eq!(read.bytes.len(), MAX_STRING);
         assert!(read.truncated);
+    }
+
+    #[test]
+    fn reads_own_buffers_and_iovecs() {
+        let me = Pid::this();
+        let data = b"GET / HTTP/1.1\r\nX-Request-Id: ab\r\n";
+        let mut args = [0u64; MAX_ARGS];
+        args[1] = data.as_ptr() as u64;
+        let got = read_data(me, capture::BUF_IN, &args, data.len() as u64, 8).unwrap();
+        assert_eq!((got.bytes.as_slice(), got.truncated), (&data[..8], true));
+        let got = read_data(me, capture::BUF_OUT, &args, 3, 512).unwrap();
+        assert_eq!((got.bytes.as_slice(), got.truncated), (&data[..3], false));
+
+        let (a, b) = (b"hello ", b"world");
+        let iov = [
+            libc::iovec {
+                iov_base: a.as_ptr() as *mut _,
+                iov_len: a.len(),
+            },
+            libc::iovec {
+                iov_base: b.as_ptr() as *mut _,
+                iov_len: b.len(),
+            },
+        ];
+        args[1] = iov.as_ptr() as u64;
+        args[2] = 2;
+        let got = read_data(me, capture::IOV_IN, &args, u64::MAX, 512).unwrap();
+        assert_eq!(
+            (got.bytes.as_slice(), got.truncated),
+            (&b"hello world"[..], false)
+        );
+        let got = read_data(me, capture::IOV_IN, &args, u64::MAX, 8).unwrap();
+        assert_eq!(
+            (got.bytes.as_slice(), got.truncated),
+            (&b"hello wo"[..], true)
+        );
+
+        // SAFETY: an all-zero msghdr is valid; we only set the iovec.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_iov = iov.as_ptr() as *mut _;
+        msg.msg_iovlen = 2;
+        args[1] = &msg as *const _ as u64;
+        let got = read_data(me, capture::MSG_OUT, &args, 7, 512).unwrap();
+        assert_eq!(got.bytes, b"hello w");
+        assert_eq!(read_data(me, capture::NONE, &args, 7, 512), None);
     }
 }

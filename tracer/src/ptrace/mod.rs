@@ -88,7 +88,9 @@ pub struct PtraceSource {
 }
 
 impl PtraceSource {
-    pub fn new() -> Result<Self, PtraceError> {
+    /// Starts the ptrace thread; up to `capture_bytes` of each data buffer
+    /// are read from the tracees.
+    pub fn new(capture_bytes: u32) -> Result<Self, PtraceError> {
         install_wake_handler();
         let (requests, request_rx) = mpsc::channel();
         let (event_tx, events) = mpsc::channel();
@@ -96,7 +98,7 @@ impl PtraceSource {
         let thread_shared = Arc::clone(&shared);
         let thread = thread::Builder::new()
             .name("ptrace".into())
-            .spawn(move || tracee::run(request_rx, event_tx, thread_shared))
+            .spawn(move || tracee::run(request_rx, event_tx, thread_shared, capture_bytes as usize))
             .map_err(PtraceError::Spawn)?;
         Ok(Self {
             requests,

@@ -14,15 +14,14 @@ use nix::{
     },
     unistd::Pid,
 };
-use tracer_common::MAX_ARGS;
+use tracer_common::{CaptureSpec, MAX_ARGS, capture};
 
 use super::memory;
 use super::{PtraceError, Request, Shared};
 use crate::{
-    event::{ArgStrings, Event, SyscallEvent, TaskEvent},
+    event::{ArgStrings, DataCapture, Event, SyscallEvent, TaskEvent},
     output::text::clock_ns,
-    procfs,
-    syscalls::{self, ArgKind},
+    procfs, syscalls,
 };
 
 const OPTIONS: Options = Options::PTRACE_O_TRACESYSGOOD
@@ -48,21 +47,27 @@ struct Tracee {
     /// A seccomp filter selects the syscalls that stop it: between
     /// syscalls it runs with PTRACE_CONT, not PTRACE_SYSCALL.
     seccomp: bool,
-    /// The syscall it is in, between entry and exit stops: number, args,
-    /// entry time, strings read at entry.
+    /// The syscall it is in, between entry and exit stops.
     entry: Option<Entry>,
 }
 
-type Entry = (u64, [u64; MAX_ARGS], u64, Option<Box<ArgStrings>>);
+/// What is known of a syscall at its entry stop.
+struct Entry {
+    nr: u64,
+    args: [u64; MAX_ARGS],
+    enter_ns: u64,
+    /// Strings and data read at entry: inputs, valid only then.
+    strings: Option<Box<ArgStrings>>,
+    data: Option<Box<DataCapture>>,
+}
 
-/// Reads the path arguments of syscall `nr` from the stopped tracee: they
+/// Reads the string arguments of syscall `nr` from the stopped tracee: they
 /// are inputs, valid at entry.
-fn read_strings(pid: Pid, nr: u64, args: &[u64; MAX_ARGS]) -> Option<Box<ArgStrings>> {
-    let info = syscalls::get(nr as u32)?;
+fn read_strings(pid: Pid, spec: CaptureSpec, args: &[u64; MAX_ARGS]) -> Option<Box<ArgStrings>> {
     let mut strings: Option<Box<ArgStrings>> = None;
-    for (i, kind) in info.args.iter().enumerate().take(MAX_ARGS) {
-        if *kind == ArgKind::Path
-            && let Some(s) = memory::read_string(pid, args[i])
+    for (i, &arg) in args.iter().enumerate() {
+        if spec.paths & (1 << i) != 0
+            && let Some(s) = memory::read_string(pid, arg)
         {
             strings.get_or_insert_with(Default::default)[i] = Some(s);
         }
@@ -83,6 +88,8 @@ impl Tracee {
 
 struct Tracer {
     tracees: HashMap<u32, Tracee>,
+    /// Most bytes of a data buffer to capture.
+    capture_bytes: usize,
     /// Our own children: their exit statuses go to `shared.statuses`.
     children: Vec<u32>,
     batch: Vec<Event>,
@@ -94,9 +101,11 @@ pub(super) fn run(
     requests: mpsc::Receiver<Request>,
     events: mpsc::Sender<Vec<Event>>,
     shared: Arc<Shared>,
+    capture_bytes: usize,
 ) {
     let mut tracer = Tracer {
         tracees: HashMap::new(),
+        capture_bytes,
         children: Vec::new(),
         batch: Vec::with_capacity(BATCH),
         events,
@@ -313,24 +322,68 @@ impl Tracer {
                         request: None,
                     }));
                 } else {
-                    let strings = read_strings(pid, entry.nr, &entry.args);
-                    tracee.entry = Some((entry.nr, entry.args, now, strings));
+                    let spec = syscalls::capture_spec(entry.nr as u32);
+                    let strings = read_strings(pid, spec, &entry.args);
+                    let data = match spec.data {
+                        capture::BUF_IN | capture::IOV_IN | capture::MSG_IN
+                            if self.capture_bytes > 0 =>
+                        {
+                            // The vectored calls' size is the iovecs' sum.
+                            let total = match spec.data {
+                                capture::BUF_IN => entry.args[2],
+                                _ => u64::MAX,
+                            };
+                            memory::read_data(
+                                pid,
+                                spec.data,
+                                &entry.args,
+                                total,
+                                self.capture_bytes,
+                            )
+                            .map(Box::new)
+                        }
+                        _ => None,
+                    };
+                    tracee.entry = Some(Entry {
+                        nr: entry.nr,
+                        args: entry.args,
+                        enter_ns: now,
+                        strings,
+                        data,
+                    });
                 }
             }
             Ok(info) if info.op == libc::PTRACE_SYSCALL_INFO_EXIT => {
                 // SAFETY: `op` says the union holds `exit`.
                 let exit = unsafe { info.u.exit };
-                if let Some((nr, args, enter_ns, strings)) = tracee.entry.take() {
+                if let Some(entry) = tracee.entry.take() {
+                    let mut data = entry.data;
+                    let spec = syscalls::capture_spec(entry.nr as u32);
+                    if matches!(
+                        spec.data,
+                        capture::BUF_OUT | capture::IOV_OUT | capture::MSG_OUT
+                    ) && exit.sval > 0
+                        && self.capture_bytes > 0
+                    {
+                        data = memory::read_data(
+                            pid,
+                            spec.data,
+                            &entry.args,
+                            exit.sval as u64,
+                            self.capture_bytes,
+                        )
+                        .map(Box::new);
+                    }
                     self.push(Event::Syscall(SyscallEvent {
                         tgid,
                         tid,
-                        nr: nr as u32,
-                        args,
-                        enter_ns,
+                        nr: entry.nr as u32,
+                        args: entry.args,
+                        enter_ns: entry.enter_ns,
                         exit_ns: Some(now),
                         ret: Some(exit.sval),
-                        strings,
-                        data: None,
+                        strings: entry.strings,
+                        data,
                         request: None,
                     }));
                 }
@@ -365,7 +418,11 @@ impl Tracer {
                         parent_tgid,
                         parent_tid: tid,
                         tid: new,
-                        comm: procfs::comm(new).unwrap_or_default(),
+                        // A child that already exited has no /proc entry:
+                        // at fork it has its creator's name anyway.
+                        comm: procfs::comm(new)
+                            .or_else(|| procfs::comm(tid))
+                            .unwrap_or_default(),
                     }));
                 }
                 self.resume(tid, now, Resume::Syscall(None));
@@ -461,7 +518,7 @@ impl Tracer {
                 }
                 _ => continue,
             };
-            if let Some((nr, args, enter_ns, strings)) = self
+            if let Some(entry) = self
                 .tracees
                 .get_mut(&(tid.as_raw() as u32))
                 .and_then(|t| t.entry.take())
@@ -471,13 +528,13 @@ impl Tracer {
                 self.push(Event::Syscall(SyscallEvent {
                     tgid,
                     tid: tid.as_raw() as u32,
-                    nr: nr as u32,
-                    args,
-                    enter_ns,
+                    nr: entry.nr as u32,
+                    args: entry.args,
+                    enter_ns: entry.enter_ns,
                     exit_ns: None,
                     ret: None,
-                    strings,
-                    data: None,
+                    strings: entry.strings,
+                    data: entry.data,
                     request: None,
                 }));
             }

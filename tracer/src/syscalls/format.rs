@@ -35,6 +35,28 @@ pub fn write_call(out: &mut Vec<u8>, ev: &SyscallEvent) {
     write_call_with(out, ev, &NO_STRINGS);
 }
 
+/// What `ev` carries to show in place of pointers: its string arguments,
+/// and its captured data as the buffer argument (`args[1]` of every call
+/// that has data: `read(3, "GET / HTTP/1.1\r\n"..., 4096)`).
+pub fn captured_of(ev: &SyscallEvent) -> Strings<'_> {
+    let mut captured = match &ev.strings {
+        None => NO_STRINGS,
+        Some(strings) => std::array::from_fn(|i| {
+            strings[i].as_ref().map(|s| Captured {
+                bytes: &s.bytes,
+                truncated: s.truncated,
+            })
+        }),
+    };
+    if let Some(data) = &ev.data {
+        captured[1] = Some(Captured {
+            bytes: &data.bytes,
+            truncated: data.truncated,
+        });
+    }
+    captured
+}
+
 /// [`write_call`], showing `strings[i]` for argument `i` when it is a
 /// string argument.
 pub fn write_call_with(out: &mut Vec<u8>, ev: &SyscallEvent, strings: &Strings<'_>) {
@@ -194,13 +216,26 @@ fn write_arg(
     let uint = raw as u32;
     let int = uint as i32;
     match kind {
+        ArgKind::Fd | ArgKind::Dirfd if int >= 0 && captured.is_some() => {
+            // `-y`: the name behind the fd, `3</etc/hosts>`.
+            push_i64(out, int.into());
+            out.push(b'<');
+            if let Some(name) = captured {
+                out.extend_from_slice(name.bytes);
+            }
+            out.push(b'>');
+        }
         ArgKind::Int | ArgKind::Fd => push_i64(out, int.into()),
         ArgKind::Uint => push_u64(out, uint.into()),
         ArgKind::Long => push_i64(out, raw as i64),
         ArgKind::Ulong => push_u64(out, raw),
         ArgKind::Hex => push_hex0(out, raw),
         ArgKind::Hex32 => push_hex0(out, uint.into()),
-        ArgKind::Ptr => push_ptr(out, raw),
+        ArgKind::Ptr => match captured {
+            // A data buffer whose bytes were captured.
+            Some(s) => write_quoted(out, s.bytes, s.truncated),
+            None => push_ptr(out, raw),
+        },
         ArgKind::Unused => {}
         ArgKind::Dirfd if int == AT_FDCWD => out.extend_from_slice(b"AT_FDCWD"),
         ArgKind::Dirfd => push_i64(out, int.into()),

@@ -17,6 +17,8 @@ mod table;
 
 use std::borrow::Cow;
 
+use tracer_common::{CaptureSpec, capture};
+
 /// How one argument is rendered. Derived by the generator from the C type
 /// and parameter name in tracefs (see `xtask/src/gen_syscalls.rs` for the
 /// rules); every kind renders any 64-bit value without failing. Kinds of C
@@ -376,9 +378,63 @@ pub(crate) mod nr {
     pub const FCNTL: u32 = nr_of("fcntl");
 }
 
+/// What to capture of syscall `nr`, for both sources: its string
+/// arguments, and how to find its data buffer (`tracer_common::capture`).
+pub fn capture_spec(nr: u32) -> CaptureSpec {
+    let Some(sc) = get(nr) else {
+        return CaptureSpec::default();
+    };
+    let mut paths = 0u8;
+    for (i, kind) in sc.args.iter().enumerate().take(tracer_common::MAX_ARGS) {
+        if matches!(kind, ArgKind::Path | ArgKind::Str) {
+            paths |= 1 << i;
+        }
+    }
+    let data = match sc.name {
+        "write" | "pwrite64" | "sendto" => capture::BUF_IN,
+        "read" | "pread64" | "recvfrom" => capture::BUF_OUT,
+        "writev" | "pwritev" | "pwritev2" => capture::IOV_IN,
+        "readv" | "preadv" | "preadv2" => capture::IOV_OUT,
+        "sendmsg" => capture::MSG_IN,
+        "recvmsg" => capture::MSG_OUT,
+        _ => capture::NONE,
+    };
+    CaptureSpec { data, paths }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn capture_specs() {
+        let spec = |name| capture_spec(by_name(name).unwrap());
+        assert_eq!(
+            spec("openat"),
+            CaptureSpec {
+                data: capture::NONE,
+                paths: 0b10
+            }
+        );
+        assert_eq!(
+            spec("rename"),
+            CaptureSpec {
+                data: capture::NONE,
+                paths: 0b11
+            }
+        );
+        assert_eq!(spec("execve").paths & 1, 1);
+        assert_eq!(spec("read").data, capture::BUF_OUT);
+        assert_eq!(spec("write").data, capture::BUF_IN);
+        assert_eq!(spec("recvmsg").data, capture::MSG_OUT);
+        assert_eq!(spec("writev").data, capture::IOV_IN);
+        assert_eq!(spec("getppid"), CaptureSpec::default());
+        // Every number the kernel side indexes fits its array.
+        assert!(
+            (0..NR_END)
+                .all(|nr| capture_spec(nr) == CaptureSpec::default() || nr < capture::SYSCALLS)
+        );
+    }
 
     #[test]
     fn numbers_match_the_x86_64_abi() {

@@ -1,0 +1,259 @@
+//! `-y`: the path or socket behind a file descriptor, as strace shows it:
+//! `read(3</etc/hosts>, ...)`, `write(5<TCP:[127.0.0.1:8080->127.0.0.1:51234]>, ...)`.
+//!
+//! Events are shown a few milliseconds after the fact (both sources batch),
+//! when the target may already have closed and reused the fd, so names come
+//! from the event stream first: an `open` names its fd with the path it was
+//! given. Other fds (sockets, pipes, fds opened before the trace) are
+//! looked up in `/proc/TGID/fd/N` and, for sockets, the socket tables in
+//! `/proc/TGID/net`, the first time they are shown, and cached per (tgid,
+//! fd) until a syscall closes or replaces them. An fd already closed by
+//! then shows as a plain number; a recording replayed later shows the
+//! names its events carry (paths of opens) and plain numbers otherwise.
+
+use std::{collections::HashMap, fs, net::Ipv6Addr, rc::Rc};
+
+use crate::{event::SyscallEvent, syscalls};
+
+/// Cached fd names per process.
+#[derive(Debug, Default)]
+pub struct FdNames {
+    /// `None`: looked up, nothing found (the fd is gone).
+    cache: HashMap<(u32, i32), Option<Rc<str>>>,
+}
+
+impl FdNames {
+    /// The name of `fd` in process `tgid`, if it can be found.
+    pub fn name(&mut self, tgid: u32, fd: i32) -> Option<Rc<str>> {
+        if fd < 0 {
+            return None;
+        }
+        self.cache
+            .entry((tgid, fd))
+            .or_insert_with(|| lookup(tgid, fd).map(Rc::from))
+            .clone()
+    }
+
+    /// Forgets what `ev` changed: call after showing it (its own fds are
+    /// shown as they were before the call).
+    pub fn after(&mut self, ev: &SyscallEvent) {
+        let Some(name) = syscalls::name(ev.nr) else {
+            return;
+        };
+        let ret = ev.ret.unwrap_or(-1);
+        match name {
+            "close" => {
+                self.cache.remove(&(ev.tgid, ev.args[0] as i32));
+            }
+            "dup2" | "dup3" => {
+                self.cache.remove(&(ev.tgid, ev.args[1] as i32));
+            }
+            // The new fds are written to memory, not returned; and exec
+            // closes the close-on-exec ones: start over for the process.
+            "pipe" | "pipe2" | "socketpair" | "execve" | "execveat" | "close_range" => {
+                self.cache.retain(|&(tgid, _), _| tgid != ev.tgid);
+            }
+            "open" | "creat" | "openat" | "openat2" if ret >= 0 => {
+                let arg = if name.starts_with("openat") { 1 } else { 0 };
+                let path = ev.strings.as_ref().and_then(|s| s[arg].as_ref());
+                let path = path.map(|p| Rc::from(String::from_utf8_lossy(&p.bytes).as_ref()));
+                match path {
+                    Some(path) => {
+                        self.cache.insert((ev.tgid, ret as i32), Some(path));
+                    }
+                    None => {
+                        self.cache.remove(&(ev.tgid, ret as i32));
+                    }
+                }
+            }
+            _ if ret >= 0 && returns_fd(name) => {
+                self.cache.remove(&(ev.tgid, ret as i32));
+            }
+            // `connect` turns a bare socket into a connected one.
+            "connect" | "bind" | "listen" => {
+                self.cache.remove(&(ev.tgid, ev.args[0] as i32));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Syscalls whose return value is a new file descriptor.
+fn returns_fd(name: &str) -> bool {
+    matches!(
+        name,
+        "open"
+            | "openat"
+            | "openat2"
+            | "creat"
+            | "socket"
+            | "accept"
+            | "accept4"
+            | "dup"
+            | "fcntl"
+            | "eventfd"
+            | "eventfd2"
+            | "epoll_create"
+            | "epoll_create1"
+            | "memfd_create"
+            | "signalfd"
+            | "signalfd4"
+            | "timerfd_create"
+            | "inotify_init"
+            | "inotify_init1"
+            | "fanotify_init"
+            | "pidfd_open"
+            | "pidfd_getfd"
+            | "open_by_handle_at"
+            | "userfaultfd"
+            | "perf_event_open"
+            | "bpf"
+            | "io_uring_setup"
+    )
+}
+
+fn lookup(tgid: u32, fd: i32) -> Option<String> {
+    let target = fs::read_link(format!("/proc/{tgid}/fd/{fd}")).ok()?;
+    let target = target.to_string_lossy().into_owned();
+    match target
+        .strip_prefix("socket:[")
+        .and_then(|s| s.strip_suffix(']'))
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        Some(inode) => Some(socket_name(tgid, inode).unwrap_or(target)),
+        None => Some(target),
+    }
+}
+
+/// `TCP:[local->remote]`, `UDP:[local]`, `UNIX:[inode,"path"]`, like strace.
+fn socket_name(tgid: u32, inode: u64) -> Option<String> {
+    for (file, proto) in [
+        ("tcp", "TCP"),
+        ("tcp6", "TCPv6"),
+        ("udp", "UDP"),
+        ("udp6", "UDPv6"),
+    ] {
+        let Ok(table) = fs::read_to_string(format!("/proc/{tgid}/net/{file}")) else {
+            continue;
+        };
+        if let Some(name) = inet_socket(&table, inode, proto) {
+            return Some(name);
+        }
+    }
+    let table = fs::read_to_string(format!("/proc/{tgid}/net/unix")).ok()?;
+    unix_socket(&table, inode)
+}
+
+/// Finds `inode` in a `/proc/net/{tcp,udp}[6]` table.
+fn inet_socket(table: &str, inode: u64, proto: &str) -> Option<String> {
+    for line in table.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.get(9).and_then(|f| f.parse::<u64>().ok()) != Some(inode) {
+            continue;
+        }
+        let local = endpoint(fields.get(1)?)?;
+        let remote = endpoint(fields.get(2)?)?;
+        let connected = !remote.ends_with(":0");
+        return Some(if connected {
+            format!("{proto}:[{local}->{remote}]")
+        } else {
+            format!("{proto}:[{local}]")
+        });
+    }
+    None
+}
+
+/// `0100007F:1F90` → `127.0.0.1:8080`; the IPv6 form has 32 hex digits,
+/// four little-endian 32-bit words.
+fn endpoint(text: &str) -> Option<String> {
+    let (addr, port) = text.split_once(':')?;
+    let port = u16::from_str_radix(port, 16).ok()?;
+    match addr.len() {
+        8 => {
+            let raw = u32::from_str_radix(addr, 16).ok()?;
+            let ip = std::net::Ipv4Addr::from(raw.swap_bytes());
+            Some(format!("{ip}:{port}"))
+        }
+        32 => {
+            let mut bytes = [0u8; 16];
+            for (word, chunk) in addr.as_bytes().chunks(8).enumerate() {
+                let raw = u32::from_str_radix(std::str::from_utf8(chunk).ok()?, 16).ok()?;
+                bytes[word * 4..word * 4 + 4].copy_from_slice(&raw.to_le_bytes());
+            }
+            let ip = Ipv6Addr::from(bytes);
+            match ip.to_ipv4_mapped() {
+                Some(v4) => Some(format!("{v4}:{port}")),
+                None => Some(format!("[{ip}]:{port}")),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Finds `inode` in `/proc/net/unix`.
+fn unix_socket(table: &str, inode: u64) -> Option<String> {
+    for line in table.lines().skip(1) {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if fields.get(6).and_then(|f| f.parse::<u64>().ok()) != Some(inode) {
+            continue;
+        }
+        return Some(match fields.get(7) {
+            Some(path) => format!("UNIX:[{inode},\"{path}\"]"),
+            None => format!("UNIX:[{inode}]"),
+        });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use std::{
+        io::Write as _,
+        net::{TcpListener, TcpStream},
+        os::fd::AsRawFd,
+    };
+
+    use super::*;
+
+    #[test]
+    fn endpoints_decode() {
+        assert_eq!(endpoint("0100007F:1F90").unwrap(), "127.0.0.1:8080");
+        assert_eq!(
+            endpoint("0000000000000000FFFF00000100007F:0050").unwrap(),
+            "127.0.0.1:80"
+        );
+        assert_eq!(
+            endpoint("00000000000000000000000001000000:0016").unwrap(),
+            "[::1]:22"
+        );
+        assert_eq!(endpoint("zz:1"), None);
+    }
+
+    #[test]
+    fn names_real_files_and_sockets() {
+        let me = std::process::id();
+        let mut names = FdNames::default();
+        let file = tempfile_in_tmp();
+        let name = names.name(me, file.as_raw_fd()).unwrap();
+        assert!(name.starts_with("/tmp/"), "{name}");
+
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let name = names.name(me, listener.as_raw_fd()).unwrap();
+        assert_eq!(&*name, format!("TCP:[127.0.0.1:{port}]"));
+        let mut client = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        client.write_all(b"x").unwrap();
+        let local = client.local_addr().unwrap().port();
+        let name = names.name(me, client.as_raw_fd()).unwrap();
+        assert_eq!(&*name, format!("TCP:[127.0.0.1:{local}->127.0.0.1:{port}]"));
+        assert_eq!(names.name(me, -1), None);
+        assert_eq!(names.name(me, 999_999), None);
+    }
+
+    fn tempfile_in_tmp() -> fs::File {
+        let path = std::env::temp_dir().join(format!("tracer-fds-{}", std::process::id()));
+        let file = fs::File::create(&path).unwrap();
+        let _ = fs::remove_file(&path);
+        file
+    }
+}
