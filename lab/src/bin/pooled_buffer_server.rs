@@ -21,6 +21,12 @@
 //! **Measured** (2-core VM, release build, access log to /dev/null):
 //! untraced 74/300 (24%); under `strace -f -o /dev/null` 100/100.
 //!
+//! **Serving outside clients.** `--serve N` runs the same server without
+//! its own clients, for a client in another process (the request-attribution
+//! test of `tracer`): it prints `port=<port>` on stdout, serves N
+//! connections, prints `served=N` and exits 0. Combine with `--fixed` for
+//! the correct server.
+//!
 //! **Why tracing changes it.** The window is one `write` syscall (the log
 //! line). Under ptrace that `write` stops twice for the tracer and the
 //! window grows from about a microsecond to tens of them, so another worker
@@ -30,9 +36,11 @@
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 use lab::{Outcome, Variant};
@@ -44,11 +52,67 @@ const TIMEOUT: Duration = Duration::from_secs(2);
 /// Longest request head the server reads; the clients send ~60 bytes.
 const MAX_REQUEST: u64 = 4096;
 
-fn main() -> std::process::ExitCode {
+/// How long `--serve` waits for its clients.
+const SERVE_TIMEOUT: Duration = Duration::from_secs(60);
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--serve") {
+        return serve_main(&args);
+    }
     lab::main(
-        "pooled_buffer_server: responses built in pooled buffers that are returned too early",
+        "pooled_buffer_server: responses built in pooled buffers that are returned too early\n\
+         (--serve N: serve N connections from other processes, see the source)",
         run,
     )
+}
+
+/// `--serve N [--fixed]`.
+fn serve_main(args: &[String]) -> ExitCode {
+    let usage = || {
+        eprintln!("error: usage: pooled_buffer_server --serve N [--fixed]");
+        ExitCode::from(2)
+    };
+    let mut variant = Variant::Buggy;
+    let mut count = 0;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--fixed" => variant = Variant::Fixed,
+            "--serve" => match args.next().and_then(|n| n.parse().ok()) {
+                Some(n) => count = n,
+                None => return usage(),
+            },
+            _ => return usage(),
+        }
+    }
+    match serve_for_others(variant, count) {
+        Ok(()) => {
+            println!("served={count}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Serves `count` connections from other processes.
+fn serve_for_others(variant: Variant, count: usize) -> io::Result<()> {
+    let (server, served) = Server::start(variant)?;
+    let mut stdout = io::stdout().lock();
+    writeln!(stdout, "port={}", server.addr.port())?;
+    stdout.flush()?;
+    for _ in 0..count {
+        if served.recv_timeout(SERVE_TIMEOUT).is_err() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "clients did not come",
+            ));
+        }
+    }
+    server.stop()
 }
 
 type Buffer = Arc<Mutex<Vec<u8>>>;
@@ -73,26 +137,65 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn run(variant: Variant) -> io::Result<Outcome> {
-    let listener = Arc::new(TcpListener::bind("127.0.0.1:0")?);
-    let addr = listener.local_addr()?;
-    let pool = Arc::new(Pool::default());
-    let stopping = Arc::new(AtomicBool::new(false));
-    let workers = (0..WORKERS)
-        .map(|_| {
-            let (listener, pool, stopping) = (listener.clone(), pool.clone(), stopping.clone());
-            let mut log = lab::log_sink()?;
-            Ok(thread::spawn(move || {
-                while let Ok((conn, _)) = listener.accept() {
-                    if stopping.load(Ordering::SeqCst) {
-                        break;
+/// The worker threads and how to stop them.
+struct Server {
+    addr: SocketAddr,
+    stopping: Arc<AtomicBool>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts the workers; the receiver gets one message per connection
+    /// served.
+    fn start(variant: Variant) -> io::Result<(Self, Receiver<()>)> {
+        let listener = Arc::new(TcpListener::bind("127.0.0.1:0")?);
+        let addr = listener.local_addr()?;
+        let pool = Arc::new(Pool::default());
+        let stopping = Arc::new(AtomicBool::new(false));
+        let (done, served) = mpsc::channel();
+        let workers = (0..WORKERS)
+            .map(|_| {
+                let (listener, pool, stopping) = (listener.clone(), pool.clone(), stopping.clone());
+                let done = done.clone();
+                let mut log = lab::log_sink()?;
+                Ok(thread::spawn(move || {
+                    while let Ok((conn, _)) = listener.accept() {
+                        if stopping.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        // One bad connection must not stop the server.
+                        let _ = serve(conn, &pool, &mut log, variant);
+                        // Nobody counts when the lab runs its own clients.
+                        let _ = done.send(());
                     }
-                    // One bad connection must not stop the server.
-                    let _ = serve(conn, &pool, &mut log, variant);
-                }
-            }))
-        })
-        .collect::<io::Result<Vec<_>>>()?;
+                }))
+            })
+            .collect::<io::Result<Vec<_>>>()?;
+        let server = Self {
+            addr,
+            stopping,
+            workers,
+        };
+        Ok((server, served))
+    }
+
+    /// Wakes every worker blocked in `accept` so that it sees the flag,
+    /// and waits for them.
+    fn stop(self) -> io::Result<()> {
+        self.stopping.store(true, Ordering::SeqCst);
+        for _ in 0..WORKERS {
+            let _ = TcpStream::connect(self.addr);
+        }
+        for worker in self.workers {
+            lab::joined(worker.join(), "worker")?;
+        }
+        Ok(())
+    }
+}
+
+fn run(variant: Variant) -> io::Result<Outcome> {
+    let (server, _served) = Server::start(variant)?;
+    let addr = server.addr;
     let clients = (0..CLIENTS)
         .map(|c| thread::spawn(move || client(addr, c)))
         .collect::<Vec<_>>();
@@ -104,14 +207,7 @@ fn run(variant: Variant) -> io::Result<Outcome> {
             Err(err) => client_error = Some(err),
         }
     }
-    // Wake every worker blocked in `accept` so that it sees the flag.
-    stopping.store(true, Ordering::SeqCst);
-    for _ in 0..WORKERS {
-        let _ = TcpStream::connect(addr);
-    }
-    for worker in workers {
-        lab::joined(worker.join(), "worker")?;
-    }
+    server.stop()?;
     if let Some((sent, got)) = wrong.first() {
         return Ok(Outcome::Fail(format!(
             "response for {sent} carried {got}'s body ({} of {} responses wrong)",
