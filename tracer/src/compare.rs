@@ -56,6 +56,11 @@ pub struct CompareArgs {
     /// Failing runs per mode whose stdout/stderr are kept.
     #[arg(long, default_value_t = 3)]
     pub keep_failures: usize,
+    /// Keep the full recording (`record -w`) of every failing eBPF run, and
+    /// of one passing run to compare with, in DIR: open them with `tracer
+    /// report`.
+    #[arg(long, value_name = "DIR")]
+    pub trace_failures: Option<PathBuf>,
     /// The command to run.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
     pub command: Vec<String>,
@@ -118,6 +123,8 @@ struct Run {
     observer_ns_per_syscall: Option<f64>,
     stdout: Vec<u8>,
     stderr: Vec<u8>,
+    /// The run's recording, with `--trace-failures`.
+    recording: Option<PathBuf>,
 }
 
 #[derive(Default)]
@@ -127,6 +134,8 @@ struct ModeTally {
     wall: Vec<f64>,
     observer: Vec<f64>,
     kept: Vec<PathBuf>,
+    failure_recordings: Vec<PathBuf>,
+    pass_recording: Option<PathBuf>,
 }
 
 impl ModeTally {
@@ -150,6 +159,10 @@ struct ModeJson {
     p_value: Option<f64>,
     significant: bool,
     kept_outputs: Vec<PathBuf>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    failure_recordings: Vec<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pass_recording: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -175,6 +188,9 @@ pub fn run(args: CompareArgs) -> Result<i32> {
     crate::launch::resolve(&args.command[0].clone().into())?;
     let me = std::env::current_exe().context("cannot find the tracer binary")?;
     let keep_dir = std::env::temp_dir().join(format!("tracer-compare-{}", std::process::id()));
+    if let Some(dir) = &args.trace_failures {
+        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
 
     // Every (mode, run) pair, shuffled.
     let mut plan: Vec<usize> = (0..modes.len())
@@ -211,6 +227,7 @@ pub fn run(args: CompareArgs) -> Result<i32> {
             let command = args.command.clone();
             let me = me.clone();
             let rules = Arc::clone(&fail_on);
+            let record_dir = args.trace_failures.clone();
             thread::spawn(move || {
                 loop {
                     if stop.load(Ordering::Relaxed) {
@@ -219,7 +236,8 @@ pub fn run(args: CompareArgs) -> Result<i32> {
                     let Some(mode) = queue.lock().ok().and_then(|mut q| q.pop()) else {
                         break;
                     };
-                    match run_once(&me, &modes[mode], &command, timeout, &rules) {
+                    let dir = record_dir.as_deref();
+                    match run_once(&me, &modes[mode], &command, timeout, &rules, dir) {
                         Ok(mut run) => {
                             run.mode = mode;
                             if tx.send(run).is_err() {
@@ -258,6 +276,9 @@ pub fn run(args: CompareArgs) -> Result<i32> {
                 }
             }
         }
+        if let Some(recording) = &run.recording {
+            keep_recording(tally, &modes[run.mode], recording, run.failure.is_some());
+        }
         bar.inc(1);
         bar.set_message(
             modes
@@ -283,22 +304,58 @@ pub fn run(args: CompareArgs) -> Result<i32> {
     Ok(if interrupted { 130 } else { 0 })
 }
 
+/// Keeps a failing run's recording under a name that says so, the first
+/// passing run's too, and deletes the rest.
+fn keep_recording(tally: &mut ModeTally, mode: &str, recording: &Path, failed: bool) {
+    let Some(dir) = recording.parent() else {
+        return;
+    };
+    let name = match failed {
+        true => format!("{mode}-failure-{}.rec", tally.failure_recordings.len()),
+        false if tally.pass_recording.is_none() => format!("{mode}-pass.rec"),
+        false => {
+            let _ = fs::remove_file(recording);
+            return;
+        }
+    };
+    let kept = dir.join(name);
+    if fs::rename(recording, &kept).is_ok() {
+        match failed {
+            true => tally.failure_recordings.push(kept),
+            false => tally.pass_recording = Some(kept),
+        }
+    }
+}
+
 fn run_once(
     me: &Path,
     mode: &str,
     command: &[String],
     timeout: Duration,
     rules: &FailOn,
+    record_dir: Option<&Path>,
 ) -> Result<Run> {
     let summary = tempfile_path(mode);
+    // Only eBPF runs are recorded: their timing is close enough to
+    // untraced that their failures are the ones worth reading (ptrace
+    // often hides or changes them).
+    let recording = match record_dir {
+        Some(dir) if mode == "ebpf" => Some(dir.join(format!(
+            "{mode}-run-{}.rec",
+            NEXT_RECORDING.fetch_add(1, Ordering::Relaxed)
+        ))),
+        _ => None,
+    };
     let mut cmd = match mode {
         "none" => Command::new(&command[0]),
         traced => {
             let mut cmd = Command::new(me);
             cmd.args(["record", "--mode", traced, "--json", "-o"])
-                .arg(&summary)
-                .arg("--")
-                .arg(&command[0]);
+                .arg(&summary);
+            if let Some(recording) = &recording {
+                cmd.arg("-w").arg(recording);
+            }
+            cmd.arg("--").arg(&command[0]);
             cmd
         }
     };
@@ -383,8 +440,12 @@ fn run_once(
         observer_ns_per_syscall: observer,
         stdout,
         stderr,
+        recording,
     })
 }
+
+/// Numbers the recordings of runs in flight.
+static NEXT_RECORDING: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 fn strip_tracer_lines(stderr: &[u8]) -> Vec<u8> {
     stderr
@@ -447,6 +508,8 @@ fn summarise(
             p_value,
             significant: p_value.is_some_and(|p| p < 0.05),
             kept_outputs: t.kept.clone(),
+            failure_recordings: t.failure_recordings.clone(),
+            pass_recording: t.pass_recording.clone(),
         });
     }
     let verdict = verdict(&out);
@@ -573,6 +636,18 @@ fn print_table(result: &CompareJson) {
                 kept.display()
             );
         }
+        if let Some(first) = m.failure_recordings.first() {
+            println!(
+                "{} failing run recordings: {} in {} (open one: tracer report {})",
+                m.mode,
+                m.failure_recordings.len(),
+                first.parent().unwrap_or(Path::new(".")).display(),
+                first.display()
+            );
+        }
+        if let Some(pass) = &m.pass_recording {
+            println!("{} passing run recording: {}", m.mode, pass.display());
+        }
     }
     if result.interrupted {
         println!("(interrupted: these are the runs gathered so far)");
@@ -616,6 +691,8 @@ mod tests {
             p_value: p,
             significant: p.is_some_and(|p| p < 0.05),
             kept_outputs: vec![],
+            failure_recordings: vec![],
+            pass_recording: None,
         }
     }
 

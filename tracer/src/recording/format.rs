@@ -1,0 +1,297 @@
+//! The bytes of a recording, and nothing else: what a record is, how it is
+//! framed, and what can be wrong with a file.
+//!
+//! ```text
+//! file   := MAGIC(8) VERSION(u32 LE) frame*
+//! frame  := len(LEB128 u32) crc32(u32 LE, of payload) payload(len bytes)
+//! payload:= postcard(Record)
+//! ```
+//!
+//! The first frame holds a [`Record::Header`], the last of a finished
+//! recording a [`Record::End`]. Everything in between is streamed as it
+//! happens, so a file cut short anywhere is readable up to its last whole
+//! frame, and a flipped bit anywhere fails a checksum instead of turning
+//! into a plausible wrong event.
+//!
+//! Compactness comes from postcard's varints plus three tricks here:
+//! timestamps are signed deltas from the previous record's timestamp,
+//! `exit_ns` is a delta from `enter_ns`, and strings (task names, request
+//! IDs, anomaly kinds) are written once as a [`Record::Str`] and referred
+//! to by number afterwards.
+
+use serde::{Deserialize, Serialize};
+
+/// The first bytes of every recording.
+pub const MAGIC: &[u8; 8] = b"TRACEREC";
+
+/// The format version this build writes and reads. Bump it on any change
+/// to [`Record`] or its framing: postcard has no field names to fall back on.
+pub const VERSION: u32 = 1;
+
+/// A payload larger than this is not something tracer wrote (a captured
+/// payload is at most a few pages): it is a corrupt length, and must not
+/// make the reader try to allocate gigabytes.
+pub const MAX_PAYLOAD: u32 = 64 << 20;
+
+/// Interned strings the writer keeps before it starts over with a
+/// [`Record::ClearStrings`], and the most a reader accepts: this bounds the
+/// memory of both ends whatever the number of distinct request IDs.
+pub const MAX_STRINGS: usize = 1 << 16;
+
+/// The same for the bytes of those strings together (request IDs are
+/// whatever a pattern captured, so their length is the data's to choose).
+pub const MAX_STRING_BYTES: usize = 16 << 20;
+
+/// What is known about a recording before its first event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Header {
+    /// Format version of the file (the writer's [`VERSION`]).
+    pub version: u32,
+    /// Host name of the machine the recording was made on.
+    pub host: String,
+    /// Kernel release (`uname -r`).
+    pub kernel: String,
+    /// `ebpf` or `ptrace`.
+    pub mode: String,
+    /// The launched command and its arguments; empty when attached.
+    pub command: Vec<String>,
+    /// Processes attached with `-p`.
+    pub targets: Vec<u32>,
+    /// `CLOCK_MONOTONIC` ns when recording started: the zero of `--since`.
+    pub start_ns: u64,
+    /// `CLOCK_REALTIME - CLOCK_MONOTONIC` at start, to show wall-clock
+    /// times of a recording made on another boot or machine.
+    pub realtime_offset_ns: i64,
+    /// `CLOCK_BOOTTIME - CLOCK_MONOTONIC` at start (time spent suspended),
+    /// to line events up with `BOOTTIME` sources such as kernel logs.
+    pub boottime_offset_ns: i64,
+    /// Captured data was kept whole (`--keep-payload`), not trimmed.
+    pub keep_payload: bool,
+}
+
+/// One frame's payload.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Record<'a> {
+    Header(Header),
+    /// Defines the next string number (0, 1, …) as this text.
+    Str(&'a str),
+    /// Forget every string number: the next `Str` is number 0 again.
+    ClearStrings,
+    #[serde(borrow)]
+    Syscall(SyscallRecord<'a>),
+    Spawned {
+        ts: i64,
+        parent_tgid: u32,
+        parent_tid: u32,
+        tid: u32,
+        comm: u32,
+    },
+    Named {
+        ts: i64,
+        tgid: u32,
+        tid: u32,
+        comm: u32,
+    },
+    Exited {
+        ts: i64,
+        tgid: u32,
+        tid: u32,
+        group_dead: bool,
+        comm: u32,
+    },
+    Anomaly {
+        kind: u32,
+        tgid: u32,
+        tid: u32,
+        fd: i32,
+        ts: i64,
+        attributed: u32,
+        found: u32,
+    },
+    /// Events lost by the source so far (a running total), for writers
+    /// that learn it before the end (the daemon).
+    Lost(u64),
+    /// The run's totals; the last record of a finished recording.
+    End(EndRecord),
+}
+
+/// A [`crate::event::SyscallEvent`], with times as deltas.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct SyscallRecord<'a> {
+    pub tid: u32,
+    /// `tgid - tid`: 0 for a process's main thread, small otherwise.
+    pub tgid_delta: i64,
+    pub nr: u32,
+    /// Bit `i` set: argument `i` is the same as in the thread's previous
+    /// syscall (see [`ArgsCache`]) and written as 0. Unused arguments hold
+    /// whatever was in the registers, often the same large pointers call
+    /// after call: this turns ~8 bytes each into 1.
+    pub same_args: u8,
+    pub args: [u64; 6],
+    /// `enter_ns` minus the previous record's timestamp.
+    pub enter: i64,
+    /// `exit_ns - enter_ns` (wrapping).
+    pub exit: Option<u64>,
+    pub ret: Option<i64>,
+    #[serde(borrow)]
+    pub strings: Option<[Option<Bytes<'a>>; 6]>,
+    #[serde(borrow)]
+    pub data: Option<Bytes<'a>>,
+    /// String number of the request ID.
+    pub request: Option<u32>,
+}
+
+/// The previous arguments of recent threads, kept alike by writer and
+/// reader: a fixed table indexed by `tid`, so its memory is bounded
+/// whatever the number of threads (a collision only costs bytes).
+pub struct ArgsCache {
+    slots: Vec<Option<(u32, [u64; 6])>>,
+}
+
+impl Default for ArgsCache {
+    fn default() -> Self {
+        Self {
+            slots: vec![None; Self::SLOTS],
+        }
+    }
+}
+
+impl ArgsCache {
+    const SLOTS: usize = 1024;
+
+    /// The previous arguments of `tid`, if still known.
+    pub fn get(&self, tid: u32) -> Option<&[u64; 6]> {
+        match &self.slots[tid as usize % Self::SLOTS] {
+            Some((t, args)) if *t == tid => Some(args),
+            _ => None,
+        }
+    }
+
+    pub fn set(&mut self, tid: u32, args: [u64; 6]) {
+        self.slots[tid as usize % Self::SLOTS] = Some((tid, args));
+    }
+}
+
+/// Captured bytes (a path argument, a data prefix), borrowed both ways.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Bytes<'a> {
+    #[serde(with = "serde_bytes", borrow)]
+    pub bytes: &'a [u8],
+    pub truncated: bool,
+}
+
+/// [`crate::pipeline::RunInfo`] without the mode (the header has it).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EndRecord {
+    pub lost_events: u64,
+    pub syscalls: u64,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    /// `(total_ns, machine_ns)`.
+    pub observer: Option<(u64, Option<u64>)>,
+}
+
+/// Why a file cannot be read (further).
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingError {
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(
+        "not a tracer recording (it does not start with {:?})",
+        String::from_utf8_lossy(MAGIC)
+    )]
+    NotARecording,
+    #[error(
+        "recording format version {found} is not supported (this tracer reads version {VERSION})"
+    )]
+    Version { found: u32 },
+    #[error("the recording is cut short inside its header: it holds no events")]
+    NoHeader,
+    #[error("cut short at byte {offset}: the last record is incomplete")]
+    Truncated { offset: u64 },
+    #[error("corrupt record at byte {offset}: {reason}")]
+    Corrupt { offset: u64, reason: String },
+}
+
+impl RecordingError {
+    pub(crate) fn corrupt(offset: u64, reason: impl Into<String>) -> Self {
+        Self::Corrupt {
+            offset,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A postcard output that appends to a reused buffer (postcard's own
+/// `to_allocvec` allocates a new one per record).
+pub struct Append<'a>(pub &'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Append<'_> {
+    type Output = ();
+
+    #[inline]
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    #[inline]
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.push(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
+/// `value` as LEB128 (7 bits a byte, low first): the bytes, and how many.
+pub fn varint(mut value: u32) -> ([u8; 5], usize) {
+    let mut out = [0; 5];
+    let mut n = 0;
+    while value >= 0x80 {
+        out[n] = value as u8 | 0x80;
+        value >>= 7;
+        n += 1;
+    }
+    out[n] = value as u8;
+    (out, n + 1)
+}
+
+/// Signed delta `to - from` of two `u64` clocks, wrapping (never panics,
+/// whatever a corrupt file holds).
+pub fn delta(from: u64, to: u64) -> i64 {
+    to.wrapping_sub(from) as i64
+}
+
+/// Inverse of [`delta`].
+pub fn apply(from: u64, delta: i64) -> u64 {
+    from.wrapping_add(delta as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deltas_round_trip_and_wrap() {
+        for (a, b) in [(0, 5), (5, 0), (u64::MAX, 0), (0, u64::MAX), (7, 7)] {
+            assert_eq!(apply(a, delta(a, b)), b);
+        }
+    }
+
+    #[test]
+    fn varints() {
+        for (value, bytes) in [
+            (0u32, 1),
+            (127, 1),
+            (128, 2),
+            (MAX_PAYLOAD, 4),
+            (u32::MAX, 5),
+        ] {
+            assert_eq!(varint(value).1, bytes, "{value}");
+        }
+        assert_eq!(varint(300), ([0xac, 0x02, 0, 0, 0], 2));
+    }
+}

@@ -1,0 +1,396 @@
+//! Round trips, and the reader against thousands of damaged files.
+
+use std::sync::Arc;
+
+use super::{
+    format::{MAGIC, MAX_STRINGS, RecordingError},
+    *,
+};
+use crate::{
+    event::{Anomaly, ArgString, DataCapture, Event, SyscallEvent, TaskEvent},
+    pipeline::{ObserverCost, RunInfo, Sink, Tasks},
+};
+
+fn header() -> Header {
+    Header {
+        version: format::VERSION,
+        host: "box".into(),
+        kernel: "6.18.0".into(),
+        mode: "ebpf".into(),
+        command: vec!["ls".into(), "/".into()],
+        targets: vec![],
+        start_ns: 1_000_000,
+        realtime_offset_ns: 1_700_000_000_000_000_000,
+        boottime_offset_ns: 42,
+        keep_payload: false,
+    }
+}
+
+fn syscall(i: u64) -> SyscallEvent {
+    let tid = 100 + (i % 3) as u32;
+    SyscallEvent {
+        tgid: 100,
+        tid,
+        nr: (i % 300) as u32,
+        args: [i, 0, 0x7ffd_1234_5678, u64::MAX, 3, i * 7],
+        // Out of order now and then, as events from different CPUs are.
+        enter_ns: 1_000_000 + i * 1000 - (i % 5) * 700,
+        exit_ns: (!i.is_multiple_of(11)).then_some(1_000_000 + i * 1000 + 350),
+        ret: (!i.is_multiple_of(11)).then_some(if i.is_multiple_of(4) { -2 } else { i as i64 }),
+        strings: (i.is_multiple_of(7)).then(|| {
+            Box::new(std::array::from_fn(|a| {
+                (a == 1).then(|| ArgString {
+                    bytes: format!("/tmp/file-{i}").into_bytes(),
+                    truncated: i.is_multiple_of(2),
+                })
+            }))
+        }),
+        data: (i.is_multiple_of(5)).then(|| {
+            Box::new(DataCapture {
+                bytes: vec![i as u8; (i % 40) as usize],
+                truncated: true,
+            })
+        }),
+        request: (!i.is_multiple_of(3)).then(|| Arc::from(format!("req-{}", i / 10))),
+    }
+}
+
+/// Every kind of item, in a plausible order.
+fn items(n: u64) -> Vec<Item> {
+    let mut items = vec![Item::Event(Event::Task(TaskEvent::Named {
+        ts_ns: 1_000_000,
+        tgid: 100,
+        tid: 100,
+        comm: "server".into(),
+    }))];
+    for i in 0..n {
+        items.push(Item::Event(Event::Syscall(syscall(i))));
+        if i % 50 == 10 {
+            items.push(Item::Event(Event::Task(TaskEvent::Spawned {
+                ts_ns: 1_000_000 + i * 1000,
+                parent_tgid: 100,
+                parent_tid: 100,
+                tid: 200 + i as u32,
+                comm: "worker".into(),
+            })));
+        }
+        if i % 50 == 30 {
+            items.push(Item::Anomaly(Anomaly {
+                kind: "request_bleed".into(),
+                tgid: 100,
+                tid: 101,
+                fd: 4,
+                ts_ns: 1_000_000 + i * 1000,
+                attributed: "req-1".into(),
+                found: "req-2".into(),
+            }));
+            items.push(Item::Event(Event::Task(TaskEvent::Exited {
+                ts_ns: 1_000_000 + i * 1000 + 5,
+                tgid: 100,
+                tid: 200 + i as u32 - 20,
+                group_dead: false,
+                comm: "worker".into(),
+            })));
+        }
+    }
+    items
+}
+
+fn run_info() -> RunInfo {
+    RunInfo {
+        mode: "ebpf",
+        lost_events: 3,
+        syscalls: 1234,
+        start_ns: 1_000_000,
+        end_ns: 9_000_000,
+        observer: Some(ObserverCost {
+            total_ns: 5000,
+            machine_ns: Some(7000),
+        }),
+    }
+}
+
+fn write(items: &[Item], finish: bool) -> Vec<u8> {
+    let tasks = Tasks::default();
+    let mut writer = Writer::new(Vec::new(), &header()).unwrap();
+    for item in items {
+        match item {
+            Item::Event(Event::Syscall(ev)) => writer.syscall(ev, &tasks).unwrap(),
+            Item::Event(Event::Task(ev)) => writer.task(ev, &tasks).unwrap(),
+            Item::Anomaly(a) => writer.anomaly(a, &tasks).unwrap(),
+        }
+    }
+    if finish {
+        writer.finish(&run_info(), &tasks).unwrap();
+    }
+    writer.into_inner().unwrap()
+}
+
+/// Everything a file yields: its reader (header, totals), the items before
+/// any error, the error.
+type Read<'a> = (Reader<&'a [u8]>, Vec<Item>, Option<RecordingError>);
+
+fn read(bytes: &[u8]) -> Result<Read<'_>, RecordingError> {
+    let mut reader = Reader::new(bytes)?;
+    let mut items = Vec::new();
+    let error = loop {
+        match reader.next_item() {
+            Ok(Some(item)) => items.push(item),
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        }
+    };
+    Ok((reader, items, error))
+}
+
+#[test]
+fn round_trip() {
+    let items = items(1000);
+    let bytes = write(&items, true);
+    let (reader, read_back, error) = read(&bytes).unwrap();
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(reader.header(), &header());
+    assert_eq!(read_back, items);
+    assert!(reader.complete());
+    let run = reader.run();
+    let expected = run_info();
+    assert_eq!(
+        (
+            run.mode,
+            run.lost_events,
+            run.syscalls,
+            run.start_ns,
+            run.end_ns
+        ),
+        (
+            expected.mode,
+            expected.lost_events,
+            expected.syscalls,
+            expected.start_ns,
+            expected.end_ns
+        )
+    );
+    assert_eq!(run.observer, expected.observer);
+    // Compact: about 30 bytes a syscall with these arguments.
+    let per_item = bytes.len() / items.len();
+    assert!(per_item < 45, "{per_item} bytes per item");
+}
+
+#[test]
+fn unfinished_recording_is_incomplete_but_whole() {
+    let items = items(100);
+    let bytes = write(&items, false);
+    let (reader, read_back, error) = read(&bytes).unwrap();
+    assert!(error.is_none());
+    assert_eq!(read_back, items);
+    assert!(!reader.complete());
+    let run = reader.run();
+    assert_eq!(run.syscalls, 100);
+    assert_eq!(run.start_ns, header().start_ns);
+    // Without the end record, the run ends at its latest event.
+    let latest = items
+        .iter()
+        .filter_map(|item| match item {
+            Item::Event(Event::Syscall(ev)) => Some(ev.enter_ns),
+            _ => None,
+        })
+        .max()
+        .unwrap();
+    assert_eq!(run.end_ns, latest);
+}
+
+#[test]
+fn strings_start_over_past_the_limit() {
+    let tasks = Tasks::default();
+    let mut writer = Writer::new(Vec::new(), &header()).unwrap();
+    let mut events = Vec::new();
+    for i in 0..(MAX_STRINGS as u64 * 2 + 10) {
+        let mut ev = syscall(i);
+        ev.request = Some(format!("request-{i}").into());
+        writer.syscall(&ev, &tasks).unwrap();
+        events.push(ev);
+    }
+    let bytes = writer.into_inner().unwrap();
+    let (_, read_back, error) = read(&bytes).unwrap();
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(read_back.len(), events.len());
+    for (item, ev) in read_back.iter().zip(&events) {
+        assert_eq!(item, &Item::Event(Event::Syscall(ev.clone())));
+    }
+}
+
+#[test]
+fn long_strings_start_over_too() {
+    let tasks = Tasks::default();
+    let mut writer = Writer::new(Vec::new(), &header()).unwrap();
+    let long = "r".repeat(1 << 20);
+    let mut events = Vec::new();
+    for i in 0..40u64 {
+        let mut ev = syscall(i);
+        ev.request = Some(format!("{long}{i}").into());
+        writer.syscall(&ev, &tasks).unwrap();
+        events.push(Item::Event(Event::Syscall(ev)));
+    }
+    let bytes = writer.into_inner().unwrap();
+    let (_, read_back, error) = read(&bytes).unwrap();
+    assert!(error.is_none(), "{error:?}");
+    assert!(read_back == events);
+}
+
+#[test]
+fn foreign_and_empty_files_are_refused_clearly() {
+    let err = |bytes: &[u8]| Reader::new(bytes).err().unwrap().to_string();
+    assert_eq!(
+        err(b""),
+        "the recording is cut short inside its header: it holds no events"
+    );
+    assert_eq!(
+        err(b"TRACE"),
+        "the recording is cut short inside its header: it holds no events"
+    );
+    assert!(err(b"#!/bin/sh\necho hello\n").starts_with("not a tracer recording"));
+    assert!(err(&[0xff; 100]).starts_with("not a tracer recording"));
+    let mut future = write(&items(3), true);
+    future[MAGIC.len()..MAGIC.len() + 4].copy_from_slice(&99u32.to_le_bytes());
+    assert_eq!(
+        err(&future),
+        format!(
+            "recording format version 99 is not supported (this tracer reads version {})",
+            format::VERSION
+        )
+    );
+}
+
+#[test]
+fn truncated_anywhere_yields_a_clean_prefix() {
+    let items = items(200);
+    let bytes = write(&items, true);
+    for len in 0..bytes.len() {
+        match read(&bytes[..len]) {
+            Err(e) => assert!(
+                matches!(e, RecordingError::NoHeader | RecordingError::NotARecording) && len < 200,
+                "{len}: {e}"
+            ),
+            Ok((reader, read_back, error)) => {
+                assert!(!reader.complete(), "{len}");
+                assert_eq!(read_back[..], items[..read_back.len()], "{len}");
+                if let Some(e) = error {
+                    assert!(matches!(e, RecordingError::Truncated { .. }), "{len}: {e}");
+                }
+            }
+        }
+    }
+}
+
+/// The reader against damage of every kind: it must never panic, never
+/// allocate wildly, and either stop with an error that says what is wrong
+/// or yield events that really are in the file.
+#[test]
+fn fuzzed_files_never_panic() {
+    let items = items(300);
+    let original = write(&items, true);
+    let mut rng = fastrand::Rng::with_seed(0x7ace);
+    let mut errors = 0;
+    for round in 0..20_000u32 {
+        let mut bytes = original.clone();
+        // In-place damage keeps every good frame where it was, so what is
+        // read must be a prefix of what was written.
+        let in_place = round.is_multiple_of(2);
+        for _ in 0..rng.usize(1..4) {
+            let at = rng.usize(..bytes.len());
+            match (in_place, rng.u8(..4)) {
+                (true, 0 | 1) => bytes[at] ^= 1 << rng.u8(..8),
+                (true, _) => bytes[at] = rng.u8(..),
+                (false, 0) => bytes.truncate(at),
+                (false, 1) => {
+                    let end = (at + rng.usize(1..64)).min(bytes.len());
+                    bytes.drain(at..end);
+                }
+                (false, 2) => {
+                    let junk: Vec<u8> = (0..rng.usize(1..16)).map(|_| rng.u8(..)).collect();
+                    bytes.splice(at..at, junk);
+                }
+                (false, _) => {
+                    let end = (at + rng.usize(1..200)).min(bytes.len());
+                    let copy = bytes[at..end].to_vec();
+                    let to = rng.usize(..=bytes.len());
+                    bytes.splice(to..to, copy);
+                }
+            }
+            if bytes.is_empty() {
+                break;
+            }
+        }
+        match read(&bytes) {
+            Err(e) => {
+                errors += 1;
+                assert!(!e.to_string().is_empty());
+            }
+            Ok((_, read_back, error)) => {
+                if let Some(e) = &error {
+                    errors += 1;
+                    assert!(e.to_string().contains("byte"), "{e}");
+                }
+                if in_place {
+                    assert_eq!(read_back[..], items[..read_back.len()], "round {round}");
+                }
+            }
+        }
+    }
+    assert!(errors > 10_000, "{errors}");
+}
+
+/// Writing and reading speed, through a file in the page cache:
+/// `cargo test --release -p tracer --bin tracer recording::tests::speed -- --ignored --nocapture`.
+#[test]
+#[ignore = "a measurement, not a test"]
+fn speed() {
+    let n = 1_000_000u64;
+    let tasks = Tasks::default();
+    let events: Vec<SyscallEvent> = (0..n)
+        .map(|i| {
+            let mut ev = syscall(i);
+            // dd-like: read(0, buf, 1) / write(1, buf, 1), a byte captured.
+            ev.nr = (i % 2) as u32;
+            ev.args = [i % 2, 0x55d0_0000_1000, 1, 0x7f00_dead_beef, 0, 0];
+            ev.enter_ns = 1_000_000 + i * 800;
+            ev.exit_ns = Some(ev.enter_ns + 300);
+            ev.ret = Some(1);
+            ev.strings = None;
+            ev.data = Some(Box::new(DataCapture {
+                bytes: vec![0],
+                truncated: false,
+            }));
+            ev.request = None;
+            ev
+        })
+        .collect();
+    let path = std::env::temp_dir().join(format!("tracer-speed-{}.rec", std::process::id()));
+    let start = std::time::Instant::now();
+    let mut writer = Writer::create(&path, &header()).unwrap();
+    for ev in &events {
+        writer.syscall(ev, &tasks).unwrap();
+    }
+    writer.finish(&run_info(), &tasks).unwrap();
+    drop(writer);
+    let write = start.elapsed();
+    let size = std::fs::metadata(&path).unwrap().len();
+    let start = std::time::Instant::now();
+    let mut reader = Reader::open(&path).unwrap();
+    let mut read = 0;
+    while let Some(item) = reader.next_item().unwrap() {
+        std::hint::black_box(&item);
+        read += 1;
+    }
+    let read_time = start.elapsed();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(read, n);
+    eprintln!(
+        "{n} events: {:.1} bytes each; write {:.0} ns/event ({:.1} M/s), read {:.0} ns/event ({:.1} M/s)",
+        size as f64 / n as f64,
+        write.as_nanos() as f64 / n as f64,
+        n as f64 / write.as_secs_f64() / 1e6,
+        read_time.as_nanos() as f64 / n as f64,
+        n as f64 / read_time.as_secs_f64() / 1e6,
+    );
+}

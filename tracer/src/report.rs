@@ -1,0 +1,260 @@
+//! `tracer report FILE`: a recording shown as the live run showed it
+//! (lines, `-c` summary, `--json`), through the same pipeline and sinks,
+//! optionally narrowed to threads, a request, or a time window.
+
+use std::{
+    collections::HashSet,
+    io::{self, IsTerminal as _},
+    path::PathBuf,
+};
+
+use anyhow::{Context as _, Result, bail};
+use clap::{ArgAction, Args};
+
+use crate::{
+    Exit,
+    event::{Anomaly, SyscallEvent, TaskEvent},
+    output::{View, lost_banner, view_sink},
+    pipeline::{Pipeline, RunInfo, Sink, Tasks},
+    recording::{self, Reader, RecordingError},
+    syscalls::filter::SyscallFilter,
+};
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The recording (from `tracer record -w FILE`).
+    pub file: PathBuf,
+
+    /// Write the report to FILE (mode 0600) instead of stdout.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print a per-syscall summary instead of one line per syscall.
+    #[arg(short = 'c', long = "summary")]
+    pub summary: bool,
+
+    /// Print the summary as JSON (implies -c).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Summarise per request too, as `record --by-request` (implies -c).
+    #[arg(long)]
+    pub by_request: bool,
+
+    /// Prefix lines with the wall-clock time of the recording: -t seconds,
+    /// -tt microseconds, -ttt seconds since the epoch.
+    #[arg(short = 't', action = ArgAction::Count)]
+    pub timestamps: u8,
+
+    /// Show the time spent in each syscall.
+    #[arg(short = 'T')]
+    pub durations: bool,
+
+    /// Filter expression, as for `record`: trace=open,close | trace=%file |
+    /// trace=!read,write.
+    #[arg(short = 'e', value_name = "EXPR")]
+    pub exprs: Vec<String>,
+
+    /// Only the syscalls of thread TID. Repeat, or separate with commas.
+    #[arg(long = "thread", value_name = "TID", value_delimiter = ',')]
+    pub threads: Vec<u32>,
+
+    /// Only the syscalls attributed to request ID.
+    #[arg(long, value_name = "ID")]
+    pub request: Option<String>,
+
+    /// Only syscalls that entered at least SECS after the recording began.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub since: Option<u64>,
+
+    /// Only syscalls that entered before SECS after the recording began.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    pub until: Option<u64>,
+}
+
+/// Seconds (fractions allowed) as nanoseconds.
+fn parse_secs(text: &str) -> Result<u64, String> {
+    let secs: f64 = text
+        .parse()
+        .map_err(|_| format!("{text} is not a number of seconds"))?;
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("{text}: expected seconds ≥ 0"));
+    }
+    Ok((secs * 1e9).round() as u64)
+}
+
+pub fn run(args: ReportArgs) -> Result<Exit> {
+    let filter = SyscallFilter::parse(&args.exprs).context("invalid -e expression")?;
+    if let (Some(since), Some(until)) = (args.since, args.until)
+        && until <= since
+    {
+        bail!("--until must be later than --since");
+    }
+    let path = &args.file;
+    let reader = Reader::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let start_ns = reader.header().start_ns;
+
+    let sink = view_sink(&View {
+        summary: args.summary,
+        json: args.json,
+        timestamps: args.timestamps,
+        durations: args.durations,
+        // `-y` looks fds up in /proc: of no use for processes long gone.
+        decode_fds: false,
+        by_request: args.by_request,
+        output: args.output.clone(),
+        stdout: true,
+        realtime_offset_ns: Some(reader.header().realtime_offset_ns),
+    })?;
+    let narrow = Narrow {
+        threads: args.threads.iter().copied().collect(),
+        request: args.request.clone(),
+        from_ns: args.since.map(|s| start_ns.saturating_add(s)),
+        to_ns: args.until.map(|u| start_ns.saturating_add(u)),
+    };
+    let windowed = narrow.from_ns.is_some() || narrow.to_ns.is_some();
+    let sink: Box<dyn Sink> = if narrow.is_all() {
+        sink
+    } else {
+        Box::new(Narrowed {
+            inner: sink,
+            narrow,
+        })
+    };
+    let mut pipeline = Pipeline::new(filter, vec![sink]);
+    let replay = recording::replay_from(reader, &mut pipeline)?;
+
+    let mut run: RunInfo = replay.run.clone();
+    if windowed {
+        // Durations and shares are of the window shown.
+        let from = args
+            .since
+            .map_or(run.start_ns, |s| start_ns.saturating_add(s));
+        let to = args
+            .until
+            .map_or(run.end_ns, |u| start_ns.saturating_add(u));
+        run.start_ns = from.max(run.start_ns);
+        run.end_ns = to.min(run.end_ns).max(run.start_ns);
+    }
+    pipeline.finish(&run).context("cannot write the output")?;
+
+    // The sinks end their output with the LOST banner; say it on stderr
+    // too unless that output is already this terminal.
+    if run.lost_events > 0 && (args.output.is_some() || !io::stdout().is_terminal()) {
+        eprintln!("{}", lost_banner(run.lost_events));
+    }
+    if let Some(warning) = replay.warning() {
+        eprintln!("tracer: {}: {warning}", path.display());
+    }
+    Ok(match replay.damage {
+        // A recording cut short is what a killed tracer leaves: all of it
+        // was shown. Damage means some of it could not be.
+        None | Some(RecordingError::Truncated { .. }) => Exit::Code(0),
+        Some(_) => Exit::Code(1),
+    })
+}
+
+/// Which events a report keeps, beyond `-e`.
+struct Narrow {
+    threads: HashSet<u32>,
+    request: Option<String>,
+    /// `CLOCK_MONOTONIC` window, start inclusive, end exclusive.
+    from_ns: Option<u64>,
+    to_ns: Option<u64>,
+}
+
+impl Narrow {
+    fn is_all(&self) -> bool {
+        self.threads.is_empty()
+            && self.request.is_none()
+            && self.from_ns.is_none()
+            && self.to_ns.is_none()
+    }
+
+    fn thread(&self, tid: u32) -> bool {
+        self.threads.is_empty() || self.threads.contains(&tid)
+    }
+
+    fn time(&self, ts: u64) -> bool {
+        self.from_ns.is_none_or(|from| ts >= from) && self.to_ns.is_none_or(|to| ts < to)
+    }
+
+    fn request<'a>(&self, mut ids: impl Iterator<Item = &'a str>) -> bool {
+        match &self.request {
+            None => true,
+            Some(wanted) => ids.any(|id| id == wanted),
+        }
+    }
+}
+
+/// Hands on to `inner` only what `narrow` keeps. Task events pass for the
+/// threads kept whatever their time, so names stay known.
+struct Narrowed {
+    inner: Box<dyn Sink>,
+    narrow: Narrow,
+}
+
+impl Sink for Narrowed {
+    fn syscall(&mut self, ev: &SyscallEvent, tasks: &Tasks) -> io::Result<()> {
+        let n = &self.narrow;
+        if n.thread(ev.tid) && n.time(ev.enter_ns) && n.request(ev.request.as_deref().into_iter()) {
+            self.inner.syscall(ev, tasks)?;
+        }
+        Ok(())
+    }
+
+    fn task(&mut self, event: &TaskEvent, tasks: &Tasks) -> io::Result<()> {
+        let tid = match event {
+            TaskEvent::Spawned { tid, .. }
+            | TaskEvent::Named { tid, .. }
+            | TaskEvent::Exited { tid, .. } => *tid,
+        };
+        if self.narrow.thread(tid) {
+            self.inner.task(event, tasks)?;
+        }
+        Ok(())
+    }
+
+    fn anomaly(&mut self, anomaly: &Anomaly, tasks: &Tasks) -> io::Result<()> {
+        let n = &self.narrow;
+        if n.thread(anomaly.tid)
+            && n.time(anomaly.ts_ns)
+            && n.request([&*anomaly.attributed, &*anomaly.found].into_iter())
+        {
+            self.inner.anomaly(anomaly, tasks)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, run: &RunInfo, tasks: &Tasks) -> io::Result<()> {
+        self.inner.finish(run, tasks)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds() {
+        assert_eq!(parse_secs("1.5"), Ok(1_500_000_000));
+        assert_eq!(parse_secs("0"), Ok(0));
+        assert!(parse_secs("-1").is_err());
+        assert!(parse_secs("soon").is_err());
+        assert!(parse_secs("inf").is_err());
+    }
+
+    #[test]
+    fn narrowing() {
+        let n = Narrow {
+            threads: [5].into(),
+            request: Some("r1".into()),
+            from_ns: Some(100),
+            to_ns: Some(200),
+        };
+        assert!(n.thread(5) && !n.thread(6));
+        assert!(n.time(100) && n.time(199) && !n.time(200) && !n.time(99));
+        assert!(n.request(["r0", "r1"].into_iter()) && !n.request(["r2"].into_iter()));
+        assert!(!n.request(std::iter::empty()));
+    }
+}
