@@ -7,7 +7,9 @@
 //!   of the bpf target. Its LLVM must match the nightly's (22), so neither
 //!   the nightly nor bpf-linker may float;
 //! - strace and bpftrace: the benchmark compares against them;
-//! - tracefs, mounted if missing: the `sched` tracepoints attach through it.
+//! - tracefs, mounted if missing: the `sched` tracepoints attach through it;
+//! - the `perfetto` Python package: the export tests decode Perfetto traces
+//!   with its `perfetto_trace_pb2`, perfetto's real schema.
 
 use std::{path::Path, process::Command};
 
@@ -28,6 +30,7 @@ pub fn run() -> Result<()> {
     apt_packages()?;
     bpf_linker()?;
     tracefs()?;
+    perfetto_python()?;
     eprintln!("xtask setup: all set");
     Ok(())
 }
@@ -150,4 +153,29 @@ fn tracefs() -> Result<()> {
     }
     exec(Command::new("mount").args(["-t", "tracefs", "nodev", "/sys/kernel/tracing"]))
         .context("cannot mount tracefs")
+}
+
+/// The `perfetto` package (with `protobuf`) for `python3`, pinned: the
+/// export tests decode traces with the schema it ships.
+const PERFETTO_PY: &str = "0.59.1";
+const PROTOBUF_PY: &str = "7.36.2";
+
+fn perfetto_python() -> Result<()> {
+    let probe = "import google.protobuf, perfetto.protos.perfetto.trace.perfetto_trace_pb2; \
+                 from importlib.metadata import version; print(version('perfetto'))";
+    if let Ok(found) = output(Command::new("python3").args(["-c", probe]))
+        && found.trim() == PERFETTO_PY
+    {
+        eprintln!("xtask setup: ok: python3 perfetto {PERFETTO_PY}");
+        return Ok(());
+    }
+    exec(Command::new("python3").args([
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        &format!("perfetto=={PERFETTO_PY}"),
+        &format!("protobuf=={PROTOBUF_PY}"),
+    ]))
+    .context("cannot install the perfetto Python package (the export tests decode with it)")
 }
