@@ -1,0 +1,342 @@
+//! The collector thread: owns the eBPF programs and the flight recorder,
+//! drains the kernel's ring buffer, and answers the API's commands between
+//! drains. The API (tokio) never touches this state directly.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+        mpsc::{Receiver, Sender, TryRecvError},
+    },
+    thread,
+    time::Duration,
+};
+
+use tokio::sync::{mpsc, oneshot};
+
+use super::{
+    api::{DumpInfo, ListReply, StatsReply, Target},
+    dump::Index,
+    recorder::{DumpJob, Host, Kernel, Reason, Recorder, Refused},
+};
+use crate::{ebpf::EbpfSource, output::text::clock_ns, procfs};
+
+/// What the API asks of the collector. `uid` is the client's, from
+/// `SO_PEERCRED`.
+pub enum Command {
+    Watch {
+        target: Target,
+        uid: u32,
+        reply: oneshot::Sender<Result<u64, String>>,
+    },
+    Unwatch {
+        watch: u64,
+        uid: u32,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    List {
+        uid: u32,
+        reply: oneshot::Sender<ListReply>,
+    },
+    Dump {
+        watch: u64,
+        uid: u32,
+        reply: oneshot::Sender<Result<DumpInfo, String>>,
+    },
+    Stream {
+        watch: u64,
+        uid: u32,
+        tx: mpsc::Sender<Vec<u8>>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    Stats {
+        uid: u32,
+        reply: oneshot::Sender<StatsReply>,
+    },
+    /// Stop: optionally dump every ring, detach the probes.
+    Shutdown { flush: bool },
+}
+
+/// How long to sleep when the ring buffer had little in it (the programs
+/// never wake us; see `source.rs`). At a million events a second that is
+/// ~0.5 MiB of the ring per tick: the daemon drains in large batches and
+/// wakes rarely, which is what keeps its own CPU time (taken from the
+/// machine it watches) low.
+const POLL: Duration = Duration::from_millis(5);
+/// A drain smaller than this is followed by a sleep.
+const SMALL_BATCH: usize = 4096;
+/// Housekeeping (lost counter, after-context timers, ring ageing, streams)
+/// at most this often.
+const HOUSEKEEPING_NS: u64 = 5_000_000;
+
+struct Ebpf<'a>(&'a mut EbpfSource);
+
+impl Kernel for Ebpf<'_> {
+    fn trace(&mut self, tgid: u32) -> anyhow::Result<()> {
+        Ok(self.0.trace(tgid, false)?)
+    }
+    fn untrace(&mut self, tgid: u32) {
+        if let Err(e) = self.0.untrace(tgid) {
+            eprintln!("tracer-daemon: {e}");
+        }
+    }
+    fn watch_comm(&mut self, comm: &str) -> anyhow::Result<()> {
+        Ok(self.0.watch_comm(comm)?)
+    }
+    fn unwatch_comm(&mut self, comm: &str) {
+        if let Err(e) = self.0.unwatch_comm(comm) {
+            eprintln!("tracer-daemon: {e}");
+        }
+    }
+    fn watch_cgroup(&mut self, id: u64) -> anyhow::Result<()> {
+        Ok(self.0.watch_cgroup(id)?)
+    }
+    fn unwatch_cgroup(&mut self, id: u64) {
+        if let Err(e) = self.0.unwatch_cgroup(id) {
+            eprintln!("tracer-daemon: {e}");
+        }
+    }
+}
+
+/// `/proc`, for real.
+pub struct Proc;
+
+impl Host for Proc {
+    fn uids(&self, pid: u32) -> Option<[u32; 3]> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
+        let mut uids = line.split_whitespace().map(|u| u.parse::<u32>().ok());
+        Some([uids.next()??, uids.next()??, uids.next()??])
+    }
+
+    fn cgroup(&self, pid: u32) -> Option<String> {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("0::"))
+            .map(str::to_owned)
+    }
+
+    fn comm(&self, pid: u32) -> Option<String> {
+        procfs::comm(pid)
+    }
+
+    fn tgid(&self, pid: u32) -> Option<u32> {
+        procfs::tgid(i32::try_from(pid).ok()?)
+            .ok()
+            .and_then(|t| u32::try_from(t).ok())
+    }
+}
+
+/// Runs until a `Shutdown` command (or the API side goes away).
+pub fn run(
+    mut source: EbpfSource,
+    mut recorder: Recorder,
+    commands: Receiver<Command>,
+    dumps: Sender<DumpJob>,
+    index: Index,
+    written: Arc<AtomicU64>,
+) {
+    let host = Proc;
+    let mut rate = Rate::default();
+    let mut buffered = Vec::with_capacity(SMALL_BATCH);
+    let mut housekept = 0;
+    loop {
+        let mut shutdown = None;
+        loop {
+            match commands.try_recv() {
+                Ok(Command::Shutdown { flush }) => {
+                    shutdown = Some(flush);
+                    break;
+                }
+                Ok(command) => handle(
+                    command,
+                    &mut source,
+                    &mut recorder,
+                    &host,
+                    &index,
+                    &written,
+                    &rate,
+                ),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    shutdown = Some(false);
+                    break;
+                }
+            }
+        }
+        let n = source.drain(|event| buffered.push(event));
+        let now = clock_ns(libc::CLOCK_MONOTONIC);
+        {
+            let mut kernel = Ebpf(&mut source);
+            for event in buffered.drain(..) {
+                recorder.event(event, now, &mut kernel, &host);
+            }
+        }
+        rate.add(n as u64, now);
+        if now.saturating_sub(housekept) >= HOUSEKEEPING_NS || shutdown.is_some() {
+            housekept = now;
+            recorder.lost = source.lost();
+            recorder.tick(now);
+            recorder.flush_streams();
+        }
+        for job in recorder.jobs.drain(..) {
+            if dumps.send(job).is_err() {
+                eprintln!("tracer-daemon: the dump writer is gone; dump lost");
+            }
+        }
+        if let Some(flush) = shutdown {
+            // Detach first: nothing new comes in; what is in flight is
+            // taken on the way out.
+            source.stop_sampling();
+            {
+                let mut kernel = Ebpf(&mut source);
+                for tgid in recorder.tgids() {
+                    kernel.untrace(tgid);
+                }
+            }
+            let now = clock_ns(libc::CLOCK_MONOTONIC);
+            source.drain(|event| buffered.push(event));
+            {
+                let mut kernel = Ebpf(&mut source);
+                for event in buffered.drain(..) {
+                    recorder.event(event, now, &mut kernel, &host);
+                }
+            }
+            if flush {
+                recorder.flush_all(now);
+            } else {
+                // Triggered dumps still waiting for their after-context
+                // are written with what they have.
+                recorder.tick(u64::MAX);
+            }
+            for job in recorder.jobs.drain(..) {
+                let _ = dumps.send(job);
+            }
+            drop(source);
+            eprintln!("tracer-daemon: probes detached");
+            return;
+        }
+        if n < SMALL_BATCH {
+            thread::sleep(POLL);
+        }
+    }
+}
+
+fn handle(
+    command: Command,
+    source: &mut EbpfSource,
+    recorder: &mut Recorder,
+    host: &Proc,
+    index: &Index,
+    written: &AtomicU64,
+    rate: &Rate,
+) {
+    let now = clock_ns(libc::CLOCK_MONOTONIC);
+    let mut kernel = Ebpf(source);
+    match command {
+        Command::Watch { target, uid, reply } => {
+            let shown = target.to_string();
+            let result = recorder.watch(target, uid, now, &mut kernel, host);
+            match &result {
+                Ok(id) => eprintln!("tracer-daemon: watch {id}: {shown} (uid {uid})"),
+                Err(e) => eprintln!("tracer-daemon: watch {shown} refused for uid {uid}: {e}"),
+            }
+            let _ = reply.send(result.map_err(|e| e.to_string()));
+        }
+        Command::Unwatch { watch, uid, reply } => {
+            let result = recorder.unwatch(watch, uid, &mut kernel);
+            if result.is_ok() {
+                eprintln!("tracer-daemon: watch {watch} removed (uid {uid})");
+            }
+            let _ = reply.send(result.map_err(|e| e.to_string()));
+        }
+        Command::List { uid, reply } => {
+            let per_run = source.run_cost().map(|(per, _)| per);
+            let watches = recorder
+                .watch_ids(uid)
+                .into_iter()
+                .filter_map(|id| recorder.watch_info(id, now, per_run))
+                .collect();
+            let dumps = index
+                .lock()
+                .map(|index| {
+                    index
+                        .iter()
+                        .filter(|d| uid == 0 || d.uid == uid)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default();
+            let _ = reply.send(ListReply { watches, dumps });
+        }
+        Command::Dump { watch, uid, reply } => {
+            if let Err(e) = recorder.dump_now(watch, uid, Reason::Manual, now, None) {
+                let _ = reply.send(Err(e.to_string()));
+            } else if let Some(job) = recorder.jobs.last_mut() {
+                job.reply = Some(reply);
+            }
+        }
+        Command::Stream {
+            watch,
+            uid,
+            tx,
+            reply,
+        } => {
+            let _ = reply.send(
+                recorder
+                    .stream(watch, uid, tx, now)
+                    .map_err(|e: Refused| e.to_string()),
+            );
+        }
+        Command::Stats { uid, reply } => {
+            let per_run = source.run_cost().map(|(per, _)| per);
+            let processes = recorder
+                .watch_ids(uid)
+                .into_iter()
+                .filter_map(|id| recorder.watch_info(id, now, per_run))
+                .flat_map(|w| w.processes)
+                .collect();
+            let _ = reply.send(StatsReply {
+                events_per_s: rate.per_s,
+                events_total: recorder.counters.events,
+                lost_events: source.lost(),
+                ring_bytes: recorder.ring_bytes(),
+                rss_bytes: rss_bytes(),
+                watches: recorder.watch_count(),
+                dumps_written: written.load(Ordering::Relaxed),
+                dumps_suppressed: recorder.counters.dumps_suppressed,
+                ns_per_program_run: per_run,
+                processes,
+            });
+        }
+        Command::Shutdown { .. } => {}
+    }
+}
+
+/// Events per second over the last full second.
+#[derive(Default)]
+struct Rate {
+    window_start: u64,
+    count: u64,
+    per_s: f64,
+}
+
+impl Rate {
+    fn add(&mut self, n: u64, now: u64) {
+        self.count += n;
+        let elapsed = now.saturating_sub(self.window_start);
+        if elapsed >= 1_000_000_000 {
+            self.per_s = self.count as f64 * 1e9 / elapsed as f64;
+            self.count = 0;
+            self.window_start = now;
+        }
+    }
+}
+
+fn rss_bytes() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf reads a constant.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
+}

@@ -1,0 +1,633 @@
+//! `tracer daemon`: an always-on flight recorder.
+//!
+//! One process owns the eBPF programs (on a collector thread, see
+//! [`collector`]), keeps a bounded ring of recent events per watched
+//! process ([`recorder`]), writes rings to recording files when something
+//! goes wrong ([`dump`]), and serves a local API on a Unix socket
+//! ([`api`], served here with tokio). `tracer ctl` is its client.
+
+pub mod api;
+mod collector;
+mod dump;
+mod recorder;
+
+use std::{
+    io::ErrorKind,
+    os::unix::fs::{DirBuilderExt, PermissionsExt},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex, atomic::AtomicU64},
+    time::Duration,
+};
+
+use anyhow::{Context as _, Result, bail};
+use clap::Args;
+use serde::Deserialize;
+use tokio::{
+    io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
+    net::{UnixListener, UnixStream},
+    sync::{Semaphore, mpsc, oneshot},
+};
+
+use self::{
+    api::{ApiError, MAX_REQUEST_BYTES, Request},
+    collector::Command,
+    recorder::{DEFAULT_PATTERNS, Recorder, Settings},
+};
+use crate::ebpf::EbpfSource;
+
+/// Where cgroup v2 is mounted.
+pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+pub const DEFAULT_SOCKET: &str = "/run/tracer/daemon.sock";
+const DEFAULT_DUMP_DIR: &str = "/var/lib/tracer/dumps";
+/// The group given access to the socket when it exists (and no
+/// `--socket-group` says otherwise).
+const DEFAULT_GROUP: &str = "tracer";
+
+#[derive(Debug, Args)]
+pub struct DaemonArgs {
+    /// Unix socket of the API.
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Directory for dumps (created 0700).
+    #[arg(long, value_name = "DIR")]
+    pub dump_dir: Option<PathBuf>,
+    /// JSON file with any of the options below (command-line options win),
+    /// and `"watch": [{"comm": NAME} | {"cgroup": PATH} | {"pid": N}]`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Group that may connect to the socket (mode 0660). Default: `tracer`
+    /// if that group exists, else root only (0600).
+    #[arg(long, value_name = "GROUP")]
+    pub socket_group: Option<String>,
+    /// Keep this much recent history per process (e.g. 30s, 2m).
+    #[arg(long, value_name = "DURATION")]
+    pub keep: Option<String>,
+    /// ...and at most this many bytes of it per process (e.g. 64MiB).
+    #[arg(long, value_name = "BYTES")]
+    pub keep_bytes: Option<String>,
+    /// After-context: how long to go on recording after a trigger.
+    #[arg(long, value_name = "DURATION")]
+    pub after: Option<String>,
+    /// Regex that triggers a dump when a process writes it. Repeatable;
+    /// added to the defaults (panic:, panicked at, Traceback, KeyError,
+    /// DATA RACE, AddressSanitizer).
+    #[arg(long = "pattern", value_name = "REGEX")]
+    pub patterns: Vec<String>,
+    /// Do not use the default patterns.
+    #[arg(long)]
+    pub no_default_patterns: bool,
+    /// Rate limit per watch: at most this many dumps in a burst...
+    #[arg(long, value_name = "N")]
+    pub dump_burst: Option<u32>,
+    /// ...then one per this long.
+    #[arg(long, value_name = "DURATION")]
+    pub dump_every: Option<String>,
+    /// Keep at most this many dumps in the directory; the oldest go.
+    #[arg(long, value_name = "N")]
+    pub max_dumps: Option<usize>,
+    /// Bytes of data captured per read/write (for patterns and request
+    /// attribution; 0 turns capture off; at most 4096). Default 512.
+    #[arg(long, value_name = "BYTES")]
+    pub capture: Option<u32>,
+    /// Size of the eBPF ring buffer (power of two).
+    #[arg(long, value_name = "BYTES")]
+    pub ring_size: Option<String>,
+    /// At SIGTERM, dump every watched process's ring before exiting.
+    #[arg(long)]
+    pub flush_on_exit: bool,
+    /// Keep captured data whole in rings and dumps. By default only the
+    /// 32-byte prefix `record` shows is kept (after patterns and request
+    /// attribution have seen all of it): data can hold passwords.
+    #[arg(long)]
+    pub keep_payload: bool,
+}
+
+/// The config file: the same options, and watches to start with.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    socket: Option<PathBuf>,
+    dump_dir: Option<PathBuf>,
+    socket_group: Option<String>,
+    keep: Option<String>,
+    keep_bytes: Option<String>,
+    after: Option<String>,
+    #[serde(default)]
+    patterns: Vec<String>,
+    #[serde(default)]
+    no_default_patterns: bool,
+    dump_burst: Option<u32>,
+    dump_every: Option<String>,
+    max_dumps: Option<usize>,
+    capture: Option<u32>,
+    ring_size: Option<String>,
+    #[serde(default)]
+    flush_on_exit: bool,
+    #[serde(default)]
+    keep_payload: bool,
+    #[serde(default)]
+    watch: Vec<ConfigWatch>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigWatch {
+    pid: Option<u32>,
+    comm: Option<String>,
+    cgroup: Option<String>,
+}
+
+/// Everything resolved: flags over config over defaults.
+struct Resolved {
+    socket: PathBuf,
+    dump_dir: PathBuf,
+    socket_group: Option<String>,
+    settings: Settings,
+    max_dumps: usize,
+    capture: u32,
+    ring_size: u32,
+    flush_on_exit: bool,
+    watches: Vec<api::Target>,
+}
+
+fn resolve(args: DaemonArgs) -> Result<Resolved> {
+    let config: Config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a valid config", path.display()))?
+        }
+        None => Config::default(),
+    };
+    let duration = |flag: Option<String>, conf: Option<String>, default: &str, what: &str| {
+        let text = flag.or(conf).unwrap_or_else(|| default.to_owned());
+        parse_duration(&text).with_context(|| format!("invalid {what} {text:?}"))
+    };
+    let size = |flag: Option<String>, conf: Option<String>, default: &str, what: &str| {
+        let text = flag.or(conf).unwrap_or_else(|| default.to_owned());
+        parse_size::Config::new()
+            .with_binary()
+            .parse_size(&text)
+            .with_context(|| format!("invalid {what} {text:?}"))
+    };
+    let mut patterns: Vec<(String, String)> = Vec::new();
+    if !(args.no_default_patterns || config.no_default_patterns) {
+        for p in DEFAULT_PATTERNS {
+            patterns.push((recorder::sanitize(p), regex::escape(p)));
+        }
+    }
+    for (i, p) in config.patterns.iter().chain(&args.patterns).enumerate() {
+        regex::bytes::Regex::new(p).with_context(|| format!("invalid --pattern {p:?}"))?;
+        patterns.push((format!("user{}", i + 1), p.clone()));
+    }
+    let ring_size = size(args.ring_size, config.ring_size, "64MiB", "--ring-size")?;
+    let ring_size = u32::try_from(ring_size)
+        .ok()
+        .filter(|r| *r >= 4096 && r.is_power_of_two())
+        .context("--ring-size must be a power of two from 4 KiB to 2 GiB")?;
+    let mut watches = Vec::new();
+    for w in &config.watch {
+        watches.push(api::target(w.pid, w.comm.as_deref(), w.cgroup.as_deref())?);
+    }
+    let dump_dir = args
+        .dump_dir
+        .or(config.dump_dir)
+        .unwrap_or_else(|| DEFAULT_DUMP_DIR.into());
+    Ok(Resolved {
+        socket: args
+            .socket
+            .or(config.socket)
+            .unwrap_or_else(|| DEFAULT_SOCKET.into()),
+        socket_group: args.socket_group.or(config.socket_group),
+        settings: Settings {
+            keep_ns: duration(args.keep, config.keep, "30s", "--keep")?,
+            keep_bytes: usize::try_from(size(
+                args.keep_bytes,
+                config.keep_bytes,
+                "64MiB",
+                "--keep-bytes",
+            )?)?,
+            after_ns: duration(args.after, config.after, "2s", "--after")?,
+            patterns,
+            burst: args.dump_burst.or(config.dump_burst).unwrap_or(3).max(1),
+            refill_ns: duration(args.dump_every, config.dump_every, "60s", "--dump-every")?,
+            keep_payload: args.keep_payload || config.keep_payload,
+        },
+        dump_dir,
+        max_dumps: args.max_dumps.or(config.max_dumps).unwrap_or(100).max(1),
+        capture: args.capture.or(config.capture).unwrap_or(512),
+        ring_size,
+        flush_on_exit: args.flush_on_exit || config.flush_on_exit,
+        watches,
+    })
+}
+
+/// `500ms`, `30s`, `2m`, `1h`; a bare number is seconds. In nanoseconds.
+pub fn parse_duration(text: &str) -> Result<u64> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().context("not a number")?;
+    let scale = match unit.trim() {
+        "" | "s" => 1e9,
+        "ms" => 1e6,
+        "us" => 1e3,
+        "m" | "min" => 60e9,
+        "h" => 3600e9,
+        other => bail!("unknown unit {other:?} (ms, s, m, h)"),
+    };
+    let ns = value * scale;
+    if !(0.0..=1e18).contains(&ns) {
+        bail!("out of range");
+    }
+    Ok(ns as u64)
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub fn run(args: DaemonArgs) -> Result<i32> {
+    let config = resolve(args)?;
+    // Dumps hold what processes read and wrote: root only.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.dump_dir)
+        .with_context(|| format!("cannot create {}", config.dump_dir.display()))?;
+    let source = EbpfSource::load(config.ring_size, config.capture)
+        .context("cannot load the eBPF programs")?;
+    // Checked here, built on the collector thread (it is not `Send`).
+    Recorder::new(config.settings.clone())?;
+
+    let index: dump::Index = Arc::new(Mutex::new(Vec::new()));
+    let written = Arc::new(AtomicU64::new(0));
+    let (job_tx, job_rx) = std::sync::mpsc::channel();
+    let dumper = {
+        let (dir, index, written) = (
+            config.dump_dir.clone(),
+            Arc::clone(&index),
+            Arc::clone(&written),
+        );
+        let max = config.max_dumps;
+        std::thread::Builder::new()
+            .name("dumper".into())
+            .spawn(move || dump::run(dir, max, index, job_rx, written))?
+    };
+    let (cmd_tx, cmd_rx) = std::sync::mpsc::channel();
+    let collector = {
+        let (index, written) = (Arc::clone(&index), Arc::clone(&written));
+        let settings = config.settings.clone();
+        std::thread::Builder::new()
+            .name("collector".into())
+            .spawn(move || match Recorder::new(settings) {
+                Ok(recorder) => collector::run(source, recorder, cmd_rx, job_tx, index, written),
+                Err(e) => eprintln!("tracer-daemon: {e:#}"),
+            })?
+    };
+    for target in &config.watches {
+        let (reply, rx) = oneshot::channel();
+        let _ = cmd_tx.send(Command::Watch {
+            target: target.clone(),
+            uid: 0,
+            reply,
+        });
+        match rx.blocking_recv() {
+            Ok(Ok(id)) => eprintln!("tracer-daemon: config watch {id}: {target}"),
+            Ok(Err(e)) => eprintln!("tracer-daemon: config watch {target}: {e}"),
+            Err(_) => bail!("the collector stopped"),
+        }
+    }
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let served = runtime.block_on(serve(&config, cmd_tx.clone(), Arc::clone(&index)));
+    let _ = cmd_tx.send(Command::Shutdown {
+        flush: config.flush_on_exit,
+    });
+    drop(cmd_tx);
+    let _ = collector.join();
+    let _ = dumper.join();
+    let _ = std::fs::remove_file(&config.socket);
+    eprintln!("tracer-daemon: stopped");
+    served.map(|()| 0)
+}
+
+/// Binds the socket with its documented mode and group.
+fn bind(path: &Path, group: Option<&str>) -> Result<UnixListener> {
+    if let Some(dir) = path.parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o755)
+            .create(dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    // A socket left by a daemon that died is replaced; a live one is not.
+    if path.exists() {
+        if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            bail!("another daemon is listening on {}", path.display());
+        }
+        std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+    }
+    let gid = match group {
+        Some(name) => Some(
+            nix::unistd::Group::from_name(name)?
+                .with_context(|| format!("no group {name:?}"))?
+                .gid,
+        ),
+        None => nix::unistd::Group::from_name(DEFAULT_GROUP)
+            .ok()
+            .flatten()
+            .map(|g| g.gid),
+    };
+    // Created 0600 (no window where others could connect), then opened to
+    // the group.
+    // SAFETY: umask only changes this process's file creation mask.
+    let old = unsafe { libc::umask(0o177) };
+    let listener = UnixListener::bind(path);
+    // SAFETY: as above, restoring it.
+    unsafe { libc::umask(old) };
+    let listener = listener.with_context(|| format!("cannot listen on {}", path.display()))?;
+    if let Some(gid) = gid {
+        nix::unistd::chown(path, None, Some(gid))
+            .with_context(|| format!("cannot chown {}", path.display()))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+    }
+    Ok(listener)
+}
+
+/// Most clients served at once; more are turned away.
+const MAX_CLIENTS: usize = 64;
+/// A client that sends nothing for this long is dropped.
+const IDLE: Duration = Duration::from_secs(60);
+
+async fn serve(
+    config: &Resolved,
+    commands: std::sync::mpsc::Sender<Command>,
+    index: dump::Index,
+) -> Result<()> {
+    let listener = bind(&config.socket, config.socket_group.as_deref())?;
+    eprintln!(
+        "tracer-daemon: listening on {}, dumps in {}",
+        config.socket.display(),
+        config.dump_dir.display()
+    );
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+    let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
+    let dump_dir = Arc::new(config.dump_dir.clone());
+    loop {
+        tokio::select! {
+            _ = term.recv() => { eprintln!("tracer-daemon: SIGTERM, stopping"); break; }
+            _ = int.recv() => { eprintln!("tracer-daemon: SIGINT, stopping"); break; }
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        eprintln!("tracer-daemon: accept: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                // Never wait for a slot here: that would hold up SIGTERM.
+                let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+                    let mut stream = stream;
+                    let busy = api::error_line("too many clients; try again later");
+                    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&busy)).await;
+                    continue;
+                };
+                let (commands, index, dump_dir) =
+                    (commands.clone(), Arc::clone(&index), Arc::clone(&dump_dir));
+                tokio::spawn(async move {
+                    if let Err(e) = client(stream, commands, index, &dump_dir).await {
+                        eprintln!("tracer-daemon: client: {e:#}");
+                    }
+                    drop(permit);
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Serves one connection: requests until EOF, or one dump or stream.
+async fn client(
+    stream: UnixStream,
+    commands: std::sync::mpsc::Sender<Command>,
+    index: dump::Index,
+    dump_dir: &Path,
+) -> Result<()> {
+    // Who is asking, from the kernel, not from the request.
+    let uid = stream.peer_cred().context("SO_PEERCRED")?.uid();
+    let (read, mut write) = stream.into_split();
+    let mut read = BufReader::new(read);
+    let mut line = Vec::with_capacity(256);
+    loop {
+        line.clear();
+        let mut limited = (&mut read).take(MAX_REQUEST_BYTES as u64 + 1);
+        let n = match tokio::time::timeout(IDLE, limited.read_until(b'\n', &mut line)).await {
+            Ok(Ok(n)) => n,
+            Ok(Err(e)) if e.kind() == ErrorKind::InvalidData => 0,
+            Ok(Err(e)) => return Err(e.into()),
+            Err(_) => return Ok(()),
+        };
+        if n == 0 {
+            return Ok(());
+        }
+        if line.len() > MAX_REQUEST_BYTES {
+            write
+                .write_all(&api::error_line(&ApiError::TooLarge.to_string()))
+                .await?;
+            // The rest of the line is not read: the connection ends here.
+            return Ok(());
+        }
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let request = match api::parse_request(&line) {
+            Ok(request) => request,
+            Err(e) => {
+                write.write_all(&api::error_line(&e.to_string())).await?;
+                continue;
+            }
+        };
+        match request {
+            Request::Stream { watch } => {
+                let (tx, mut rx) = mpsc::channel(STREAM_QUEUE);
+                let result = ask(&commands, |reply| Command::Stream {
+                    watch,
+                    uid,
+                    tx,
+                    reply,
+                })
+                .await?;
+                if let Err(e) = result {
+                    write.write_all(&api::error_line(&e)).await?;
+                    continue;
+                }
+                write
+                    .write_all(&ok_line(serde_json::json!({ "watch": watch })))
+                    .await?;
+                // Until the watch ends or the client hangs up (noticed even
+                // when no events flow).
+                let mut scratch = [0u8; 256];
+                loop {
+                    tokio::select! {
+                        chunk = rx.recv() => match chunk {
+                            Some(chunk) => {
+                                if write.write_all(&chunk).await.is_err() {
+                                    break;
+                                }
+                            }
+                            None => break,
+                        },
+                        n = read.read(&mut scratch) => {
+                            if !matches!(n, Ok(n) if n > 0) {
+                                break;
+                            }
+                        }
+                    }
+                }
+                return Ok(());
+            }
+            Request::Dump { watch, name } => {
+                let info = match (watch, name) {
+                    (Some(watch), _) => {
+                        ask(&commands, |reply| Command::Dump { watch, uid, reply }).await?
+                    }
+                    (None, Some(name)) => find_dump(&index, &name, uid),
+                    (None, None) => Err(ApiError::DumpTarget.to_string()),
+                };
+                let info = match info {
+                    Ok(info) => info,
+                    Err(e) => {
+                        write.write_all(&api::error_line(&e)).await?;
+                        continue;
+                    }
+                };
+                let path = dump_dir.join(&info.name);
+                let bytes = match tokio::task::spawn_blocking(move || std::fs::read(path)).await? {
+                    Ok(bytes) => bytes,
+                    Err(e) => {
+                        write
+                            .write_all(&api::error_line(&format!("cannot read {}: {e}", info.name)))
+                            .await?;
+                        continue;
+                    }
+                };
+                let head = serde_json::json!({
+                    "name": info.name, "bytes": bytes.len(), "reason": info.reason, "pid": info.pid,
+                });
+                write.write_all(&ok_line(head)).await?;
+                write.write_all(&bytes).await?;
+                return Ok(());
+            }
+            Request::Watch { pid, comm, cgroup } => {
+                let answer = match api::target(pid, comm.as_deref(), cgroup.as_deref()) {
+                    Ok(target) => ask(&commands, |reply| Command::Watch { target, uid, reply })
+                        .await?
+                        .map(|id| serde_json::json!({ "watch": id })),
+                    Err(e) => Err(e.to_string()),
+                };
+                write.write_all(&answer_line(answer)).await?;
+            }
+            Request::Unwatch { watch } => {
+                let answer = ask(&commands, |reply| Command::Unwatch { watch, uid, reply })
+                    .await?
+                    .map(|()| serde_json::json!({ "watch": watch }));
+                write.write_all(&answer_line(answer)).await?;
+            }
+            Request::List {} => {
+                let list = ask(&commands, |reply| Command::List { uid, reply }).await?;
+                write
+                    .write_all(&answer_line(Ok(serde_json::to_value(list)?)))
+                    .await?;
+            }
+            Request::Stats {} => {
+                let stats = ask(&commands, |reply| Command::Stats { uid, reply }).await?;
+                write
+                    .write_all(&answer_line(Ok(serde_json::to_value(stats)?)))
+                    .await?;
+            }
+        }
+    }
+}
+
+/// Chunks of text a stream may have in flight to a slow client; beyond
+/// that the collector drops lines for it rather than wait.
+const STREAM_QUEUE: usize = 256;
+
+/// Sends a command to the collector and waits for its answer.
+async fn ask<T>(
+    commands: &std::sync::mpsc::Sender<Command>,
+    make: impl FnOnce(oneshot::Sender<T>) -> Command,
+) -> Result<T> {
+    let (reply, rx) = oneshot::channel();
+    commands
+        .send(make(reply))
+        .map_err(|_| anyhow::anyhow!("the collector stopped"))?;
+    rx.await
+        .map_err(|_| anyhow::anyhow!("the collector stopped"))
+}
+
+fn find_dump(index: &dump::Index, name: &str, uid: u32) -> Result<api::DumpInfo, String> {
+    api::check_dump_name(name).map_err(|e| e.to_string())?;
+    let found = index
+        .lock()
+        .map_err(|_| "dump index unavailable".to_owned())?
+        .iter()
+        .find(|d| d.name == name)
+        .cloned();
+    match found {
+        Some(d) if uid == 0 || d.uid == uid => Ok(d),
+        // Root may fetch any file in the dump directory, e.g. from before
+        // a restart; others only their processes' dumps of this run.
+        None if uid == 0 => Ok(api::DumpInfo {
+            name: name.to_owned(),
+            watch: 0,
+            pid: 0,
+            uid: 0,
+            reason: String::new(),
+            bytes: 0,
+            events: 0,
+        }),
+        _ => Err(format!("no dump {name}")),
+    }
+}
+
+fn ok_line(mut value: serde_json::Value) -> Vec<u8> {
+    if let Some(map) = value.as_object_mut() {
+        map.insert("ok".into(), true.into());
+    }
+    let mut line = serde_json::to_vec(&value).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
+fn answer_line(answer: Result<serde_json::Value, String>) -> Vec<u8> {
+    match answer {
+        Ok(value) => ok_line(value),
+        Err(e) => api::error_line(&e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("30s").unwrap(), 30_000_000_000);
+        assert_eq!(parse_duration("500ms").unwrap(), 500_000_000);
+        assert_eq!(parse_duration("2m").unwrap(), 120_000_000_000);
+        assert_eq!(parse_duration("1.5").unwrap(), 1_500_000_000);
+        assert!(parse_duration("s").is_err());
+        assert!(parse_duration("5 parsecs").is_err());
+        assert!(parse_duration("1e30").is_err());
+    }
+}

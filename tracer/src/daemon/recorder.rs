@@ -1,0 +1,1329 @@
+//! The flight recorder: watches, one bounded ring of recent events per
+//! watched process, and the triggers that turn a ring into a dump.
+//!
+//! Everything here runs on the collector thread and is plain state: the
+//! kernel is reached through [`Kernel`], `/proc` through [`Host`], so that
+//! the logic is tested with synthetic events.
+//!
+//! How a process's end is classified, from its own events:
+//! - its `exit_group(code)` (nr 231, `args[0]`) was seen: exit `code`
+//!   (non-zero triggers a dump, `exit-CODE`);
+//! - no `exit_group`, but the last thread's `exit(code)` (nr 60): the same;
+//! - neither: the kernel ended the group, i.e. a signal killed it
+//!   (`signal-NAME` when the process sent itself a fatal signal with
+//!   `kill`/`tkill`/`tgkill`, as `abort()` does; plain `signal` for faults
+//!   such as SIGSEGV or a kill from outside, which leave no syscall).
+//!
+//! A lost `exit_group` record (ring buffer full) makes a clean exit look
+//! like a signal; `stats` shows lost events.
+
+use std::{
+    cell::RefCell,
+    collections::{HashMap, VecDeque},
+    io,
+    rc::Rc,
+};
+
+use regex::bytes::RegexSet;
+use tokio::sync::mpsc;
+
+use super::api::{DumpInfo, ProcessInfo, Target, WatchInfo};
+use crate::{
+    event::{Anomaly, Event, SyscallEvent, TaskEvent},
+    output::text::{TextOptions, TextSink},
+    pipeline::{Pipeline, SHOWN_BYTES},
+    request::Attributor,
+};
+
+/// How the recorder reaches the in-kernel filter.
+pub trait Kernel {
+    fn trace(&mut self, tgid: u32) -> anyhow::Result<()>;
+    fn untrace(&mut self, tgid: u32);
+    fn watch_comm(&mut self, comm: &str) -> anyhow::Result<()>;
+    fn unwatch_comm(&mut self, comm: &str);
+    fn watch_cgroup(&mut self, id: u64) -> anyhow::Result<()>;
+    fn unwatch_cgroup(&mut self, id: u64);
+}
+
+/// What the recorder asks of `/proc` (a trait so tests can answer).
+pub trait Host {
+    /// Real, effective and saved uid of process `pid`.
+    fn uids(&self, pid: u32) -> Option<[u32; 3]>;
+    /// The cgroup v2 path of `pid`, as in `/proc/PID/cgroup`.
+    fn cgroup(&self, pid: u32) -> Option<String>;
+    fn comm(&self, pid: u32) -> Option<String>;
+    /// The process (thread group) that task `pid` belongs to.
+    fn tgid(&self, pid: u32) -> Option<u32>;
+}
+
+/// The recorder's knobs (from the command line and the config file).
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub keep_ns: u64,
+    pub keep_bytes: usize,
+    /// After-context: how long a live process goes on being recorded after
+    /// a trigger before its ring is dumped.
+    pub after_ns: u64,
+    /// Patterns in written data that trigger a dump, with their names.
+    pub patterns: Vec<(String, String)>,
+    /// Rate limit per watch: at most `burst` dumps at once, then one per
+    /// `refill_ns`.
+    pub burst: u32,
+    pub refill_ns: u64,
+    /// Keep captured data whole in rings and dumps; by default only the
+    /// prefix text mode shows (as `record` without `--keep-payload`),
+    /// once patterns and attribution have seen all of it.
+    pub keep_payload: bool,
+}
+
+/// The patterns every daemon looks for unless told not to: Go and Rust
+/// panics, Python tracebacks, the race detectors' reports.
+pub const DEFAULT_PATTERNS: &[&str] = &[
+    "panic:",
+    "panicked at",
+    "Traceback",
+    "KeyError",
+    "DATA RACE",
+    "AddressSanitizer",
+];
+
+/// One thing in a ring.
+#[derive(Clone, Debug)]
+pub enum Item {
+    Event(Event),
+    Anomaly(Anomaly),
+}
+
+impl Item {
+    fn ts(&self) -> u64 {
+        match self {
+            Item::Event(Event::Syscall(ev)) => ev.enter_ns,
+            Item::Event(Event::Task(
+                TaskEvent::Spawned { ts_ns, .. }
+                | TaskEvent::Named { ts_ns, .. }
+                | TaskEvent::Exited { ts_ns, .. },
+            )) => *ts_ns,
+            Item::Anomaly(a) => a.ts_ns,
+        }
+    }
+
+    /// Approximate heap and inline bytes held.
+    fn bytes(&self) -> usize {
+        let extra = match self {
+            Item::Event(Event::Syscall(ev)) => {
+                ev.data.as_ref().map_or(0, |d| d.bytes.capacity() + 32)
+                    + ev.strings.as_ref().map_or(0, |s| {
+                        std::mem::size_of_val(&**s)
+                            + s.iter()
+                                .flatten()
+                                .map(|a| a.bytes.capacity())
+                                .sum::<usize>()
+                    })
+            }
+            Item::Event(Event::Task(
+                TaskEvent::Spawned { comm, .. }
+                | TaskEvent::Named { comm, .. }
+                | TaskEvent::Exited { comm, .. },
+            )) => comm.capacity(),
+            Item::Anomaly(_) => 64,
+        };
+        std::mem::size_of::<Item>() + extra
+    }
+}
+
+/// A bounded ring of recent items: by age and by bytes.
+#[derive(Debug, Default)]
+pub struct Ring {
+    items: VecDeque<Item>,
+    bytes: usize,
+    pub evicted: u64,
+}
+
+impl Ring {
+    fn push(&mut self, item: Item, settings: &Settings) {
+        let newest = item.ts();
+        self.bytes += item.bytes();
+        self.items.push_back(item);
+        self.evict(newest, settings);
+    }
+
+    /// Drops items older than `keep` before `now`, and the oldest until the
+    /// ring fits `keep_bytes`.
+    fn evict(&mut self, now: u64, settings: &Settings) {
+        let oldest_kept = now.saturating_sub(settings.keep_ns);
+        while let Some(front) = self.items.front() {
+            if self.bytes <= settings.keep_bytes && front.ts() >= oldest_kept {
+                break;
+            }
+            self.bytes -= front.bytes();
+            self.items.pop_front();
+            self.evicted += 1;
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+}
+
+/// Why a dump is made; its text goes into the dump's name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reason {
+    Exit(i32),
+    /// Killed by a signal; its number when the process sent it itself.
+    Signal(Option<i32>),
+    Pattern(String),
+    Anomaly(String),
+    Manual,
+    Shutdown,
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::Exit(code) => write!(f, "exit-{code}"),
+            Reason::Signal(Some(sig)) => match nix::sys::signal::Signal::try_from(*sig) {
+                Ok(sig) => write!(f, "signal-{}", sig.as_str()),
+                Err(_) => write!(f, "signal-{sig}"),
+            },
+            Reason::Signal(None) => write!(f, "signal"),
+            Reason::Pattern(name) => write!(f, "pattern-{name}"),
+            Reason::Anomaly(kind) => write!(f, "anomaly-{}", sanitize(kind)),
+            Reason::Manual => write!(f, "manual"),
+            Reason::Shutdown => write!(f, "shutdown"),
+        }
+    }
+}
+
+/// A ring to be written to disk, by the dumper.
+pub struct DumpJob {
+    pub watch: u64,
+    pub pid: u32,
+    pub uid: u32,
+    pub comm: String,
+    pub reason: Reason,
+    /// `CLOCK_MONOTONIC` ns of the trigger.
+    pub trigger_ns: u64,
+    pub items: Vec<Item>,
+    /// The kernel's lost-event total at the time of the dump.
+    pub lost: u64,
+    /// Captured data was kept whole (`--keep-payload`).
+    pub keep_payload: bool,
+    /// Who waits for the file (a `ctl dump`), if anyone.
+    pub reply: Option<tokio::sync::oneshot::Sender<Result<DumpInfo, String>>>,
+}
+
+/// A token bucket.
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    last_ns: u64,
+}
+
+impl Bucket {
+    fn new(burst: u32, now: u64) -> Self {
+        Self {
+            tokens: f64::from(burst),
+            last_ns: now,
+        }
+    }
+
+    fn take(&mut self, now: u64, settings: &Settings) -> bool {
+        let refill = now.saturating_sub(self.last_ns) as f64 / settings.refill_ns.max(1) as f64;
+        self.tokens = (self.tokens + refill).min(f64::from(settings.burst));
+        self.last_ns = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A client following a watch's events as text.
+struct Stream {
+    tx: mpsc::Sender<Vec<u8>>,
+    pipeline: Pipeline,
+    buf: Rc<RefCell<Vec<u8>>>,
+    dropped: u64,
+}
+
+/// `Write` into a buffer shared with the recorder, which sends it on.
+struct SharedBuf(Rc<RefCell<Vec<u8>>>);
+
+impl io::Write for SharedBuf {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+struct Watch {
+    target: Target,
+    owner: u32,
+    cgroup_id: Option<u64>,
+    dumps: u64,
+    suppressed: u64,
+    bucket: Bucket,
+    streams: Vec<Stream>,
+}
+
+struct Proc {
+    watch: u64,
+    comm: String,
+    uid: u32,
+    ring: Ring,
+    attributor: Attributor,
+    syscalls: u64,
+    started_ns: u64,
+    exit_code: Option<i32>,
+    /// The last `exit` (not `exit_group`) of a thread: (tid, code).
+    thread_exit: Option<(u32, i32)>,
+    /// A fatal signal the process sent itself.
+    self_signal: Option<i32>,
+    /// A trigger waiting for its after-context: (reason, trigger, due).
+    pending: Option<(Reason, u64, u64)>,
+}
+
+/// Totals for `stats`.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub events: u64,
+    pub dumps_suppressed: u64,
+    /// Events of tasks no watch claims (stragglers after an unwatch).
+    pub unclaimed: u64,
+}
+
+pub struct Recorder {
+    settings: Settings,
+    patterns: RegexSet,
+    watches: HashMap<u64, Watch>,
+    next_watch: u64,
+    procs: HashMap<u32, Proc>,
+    /// Tasks created by watched processes, until their first event says
+    /// whether they are threads or processes: tid → watch.
+    spawned: HashMap<u32, u64>,
+    pub counters: Counters,
+    /// Dumps ready to be written.
+    pub jobs: Vec<DumpJob>,
+    /// The kernel's lost-event total, kept current by the collector.
+    pub lost: u64,
+}
+
+/// Why a request on the recorder was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    #[error("permission denied: {0}")]
+    Permission(String),
+    #[error("no watch {0}")]
+    NoWatch(u64),
+    #[error("no process {0}")]
+    NoProcess(u32),
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl Recorder {
+    pub fn new(settings: Settings) -> anyhow::Result<Self> {
+        let patterns = RegexSet::new(settings.patterns.iter().map(|(_, re)| re.as_str()))?;
+        Ok(Self {
+            settings,
+            patterns,
+            watches: HashMap::new(),
+            next_watch: 1,
+            procs: HashMap::new(),
+            spawned: HashMap::new(),
+            counters: Counters::default(),
+            jobs: Vec::new(),
+            lost: 0,
+        })
+    }
+
+    /// Whether `uid` may record process `pid`: root may; others only their
+    /// own processes, all three uids theirs (the rule ptrace uses, so a
+    /// setuid program is out of reach).
+    fn may_watch(host: &dyn Host, uid: u32, pid: u32) -> bool {
+        uid == 0 || host.uids(pid).is_some_and(|uids| uids == [uid; 3])
+    }
+
+    /// Adds a watch for `owner` (already authenticated by the caller).
+    pub fn watch(
+        &mut self,
+        target: Target,
+        owner: u32,
+        now: u64,
+        kernel: &mut dyn Kernel,
+        host: &dyn Host,
+    ) -> Result<u64, Refused> {
+        let mut cgroup_id = None;
+        // A thread's id names its process.
+        let target = match target {
+            Target::Pid(pid) => Target::Pid(host.tgid(pid).ok_or(Refused::NoProcess(pid))?),
+            other => other,
+        };
+        match &target {
+            Target::Pid(pid) => {
+                let Some(_) = host.uids(*pid) else {
+                    return Err(Refused::NoProcess(*pid));
+                };
+                if !Self::may_watch(host, owner, *pid) {
+                    return Err(Refused::Permission(format!(
+                        "uid {owner} may not watch pid {pid} (not its owner)"
+                    )));
+                }
+                if self.procs.contains_key(pid) {
+                    return Err(Refused::Failed(format!("pid {pid} is watched already")));
+                }
+            }
+            Target::Comm(comm) => {
+                if !self.watches.values().any(|w| w.target == target) {
+                    kernel
+                        .watch_comm(comm)
+                        .map_err(|e| Refused::Failed(format!("{e:#}")))?;
+                }
+            }
+            Target::Cgroup(path) => {
+                use std::os::unix::fs::MetadataExt;
+                let dir = format!("{}{}", super::CGROUP_ROOT, path);
+                let meta = std::fs::metadata(&dir)
+                    .map_err(|e| Refused::Failed(format!("cannot watch {dir}: {e}")))?;
+                if !meta.is_dir() {
+                    return Err(Refused::Failed(format!("{dir} is not a cgroup")));
+                }
+                // A cgroup v2 id is the inode number of its directory.
+                let id = meta.ino();
+                if !self.watches.values().any(|w| w.cgroup_id == Some(id)) {
+                    kernel
+                        .watch_cgroup(id)
+                        .map_err(|e| Refused::Failed(format!("{e:#}")))?;
+                }
+                cgroup_id = Some(id);
+            }
+        }
+        let id = self.next_watch;
+        self.next_watch += 1;
+        self.watches.insert(
+            id,
+            Watch {
+                target: target.clone(),
+                owner,
+                cgroup_id,
+                dumps: 0,
+                suppressed: 0,
+                bucket: Bucket::new(self.settings.burst, now),
+                streams: Vec::new(),
+            },
+        );
+        if let Target::Pid(pid) = target {
+            if let Err(e) = kernel.trace(pid) {
+                self.watches.remove(&id);
+                return Err(Refused::Failed(format!("{e:#}")));
+            }
+            let uid = host.uids(pid).map_or(owner, |u| u[0]);
+            let comm = host.comm(pid).unwrap_or_default();
+            self.adopt(pid, id, uid, comm, now);
+        }
+        Ok(id)
+    }
+
+    fn adopt(&mut self, tgid: u32, watch: u64, uid: u32, comm: String, now: u64) {
+        self.procs.insert(
+            tgid,
+            Proc {
+                watch,
+                comm,
+                uid,
+                ring: Ring::default(),
+                attributor: Attributor::default(),
+                syscalls: 0,
+                started_ns: now,
+                exit_code: None,
+                thread_exit: None,
+                self_signal: None,
+                pending: None,
+            },
+        );
+    }
+
+    /// The watch `id`, if `uid` may act on it (its owner, or root).
+    fn owned(&mut self, id: u64, uid: u32) -> Result<&mut Watch, Refused> {
+        match self.watches.get_mut(&id) {
+            Some(w) if uid == 0 || w.owner == uid => Ok(w),
+            // Someone else's watch is reported as missing: its existence is
+            // none of the caller's business.
+            _ => Err(Refused::NoWatch(id)),
+        }
+    }
+
+    pub fn unwatch(&mut self, id: u64, uid: u32, kernel: &mut dyn Kernel) -> Result<(), Refused> {
+        self.owned(id, uid)?;
+        self.remove_watch(id, kernel);
+        Ok(())
+    }
+
+    fn remove_watch(&mut self, id: u64, kernel: &mut dyn Kernel) {
+        let Some(watch) = self.watches.remove(&id) else {
+            return;
+        };
+        // What the streams have buffered still goes out; then they end.
+        for s in &watch.streams {
+            let chunk = std::mem::take(&mut *s.buf.borrow_mut());
+            if !chunk.is_empty() {
+                let _ = s.tx.try_send(chunk);
+            }
+        }
+        match &watch.target {
+            Target::Comm(comm) => {
+                if !self.watches.values().any(|w| w.target == watch.target) {
+                    kernel.unwatch_comm(comm);
+                }
+            }
+            Target::Cgroup(_) => {
+                if let Some(cg) = watch.cgroup_id
+                    && !self.watches.values().any(|w| w.cgroup_id == Some(cg))
+                {
+                    kernel.unwatch_cgroup(cg);
+                }
+            }
+            Target::Pid(_) => {}
+        }
+        let gone: Vec<u32> = self
+            .procs
+            .iter()
+            .filter(|(_, p)| p.watch == id)
+            .map(|(&tgid, _)| tgid)
+            .collect();
+        for tgid in gone {
+            self.procs.remove(&tgid);
+            kernel.untrace(tgid);
+        }
+        self.spawned.retain(|_, w| *w != id);
+    }
+
+    /// Starts streaming watch `id` to `tx`.
+    pub fn stream(
+        &mut self,
+        id: u64,
+        uid: u32,
+        tx: mpsc::Sender<Vec<u8>>,
+        now: u64,
+    ) -> Result<(), Refused> {
+        let known: Vec<(u32, String)> = self
+            .procs
+            .iter()
+            .filter(|(_, p)| p.watch == id)
+            .map(|(&tgid, p)| (tgid, p.comm.clone()))
+            .collect();
+        let watch = self.owned(id, uid)?;
+        let buf = Rc::new(RefCell::new(Vec::new()));
+        let sink = TextSink::new(SharedBuf(Rc::clone(&buf)), TextOptions::default());
+        let mut pipeline = Pipeline::new(Default::default(), vec![Box::new(sink)]);
+        for (tgid, comm) in known {
+            let _ = pipeline.add_task(tgid, tgid, Some(comm), now);
+        }
+        watch.streams.push(Stream {
+            tx,
+            pipeline,
+            buf,
+            dropped: 0,
+        });
+        Ok(())
+    }
+
+    /// Takes one event from the kernel.
+    pub fn event(&mut self, event: Event, now: u64, kernel: &mut dyn Kernel, host: &dyn Host) {
+        self.counters.events += 1;
+        match event {
+            Event::Syscall(ev) => self.syscall(ev, now, kernel, host),
+            Event::Task(task) => self.task(task, now, kernel, host),
+        }
+    }
+
+    fn syscall(
+        &mut self,
+        mut ev: SyscallEvent,
+        now: u64,
+        kernel: &mut dyn Kernel,
+        host: &dyn Host,
+    ) {
+        let tgid = ev.tgid;
+        if !self.procs.contains_key(&tgid) {
+            // A process forked by a watched one: its first own event.
+            match self.spawned.remove(&tgid) {
+                Some(watch) if self.watches.contains_key(&watch) => {
+                    self.pick_up(tgid, watch, host.comm(tgid), kernel, host, now);
+                }
+                _ => {}
+            }
+        }
+        if ev.tid != tgid {
+            // A thread: no longer a candidate process.
+            self.spawned.remove(&ev.tid);
+        }
+        let Some(proc_) = self.procs.get_mut(&tgid) else {
+            self.counters.unclaimed += 1;
+            return;
+        };
+        proc_.syscalls += 1;
+        match ev.nr {
+            // exit_group(code)
+            231 => proc_.exit_code = Some(ev.args[0] as i32 & 0xff),
+            // exit(code), of one thread
+            60 => proc_.thread_exit = Some((ev.tid, ev.args[0] as i32 & 0xff)),
+            // kill(pid, sig), tkill(tid, sig), tgkill(tgid, tid, sig)
+            62 | 200 | 234 => {
+                let (target, sig) = match ev.nr {
+                    234 => (ev.args[0] as i32, ev.args[2] as i32),
+                    _ => (ev.args[0] as i32, ev.args[1] as i32),
+                };
+                let own = target == 0 || target as u32 == tgid || target as u32 == ev.tid;
+                if own && ev.ret == Some(0) && is_fatal(sig) {
+                    proc_.self_signal = Some(sig);
+                }
+            }
+            _ => {}
+        }
+        let anomaly = proc_.attributor.syscall(&mut ev);
+        let mut trigger = None;
+        if let Some(data) = &ev.data
+            && is_write(ev.nr)
+            && let Some(i) = self.patterns.matches(&data.bytes).iter().next()
+        {
+            trigger = Some(Reason::Pattern(self.settings.patterns[i].0.clone()));
+        }
+        if !self.settings.keep_payload
+            && let Some(data) = &mut ev.data
+            && data.bytes.len() > SHOWN_BYTES
+        {
+            data.bytes.truncate(SHOWN_BYTES);
+            data.bytes.shrink_to_fit();
+            data.truncated = true;
+        }
+        let watch = proc_.watch;
+        if let Some(anomaly) = anomaly {
+            trigger = Some(Reason::Anomaly(anomaly.kind.clone()));
+            proc_.ring.push(Item::Anomaly(anomaly), &self.settings);
+        }
+        let event = Event::Syscall(ev);
+        self.send_to_streams(watch, &event);
+        if let Some(proc_) = self.procs.get_mut(&tgid) {
+            proc_.ring.push(Item::Event(event), &self.settings);
+        }
+        if let Some(reason) = trigger {
+            self.trigger(tgid, reason, now);
+        }
+    }
+
+    fn task(&mut self, task: TaskEvent, now: u64, kernel: &mut dyn Kernel, host: &dyn Host) {
+        let tgid = match &task {
+            TaskEvent::Spawned {
+                parent_tgid, tid, ..
+            } => {
+                if let Some(p) = self.procs.get(parent_tgid) {
+                    self.spawned.insert(*tid, p.watch);
+                }
+                *parent_tgid
+            }
+            TaskEvent::Named { tgid, comm, .. } => {
+                let tgid = *tgid;
+                match self.procs.get_mut(&tgid) {
+                    Some(p) => {
+                        p.comm.clone_from(comm);
+                        // An exec may have made it someone else's (setuid).
+                        let owner = self.watches.get(&p.watch).map_or(0, |w| w.owner);
+                        if !Self::may_watch(host, owner, tgid) {
+                            self.procs.remove(&tgid);
+                            kernel.untrace(tgid);
+                            return;
+                        }
+                        p.uid = host.uids(tgid).map_or(p.uid, |u| u[0]);
+                    }
+                    None => {
+                        let watch = self
+                            .spawned
+                            .remove(&tgid)
+                            .or_else(|| self.claim(tgid, comm, host));
+                        match watch {
+                            Some(watch) => {
+                                self.pick_up(tgid, watch, Some(comm.clone()), kernel, host, now)
+                            }
+                            None => {
+                                // Traced by the kernel for a watch that may
+                                // not have it (another user's process).
+                                kernel.untrace(tgid);
+                                return;
+                            }
+                        }
+                    }
+                }
+                tgid
+            }
+            TaskEvent::Exited { tgid, tid, .. } => {
+                self.spawned.remove(tid);
+                *tgid
+            }
+        };
+        let Some(proc_) = self.procs.get_mut(&tgid) else {
+            self.counters.unclaimed += 1;
+            return;
+        };
+        proc_.attributor.task(&task);
+        let watch = proc_.watch;
+        let event = Event::Task(task);
+        self.send_to_streams(watch, &event);
+        let Some(proc_) = self.procs.get_mut(&tgid) else {
+            return;
+        };
+        let dead = matches!(
+            &event,
+            Event::Task(TaskEvent::Exited {
+                group_dead: true,
+                ..
+            })
+        );
+        let exited_tid = match &event {
+            Event::Task(TaskEvent::Exited { tid, .. }) => *tid,
+            _ => 0,
+        };
+        proc_.ring.push(Item::Event(event), &self.settings);
+        if dead {
+            self.died(tgid, exited_tid, now, kernel);
+        }
+    }
+
+    /// The watch that claims a process that just exec'd as `comm`: a comm
+    /// or cgroup watch whose owner may record it.
+    fn claim(&self, tgid: u32, comm: &str, host: &dyn Host) -> Option<u64> {
+        let mut cgroup: Option<Option<String>> = None;
+        let mut ids: Vec<&u64> = self.watches.keys().collect();
+        ids.sort();
+        ids.into_iter().copied().find(|id| {
+            let w = &self.watches[id];
+            let matches = match &w.target {
+                Target::Comm(c) => c == comm,
+                Target::Cgroup(path) => {
+                    cgroup.get_or_insert_with(|| host.cgroup(tgid)).as_deref() == Some(path)
+                }
+                Target::Pid(_) => false,
+            };
+            matches && Self::may_watch(host, w.owner, tgid)
+        })
+    }
+
+    fn pick_up(
+        &mut self,
+        tgid: u32,
+        watch: u64,
+        comm: Option<String>,
+        kernel: &mut dyn Kernel,
+        host: &dyn Host,
+        now: u64,
+    ) {
+        let owner = self.watches.get(&watch).map_or(0, |w| w.owner);
+        if !Self::may_watch(host, owner, tgid) {
+            kernel.untrace(tgid);
+            return;
+        }
+        let uid = host.uids(tgid).map_or(owner, |u| u[0]);
+        self.adopt(tgid, watch, uid, comm.unwrap_or_default(), now);
+        if let Some(w) = self.watches.get_mut(&watch) {
+            for s in &mut w.streams {
+                let _ = s.pipeline.add_task(tgid, tgid, None, now);
+            }
+        }
+    }
+
+    fn send_to_streams(&mut self, watch: u64, event: &Event) {
+        if let Some(w) = self.watches.get_mut(&watch) {
+            for s in &mut w.streams {
+                let _ = s.pipeline.push(event.clone());
+            }
+        }
+    }
+
+    /// Sends what streams have buffered; drops clients that went away.
+    pub fn flush_streams(&mut self) {
+        for w in self.watches.values_mut() {
+            w.streams.retain_mut(|s| {
+                let mut buf = s.buf.borrow_mut();
+                if buf.is_empty() {
+                    return !s.tx.is_closed();
+                }
+                let mut chunk = std::mem::take(&mut *buf);
+                if s.dropped > 0 && s.tx.capacity() > 1 {
+                    let note = format!("tracer: {} lines dropped (client too slow)\n", s.dropped);
+                    chunk.splice(0..0, note.into_bytes());
+                    s.dropped = 0;
+                }
+                match s.tx.try_send(chunk) {
+                    Ok(()) => true,
+                    Err(mpsc::error::TrySendError::Full(chunk)) => {
+                        s.dropped += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+                        true
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => false,
+                }
+            });
+        }
+    }
+
+    /// A trigger fired for process `tgid`: start its after-context, unless
+    /// a dump is pending already or the watch is over its rate.
+    fn trigger(&mut self, tgid: u32, reason: Reason, now: u64) {
+        let Some(proc_) = self.procs.get_mut(&tgid) else {
+            return;
+        };
+        if proc_.pending.is_some() {
+            return;
+        }
+        let Some(watch) = self.watches.get_mut(&proc_.watch) else {
+            return;
+        };
+        if !watch.bucket.take(now, &self.settings) {
+            watch.suppressed += 1;
+            self.counters.dumps_suppressed += 1;
+            eprintln!(
+                "tracer-daemon: {reason} of pid {tgid} ({}): dump suppressed (rate limit of watch {})",
+                proc_.comm, proc_.watch
+            );
+            return;
+        }
+        eprintln!(
+            "tracer-daemon: {reason} of pid {tgid} ({}): dumping after {} ms of after-context (at once if it is gone)",
+            proc_.comm,
+            self.settings.after_ns / 1_000_000
+        );
+        proc_.pending = Some((reason, now, now + self.settings.after_ns));
+    }
+
+    /// Process `tgid` is gone: dump it if it ended badly or had a dump
+    /// pending, and forget it.
+    fn died(&mut self, tgid: u32, last_tid: u32, now: u64, kernel: &mut dyn Kernel) {
+        let Some(proc_) = self.procs.get(&tgid) else {
+            return;
+        };
+        let code = proc_.exit_code.or(match proc_.thread_exit {
+            Some((tid, code)) if tid == last_tid => Some(code),
+            _ => None,
+        });
+        let reason = match code {
+            Some(0) => None,
+            Some(code) => Some(Reason::Exit(code)),
+            None => Some(Reason::Signal(proc_.self_signal)),
+        };
+        if proc_.pending.is_none()
+            && let Some(reason) = reason
+        {
+            self.trigger(tgid, reason, now);
+        }
+        let Some(mut proc_) = self.procs.remove(&tgid) else {
+            return;
+        };
+        let watch = proc_.watch;
+        if let Some((reason, trigger_ns, _)) = proc_.pending.take() {
+            self.emit(tgid, proc_, reason, trigger_ns, None);
+        }
+        // A pid watch ends with the last process it followed.
+        if let Some(w) = self.watches.get(&watch)
+            && matches!(w.target, Target::Pid(_))
+            && !self.procs.values().any(|p| p.watch == watch)
+        {
+            self.remove_watch(watch, kernel);
+        }
+    }
+
+    fn emit(
+        &mut self,
+        tgid: u32,
+        proc_: Proc,
+        reason: Reason,
+        trigger_ns: u64,
+        reply: Option<tokio::sync::oneshot::Sender<Result<DumpInfo, String>>>,
+    ) {
+        if let Some(w) = self.watches.get_mut(&proc_.watch) {
+            w.dumps += 1;
+        }
+        self.jobs.push(DumpJob {
+            watch: proc_.watch,
+            pid: tgid,
+            uid: proc_.uid,
+            comm: proc_.comm,
+            reason,
+            trigger_ns,
+            items: proc_.ring.items.into(),
+            lost: self.lost,
+            keep_payload: self.settings.keep_payload,
+            reply,
+        });
+    }
+
+    /// Time passes: dumps whose after-context is complete are emitted,
+    /// idle rings age.
+    pub fn tick(&mut self, now: u64) {
+        let due: Vec<u32> = self
+            .procs
+            .iter()
+            .filter(|(_, p)| p.pending.as_ref().is_some_and(|(_, _, due)| *due <= now))
+            .map(|(&tgid, _)| tgid)
+            .collect();
+        for tgid in due {
+            let Some(proc_) = self.procs.get_mut(&tgid) else {
+                continue;
+            };
+            let Some((reason, trigger_ns, _)) = proc_.pending.take() else {
+                continue;
+            };
+            let snapshot = Proc {
+                watch: proc_.watch,
+                comm: proc_.comm.clone(),
+                uid: proc_.uid,
+                ring: Ring {
+                    items: proc_.ring.items.clone(),
+                    bytes: 0,
+                    evicted: 0,
+                },
+                attributor: Attributor::default(),
+                syscalls: 0,
+                started_ns: 0,
+                exit_code: None,
+                thread_exit: None,
+                self_signal: None,
+                pending: None,
+            };
+            self.emit(tgid, snapshot, reason, trigger_ns, None);
+        }
+        for p in self.procs.values_mut() {
+            p.ring.evict(now, &self.settings);
+        }
+    }
+
+    /// `ctl dump WATCH`: every process of the watch in one dump, now.
+    pub fn dump_now(
+        &mut self,
+        id: u64,
+        uid: u32,
+        reason: Reason,
+        now: u64,
+        reply: Option<tokio::sync::oneshot::Sender<Result<DumpInfo, String>>>,
+    ) -> Result<(), Refused> {
+        self.owned(id, uid)?;
+        let mut tgids: Vec<u32> = self
+            .procs
+            .iter()
+            .filter(|(_, p)| p.watch == id)
+            .map(|(&t, _)| t)
+            .collect();
+        tgids.sort();
+        let Some(&first) = tgids.first() else {
+            return Err(Refused::Failed(format!("watch {id} has no process yet")));
+        };
+        let mut items: Vec<Item> = tgids
+            .iter()
+            .flat_map(|t| self.procs[t].ring.items.iter().cloned())
+            .collect();
+        // Stable: each process's own order is kept for equal times.
+        items.sort_by_key(Item::ts);
+        let p = &self.procs[&first];
+        let snapshot = Proc {
+            watch: id,
+            comm: p.comm.clone(),
+            uid: p.uid,
+            ring: Ring {
+                items: items.into(),
+                bytes: 0,
+                evicted: 0,
+            },
+            attributor: Attributor::default(),
+            syscalls: 0,
+            started_ns: 0,
+            exit_code: None,
+            thread_exit: None,
+            self_signal: None,
+            pending: None,
+        };
+        self.emit(first, snapshot, reason, now, reply);
+        Ok(())
+    }
+
+    /// Watches `uid` may see (all, for root).
+    pub fn watch_ids(&self, uid: u32) -> Vec<u64> {
+        let mut ids: Vec<u64> = self
+            .watches
+            .iter()
+            .filter(|(_, w)| uid == 0 || w.owner == uid)
+            .map(|(&id, _)| id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    pub fn watch_info(&self, id: u64, now: u64, ns_per_run: Option<f64>) -> Option<WatchInfo> {
+        let w = self.watches.get(&id)?;
+        let mut processes: Vec<ProcessInfo> = self
+            .procs
+            .iter()
+            .filter(|(_, p)| p.watch == id)
+            .map(|(&tgid, p)| process_info(tgid, p, now, ns_per_run))
+            .collect();
+        processes.sort_by_key(|p| p.pid);
+        Some(WatchInfo {
+            id,
+            target: w.target.clone(),
+            owner: w.owner,
+            processes,
+            dumps: w.dumps,
+            suppressed: w.suppressed,
+            streams: w.streams.len(),
+        })
+    }
+
+    pub fn ring_bytes(&self) -> usize {
+        self.procs.values().map(|p| p.ring.bytes).sum()
+    }
+
+    pub fn watch_count(&self) -> usize {
+        self.watches.len()
+    }
+
+    /// At shutdown: every watched process's ring, as dumps.
+    pub fn flush_all(&mut self, now: u64) {
+        let tgids: Vec<u32> = self.procs.keys().copied().collect();
+        for tgid in tgids {
+            if let Some(mut proc_) = self.procs.remove(&tgid) {
+                if proc_.ring.len() == 0 {
+                    continue;
+                }
+                let (reason, at) = match proc_.pending.take() {
+                    Some((reason, at, _)) => (reason, at),
+                    None => (Reason::Shutdown, now),
+                };
+                self.emit(tgid, proc_, reason, at, None);
+            }
+        }
+    }
+
+    /// Tracked processes (for untracing at shutdown).
+    pub fn tgids(&self) -> Vec<u32> {
+        self.procs.keys().copied().collect()
+    }
+}
+
+fn process_info(tgid: u32, p: &Proc, now: u64, ns_per_run: Option<f64>) -> ProcessInfo {
+    let watched_ns = now.saturating_sub(p.started_ns);
+    // Two program runs (enter, exit) per syscall, at the sampled average.
+    let observer_ns = ns_per_run.map(|per| (per * 2.0 * p.syscalls as f64) as u64);
+    ProcessInfo {
+        pid: tgid,
+        comm: p.comm.clone(),
+        uid: p.uid,
+        syscalls: p.syscalls,
+        ring_events: p.ring.len(),
+        ring_bytes: p.ring.bytes,
+        evicted: p.ring.evicted,
+        watched_s: watched_ns as f64 / 1e9,
+        observer_ns,
+        observer_share: observer_ns
+            .filter(|_| watched_ns > 0)
+            .map(|ns| ns as f64 / watched_ns as f64),
+    }
+}
+
+/// Syscalls whose data is what the process writes.
+fn is_write(nr: u32) -> bool {
+    // write, pwrite64, writev, sendto, sendmsg, pwritev, sendmmsg, pwritev2
+    matches!(nr, 1 | 18 | 20 | 44 | 46 | 296 | 307 | 328)
+}
+
+/// Signals whose default action ends the process.
+fn is_fatal(sig: i32) -> bool {
+    !matches!(
+        sig,
+        0 | libc::SIGCHLD
+            | libc::SIGCONT
+            | libc::SIGSTOP
+            | libc::SIGTSTP
+            | libc::SIGTTIN
+            | libc::SIGTTOU
+            | libc::SIGURG
+            | libc::SIGWINCH
+    )
+}
+
+/// Letters, digits, `-` and `_` only: safe in a file name.
+pub fn sanitize(text: &str) -> String {
+    let s: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    if s.is_empty() { "_".into() } else { s }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::DataCapture;
+
+    #[derive(Default)]
+    struct FakeKernel {
+        traced: Vec<u32>,
+        untraced: Vec<u32>,
+        comms: Vec<String>,
+    }
+
+    impl Kernel for FakeKernel {
+        fn trace(&mut self, tgid: u32) -> anyhow::Result<()> {
+            self.traced.push(tgid);
+            Ok(())
+        }
+        fn untrace(&mut self, tgid: u32) {
+            self.untraced.push(tgid);
+        }
+        fn watch_comm(&mut self, comm: &str) -> anyhow::Result<()> {
+            self.comms.push(comm.into());
+            Ok(())
+        }
+        fn unwatch_comm(&mut self, comm: &str) {
+            self.comms.retain(|c| c != comm);
+        }
+        fn watch_cgroup(&mut self, _id: u64) -> anyhow::Result<()> {
+            Ok(())
+        }
+        fn unwatch_cgroup(&mut self, _id: u64) {}
+    }
+
+    /// Every pid below 1000 is root's, the others belong to uid = pid / 1000.
+    struct FakeHost;
+
+    impl Host for FakeHost {
+        fn uids(&self, pid: u32) -> Option<[u32; 3]> {
+            Some([pid / 1000; 3])
+        }
+        fn cgroup(&self, _pid: u32) -> Option<String> {
+            Some("/test.slice".into())
+        }
+        fn comm(&self, pid: u32) -> Option<String> {
+            Some(format!("p{pid}"))
+        }
+        fn tgid(&self, pid: u32) -> Option<u32> {
+            Some(pid)
+        }
+    }
+
+    fn settings() -> Settings {
+        Settings {
+            keep_ns: 30_000_000_000,
+            keep_bytes: 1 << 20,
+            after_ns: 1_000_000_000,
+            patterns: DEFAULT_PATTERNS
+                .iter()
+                .map(|p| (sanitize(p), regex::escape(p)))
+                .collect(),
+            burst: 2,
+            refill_ns: 60_000_000_000,
+            keep_payload: false,
+        }
+    }
+
+    fn sc(tgid: u32, nr: u32, arg0: u64, ts: u64) -> Event {
+        Event::Syscall(SyscallEvent {
+            tgid,
+            tid: tgid,
+            nr,
+            args: [arg0, 0, 0, 0, 0, 0],
+            enter_ns: ts,
+            exit_ns: Some(ts + 10),
+            ret: Some(0),
+            strings: None,
+            data: None,
+            request: None,
+        })
+    }
+
+    fn exited(tgid: u32, ts: u64) -> Event {
+        Event::Task(TaskEvent::Exited {
+            ts_ns: ts,
+            tgid,
+            tid: tgid,
+            group_dead: true,
+            comm: "x".into(),
+        })
+    }
+
+    fn named(tgid: u32, comm: &str, ts: u64) -> Event {
+        Event::Task(TaskEvent::Named {
+            ts_ns: ts,
+            tgid,
+            tid: tgid,
+            comm: comm.into(),
+        })
+    }
+
+    #[test]
+    fn clean_exit_dumps_nothing_nonzero_exit_dumps_the_ring() {
+        let (mut k, h) = (FakeKernel::default(), FakeHost);
+        let mut r = Recorder::new(settings()).unwrap();
+        let w = r
+            .watch(Target::Comm("app".into()), 0, 0, &mut k, &h)
+            .unwrap();
+        assert_eq!(k.comms, ["app"]);
+        // Run 1: exits 0.
+        r.event(named(10, "app", 1), 1, &mut k, &h);
+        r.event(sc(10, 1, 1, 2), 2, &mut k, &h);
+        r.event(sc(10, 231, 0, 3), 3, &mut k, &h);
+        r.event(exited(10, 4), 4, &mut k, &h);
+        assert!(r.jobs.is_empty());
+        // Run 2: exits 1.
+        r.event(named(11, "app", 5), 5, &mut k, &h);
+        r.event(sc(11, 1, 2, 6), 6, &mut k, &h);
+        r.event(sc(11, 231, 1, 7), 7, &mut k, &h);
+        r.event(exited(11, 8), 8, &mut k, &h);
+        assert_eq!(r.jobs.len(), 1);
+        let job = &r.jobs[0];
+        assert_eq!(
+            (job.pid, job.watch, job.reason.clone()),
+            (11, w, Reason::Exit(1))
+        );
+        assert_eq!(job.items.len(), 4, "named, write, exit_group, exited");
+        // Another process is not claimed by the comm watch.
+        r.event(named(12, "other", 9), 9, &mut k, &h);
+        assert!(k.untraced.contains(&12));
+    }
+
+    #[test]
+    fn signals_and_self_kills() {
+        let (mut k, h) = (FakeKernel::default(), FakeHost);
+        let mut r = Recorder::new(settings()).unwrap();
+        r.watch(Target::Comm("app".into()), 0, 0, &mut k, &h)
+            .unwrap();
+        r.event(named(10, "app", 1), 1, &mut k, &h);
+        r.event(exited(10, 2), 2, &mut k, &h);
+        r.event(named(11, "app", 3), 3, &mut k, &h);
+        let mut abort = sc(11, 234, 11, 4);
+        if let Event::Syscall(ev) = &mut abort {
+            ev.args[1] = 11;
+            ev.args[2] = libc::SIGABRT as u64;
+        }
+        r.event(abort, 4, &mut k, &h);
+        r.event(exited(11, 5), 5, &mut k, &h);
+        let reasons: Vec<String> = r.jobs.iter().map(|j| j.reason.to_string()).collect();
+        assert_eq!(reasons, ["signal", "signal-SIGABRT"]);
+    }
+
+    #[test]
+    fn pattern_waits_for_after_context_and_rate_limit_holds() {
+        let (mut k, h) = (FakeKernel::default(), FakeHost);
+        let mut r = Recorder::new(settings()).unwrap();
+        let w = r.watch(Target::Pid(50), 0, 0, &mut k, &h).unwrap();
+        assert_eq!(k.traced, [50]);
+        let mut t = 10;
+        let mut dumps = 0;
+        for round in 0..4 {
+            let mut ev = sc(50, 1, 2, t);
+            if let Event::Syscall(e) = &mut ev {
+                e.data = Some(Box::new(DataCapture {
+                    bytes: b"thread 'main' panicked at src/x.rs".to_vec(),
+                    truncated: false,
+                }));
+            }
+            r.event(ev, t, &mut k, &h);
+            r.tick(t + 500_000_000);
+            assert_eq!(
+                r.jobs.len(),
+                dumps,
+                "round {round}: not before the after-context"
+            );
+            r.event(sc(50, 0, 0, t + 600_000_000), t + 600_000_000, &mut k, &h);
+            r.tick(t + 1_100_000_000);
+            if round < 2 {
+                dumps += 1;
+            }
+            assert_eq!(r.jobs.len(), dumps, "round {round}");
+            t += 2_000_000_000;
+        }
+        assert_eq!(r.jobs[0].reason, Reason::Pattern("panicked_at".into()));
+        // The after-context is in the dump.
+        assert_eq!(r.jobs[0].items.len(), 2);
+        let info = r.watch_info(w, t, None).unwrap();
+        assert_eq!((info.dumps, info.suppressed), (2, 2));
+    }
+
+    #[test]
+    fn forked_children_are_followed_and_pid_watch_ends_with_them() {
+        let (mut k, h) = (FakeKernel::default(), FakeHost);
+        let mut r = Recorder::new(settings()).unwrap();
+        let w = r.watch(Target::Pid(100), 0, 0, &mut k, &h).unwrap();
+        r.event(
+            Event::Task(TaskEvent::Spawned {
+                ts_ns: 1,
+                parent_tgid: 100,
+                parent_tid: 100,
+                tid: 101,
+                comm: "sh".into(),
+            }),
+            1,
+            &mut k,
+            &h,
+        );
+        r.event(named(101, "child", 2), 2, &mut k, &h);
+        r.event(sc(101, 231, 3, 3), 3, &mut k, &h);
+        r.event(exited(101, 4), 4, &mut k, &h);
+        assert_eq!(r.jobs.len(), 1);
+        assert_eq!((r.jobs[0].pid, r.jobs[0].comm.as_str()), (101, "child"));
+        assert!(r.watch_info(w, 5, None).is_some());
+        r.event(sc(100, 231, 0, 5), 5, &mut k, &h);
+        r.event(exited(100, 6), 6, &mut k, &h);
+        assert!(r.watch_info(w, 7, None).is_none(), "pid watch ends");
+    }
+
+    #[test]
+    fn owners_only() {
+        let (mut k, h) = (FakeKernel::default(), FakeHost);
+        let mut r = Recorder::new(settings()).unwrap();
+        // uid 7 may watch 7xxx processes, not root's.
+        assert!(matches!(
+            r.watch(Target::Pid(50), 7, 0, &mut k, &h),
+            Err(Refused::Permission(_))
+        ));
+        let w = r.watch(Target::Pid(7001), 7, 0, &mut k, &h).unwrap();
+        assert!(matches!(r.unwatch(w, 8, &mut k), Err(Refused::NoWatch(_))));
+        assert!(r.watch_ids(8).is_empty());
+        assert_eq!(r.watch_ids(0), [w]);
+        // A comm watch of uid 7 does not claim root's process of that name.
+        r.watch(Target::Comm("app".into()), 7, 0, &mut k, &h)
+            .unwrap();
+        r.event(named(60, "app", 1), 1, &mut k, &h);
+        assert!(k.untraced.contains(&60));
+        r.event(named(7002, "app", 2), 2, &mut k, &h);
+        assert!(!k.untraced.contains(&7002));
+        r.unwatch(w, 7, &mut k).unwrap();
+        assert!(k.untraced.contains(&7001));
+    }
+
+    #[test]
+    fn ring_is_bounded_by_bytes_and_age() {
+        let mut s = settings();
+        s.keep_bytes = 100 * std::mem::size_of::<Item>();
+        s.keep_ns = 1_000;
+        let mut ring = Ring::default();
+        for t in 0..1000 {
+            ring.push(Item::Event(sc(1, 0, 0, t)), &s);
+        }
+        assert!(ring.len() <= 100);
+        assert_eq!(ring.evicted + ring.len() as u64, 1000);
+        ring.evict(1_000_000, &s);
+        assert_eq!(ring.len(), 0);
+        assert_eq!(ring.bytes, 0);
+    }
+}

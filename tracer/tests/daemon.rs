@@ -1,0 +1,539 @@
+//! `tracer daemon` and `tracer ctl` end to end: a real daemon with the real
+//! eBPF programs, real lab processes, real clients (one of them running as
+//! `nobody`). Needs root, like the other end-to-end tests; never skips.
+
+use std::{
+    io::{BufRead, BufReader, Read, Write},
+    os::unix::{fs::MetadataExt, net::UnixStream, process::CommandExt},
+    path::{Path, PathBuf},
+    process::{Child, Command, Output, Stdio},
+    thread,
+    time::{Duration, Instant},
+};
+
+use serde_json::Value;
+
+const NOBODY: u32 = 65534;
+
+fn tracer() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_tracer"))
+}
+
+fn lab(name: &str) -> PathBuf {
+    let path = tracer().parent().unwrap().join(name);
+    assert!(
+        path.exists(),
+        "{} missing: `cargo test` builds the lab's binaries",
+        path.display()
+    );
+    path
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tracer-dmn-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A daemon on its own socket and dump directory; SIGTERM'd on drop.
+struct Daemon {
+    child: Child,
+    dir: PathBuf,
+    socket: PathBuf,
+    dumps: PathBuf,
+}
+
+impl Daemon {
+    fn start(name: &str, extra: &[&str]) -> Daemon {
+        let dir = scratch(name);
+        let socket = dir.join("daemon.sock");
+        let dumps = dir.join("dumps");
+        let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
+        let child = Command::new(tracer())
+            .arg("daemon")
+            .arg("--socket")
+            .arg(&socket)
+            .arg("--dump-dir")
+            .arg(&dumps)
+            .args(extra)
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut daemon = Daemon {
+            child,
+            dir,
+            socket,
+            dumps,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while UnixStream::connect(&daemon.socket).is_err() {
+            if let Ok(Some(status)) = daemon.child.try_wait() {
+                panic!("daemon exited with {status}:\n{}", daemon.log());
+            }
+            assert!(Instant::now() < deadline, "daemon did not listen in time");
+            thread::sleep(Duration::from_millis(50));
+        }
+        daemon
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+    }
+
+    /// `tracer ctl ARGS` as root.
+    fn ctl(&self, args: &[&str]) -> Output {
+        self.ctl_as(None, args)
+    }
+
+    /// `tracer ctl ARGS`, as `uid` (with that uid as its only group) when
+    /// given.
+    fn ctl_as(&self, uid: Option<u32>, args: &[&str]) -> Output {
+        let mut cmd = Command::new(tracer());
+        cmd.arg("ctl").arg("--socket").arg(&self.socket).args(args);
+        if let Some(uid) = uid {
+            as_user(&mut cmd, uid);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// `ctl --json ARGS`, which must succeed.
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.ctl(&all);
+        assert!(
+            out.status.success(),
+            "ctl {args:?}: {}\ndaemon log:\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.log()
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    fn dumps(&self) -> Vec<Value> {
+        self.json(&["list"])["dumps"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGTERM; the exit status.
+    fn stop(&mut self) -> std::process::ExitStatus {
+        signal(self.child.id(), libc::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "daemon ignored SIGTERM");
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if self.alive() {
+            self.stop();
+        }
+    }
+}
+
+/// A child killed when the test ends, however it ends.
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn signal(pid: u32, sig: i32) {
+    // SAFETY: kill(2) on a child of ours.
+    unsafe { libc::kill(pid as i32, sig) };
+}
+
+/// Runs the command as `uid`, group `uid`, no supplementary groups.
+fn as_user(cmd: &mut Command, uid: u32) {
+    // SAFETY: between fork and exec only async-signal-safe calls are made
+    // (setgroups, setgid, setuid), and their errors are returned as is.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(uid) != 0
+                || libc::setuid(uid) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Waits until `check` holds, up to `secs`.
+fn eventually(secs: u64, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    check()
+}
+
+/// The proof of issue #7: a comm watch picks up each run of a racy lab
+/// program as it starts; the run that fails leaves a dump holding its last
+/// syscalls (the write of its FAIL line among them); the runs that passed
+/// leave none.
+#[test]
+fn failing_run_is_dumped_passing_runs_are_not() {
+    let daemon = Daemon::start("fail", &["--after", "100ms"]);
+    let out = daemon.ctl(&["watch", "--comm", "collector_race"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let watch = String::from_utf8_lossy(&out.stdout).trim().to_string();
+
+    let program = lab("collector_race");
+    let mut passed = Vec::new();
+    let mut failed = None;
+    for _ in 0..400 {
+        let child = Command::new(&program)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let child_pid = child.id();
+        let out = child.wait_with_output().unwrap();
+        match out.status.code() {
+            Some(0) => passed.push(child_pid),
+            Some(1) => {
+                assert!(stderr(&out).starts_with("FAIL:"), "{}", stderr(&out));
+                failed = Some((child_pid, stderr(&out)));
+                break;
+            }
+            other => panic!("collector_race could not run ({other:?}): {}", stderr(&out)),
+        }
+    }
+    let (failed_pid, message) = failed.expect("collector_race never failed in 400 runs");
+
+    assert!(
+        eventually(15, || !daemon.dumps().is_empty()),
+        "no dump appeared; daemon log:\n{}",
+        daemon.log()
+    );
+    // Give stragglers a chance to show up: there must be none.
+    thread::sleep(Duration::from_millis(500));
+    let dumps = daemon.dumps();
+    assert_eq!(dumps.len(), 1, "{dumps:#?}\n{}", daemon.log());
+    let dump = &dumps[0];
+    assert_eq!(dump["reason"], "exit-1");
+    assert_eq!(dump["watch"].to_string(), watch);
+    let name = dump["name"].as_str().unwrap();
+    assert!(
+        name.contains("-collector_race-") && name.ends_with("-exit-1.trec"),
+        "{name}"
+    );
+    let path = daemon.dumps.join(name);
+    assert_eq!(std::fs::metadata(&path).unwrap().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&daemon.dumps).unwrap().mode() & 0o777,
+        0o700
+    );
+
+    // The dump is a recording `report` reads: the failing process's last
+    // syscalls, the write of its error message and its exit among them.
+    let report = Command::new(tracer())
+        .arg("report")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{}", stderr(&report));
+    let text = String::from_utf8_lossy(&report.stdout);
+    let pid = dump["pid"].as_u64().unwrap() as u32;
+    assert_eq!(pid, failed_pid);
+    assert!(name.contains(&format!("-{failed_pid}-")), "{name}");
+    let tail: Vec<&str> = text.lines().rev().take(40).collect();
+    let fail_word = message.split(' ').next().unwrap(); // "FAIL:"
+    assert!(
+        tail.iter()
+            .any(|l| l.contains("write(2, ") && l.contains(fail_word)),
+        "no write of the FAIL line near the end of the dump:\n{}",
+        tail.join("\n")
+    );
+    assert!(
+        tail.iter().any(|l| l.contains("exit_group(1)")),
+        "no exit_group(1) near the end:\n{}",
+        tail.join("\n")
+    );
+    for other in &passed {
+        assert!(
+            !dumps.iter().any(|d| d["pid"] == *other),
+            "passing run {other} was dumped"
+        );
+    }
+
+    // ctl dump NAME -w FILE fetches the same bytes.
+    let copy = daemon.dir.join("copy.trec");
+    let out = daemon.ctl(&["dump", name, "-w", copy.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&copy).unwrap(), std::fs::read(&path).unwrap());
+}
+
+/// A non-root client may watch its own processes only: not root's, not
+/// someone else's watch, not dumps of root's processes. The uid comes from
+/// SO_PEERCRED, so nothing in the request can claim otherwise.
+#[test]
+fn non_root_clients_are_confined_to_their_processes() {
+    let daemon = Daemon::start("perm", &["--socket-group", "nogroup"]);
+    let meta = std::fs::metadata(&daemon.socket).unwrap();
+    assert_eq!(meta.mode() & 0o777, 0o660);
+    assert_eq!(meta.gid(), NOBODY);
+
+    let roots = Killed(Command::new("sleep").arg("60").spawn().unwrap());
+    let nobodys = {
+        let mut cmd = Command::new("sleep");
+        cmd.arg("60");
+        as_user(&mut cmd, NOBODY);
+        Killed(cmd.spawn().unwrap())
+    };
+    let root_pid = roots.0.id().to_string();
+    let nobody_pid = nobodys.0.id().to_string();
+
+    // Refused: root's process.
+    let out = daemon.ctl_as(Some(NOBODY), &["watch", &root_pid]);
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("permission denied"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        daemon.json(&["list"])["watches"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Allowed: its own (the check is not refusing everything).
+    let out = daemon.ctl_as(Some(NOBODY), &["watch", &nobody_pid]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let own: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+
+    // Root watches its process; nobody can neither see nor remove that.
+    let root_watch = daemon.json(&["watch", &root_pid])["watch"]
+        .as_u64()
+        .unwrap();
+    let out = daemon.ctl_as(Some(NOBODY), &["--json", "list"]);
+    let list: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let seen: Vec<u64> = list["watches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(seen, [own]);
+    let out = daemon.ctl_as(Some(NOBODY), &["unwatch", &root_watch.to_string()]);
+    assert!(!out.status.success());
+    let out = daemon.ctl_as(Some(NOBODY), &["stream", &root_watch.to_string()]);
+    assert!(!out.status.success());
+
+    // A dump of root's process is root's: nobody cannot fetch it.
+    let file = daemon.dir.join("root.trec");
+    let out = daemon.ctl(&[
+        "dump",
+        &root_watch.to_string(),
+        "-w",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let name = daemon.dumps()[0]["name"].as_str().unwrap().to_string();
+    assert!(name.ends_with("-manual.trec"), "{name}");
+    let out = daemon.ctl_as(Some(NOBODY), &["dump", &name, "-w", "/tmp/stolen.trec"]);
+    assert!(!out.status.success());
+    assert!(!Path::new("/tmp/stolen.trec").exists());
+    let out = daemon.ctl_as(
+        Some(NOBODY),
+        &["dump", &root_watch.to_string(), "-w", "/dev/null"],
+    );
+    assert!(!out.status.success());
+
+    // Both watches are real: root sees them, with their owners.
+    let list = daemon.json(&["list"]);
+    let owners: Vec<(u64, u64)> = list["watches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| (w["id"].as_u64().unwrap(), w["owner"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(owners, [(own, u64::from(NOBODY)), (root_watch, 0)]);
+}
+
+/// Malformed, oversized, binary and abandoned requests get an error (or
+/// just a closed connection), and the daemon goes on serving.
+#[test]
+fn daemon_survives_garbage_on_its_socket() {
+    let mut daemon = Daemon::start("garbage", &[]);
+    let answer = |payload: &[u8]| -> String {
+        let mut s = UnixStream::connect(&daemon.socket).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let _ = s.write_all(payload);
+        let _ = s.shutdown(std::net::Shutdown::Write);
+        let mut line = String::new();
+        let _ = BufReader::new(s).read_line(&mut line);
+        line
+    };
+    for payload in [
+        &b"hello\n"[..],
+        b"{\"cmd\":\"watch\",\"pid\":\"1; rm -rf /\"}\n",
+        b"{\"cmd\":\"watch\",\"pid\":99999999}\n",
+        b"{\"cmd\":\"dump\",\"name\":\"../../../etc/shadow\"}\n",
+        b"{\"cmd\":\"unwatch\",\"watch\":-1}\n",
+        b"\xff\xfe\x00\x01\n",
+        b"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\n",
+        b"{\"cmd\":\"stats\"",
+    ] {
+        let line = answer(payload);
+        let v: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|e| panic!("{payload:?} got {line:?} ({e})"));
+        assert_eq!(v["ok"], false, "{payload:?} got {line}");
+        assert!(v["error"].as_str().is_some_and(|e| !e.is_empty()));
+    }
+    // 1 MiB without a newline: refused as too large.
+    let big = vec![b'a'; 1 << 20];
+    let line = answer(&big);
+    assert!(line.contains("larger than"), "{line}");
+    // Random bytes, and connections dropped halfway.
+    let rng_seed = 0x5eed_u64;
+    let mut x = rng_seed;
+    for i in 0..200 {
+        let len = (i * 37) % 3000;
+        let bytes: Vec<u8> = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let mut s = UnixStream::connect(&daemon.socket).unwrap();
+        let _ = s.write_all(&bytes);
+        if i % 2 == 0 {
+            drop(s);
+        } else {
+            let _ = s.shutdown(std::net::Shutdown::Write);
+            let _ = s.read(&mut [0u8; 64]);
+        }
+    }
+    // Several requests on one connection still work after an error.
+    let mut s = UnixStream::connect(&daemon.socket).unwrap();
+    s.write_all(b"nonsense\n{\"cmd\":\"stats\"}\n").unwrap();
+    let mut reader = BufReader::new(s);
+    let (mut first, mut second) = (String::new(), String::new());
+    reader.read_line(&mut first).unwrap();
+    reader.read_line(&mut second).unwrap();
+    assert!(first.contains("\"ok\":false"), "{first}");
+    assert!(second.contains("\"ok\":true"), "{second}");
+
+    assert!(daemon.alive(), "daemon died:\n{}", daemon.log());
+    let stats = daemon.json(&["stats"]);
+    assert!(stats["events_total"].is_u64());
+    let status = daemon.stop();
+    assert!(status.success(), "{status}\n{}", daemon.log());
+}
+
+/// `ctl stream` shows a watched process's syscalls as `record` prints
+/// them, and ends when the process does; SIGTERM with --flush-on-exit
+/// dumps the rings, detaches, removes the socket and exits 0.
+#[test]
+fn stream_and_clean_shutdown() {
+    let mut daemon = Daemon::start("stream", &["--flush-on-exit"]);
+    // A shell that waits for a line, echoes, waits again.
+    let mut shell = Command::new("sh")
+        .args(["-c", "read a; echo hello-stream; read b; exit 0"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let watch = daemon.json(&["watch", &shell.id().to_string()])["watch"]
+        .as_u64()
+        .unwrap();
+    let mut stream = Command::new(tracer())
+        .arg("ctl")
+        .arg("--socket")
+        .arg(&daemon.socket)
+        .args(["stream", &watch.to_string()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    thread::sleep(Duration::from_millis(500));
+    let mut stdin = shell.stdin.take().unwrap();
+    stdin.write_all(b"go\n").unwrap();
+    // A second watched process, busy enough to have a ring to dump at
+    // shutdown.
+    let mut sleeper = Killed(
+        Command::new("sh")
+            .args([
+                "-c",
+                "while :; do read x < /proc/self/stat; sleep 0.05; done",
+            ])
+            .spawn()
+            .unwrap(),
+    );
+    daemon.json(&["watch", &sleeper.0.id().to_string()]);
+    thread::sleep(Duration::from_millis(300));
+    drop(stdin); // the shell's second read sees EOF; it exits
+    assert!(shell.wait().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = stream.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stream did not end with the watch"
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success());
+    let mut text = String::new();
+    stream
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut text)
+        .unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("write(1, \"hello-stream\\n\", 13) = 13")),
+        "{text}"
+    );
+    assert!(text.lines().any(|l| l.contains("exit_group(0)")), "{text}");
+
+    let status = daemon.stop();
+    assert!(status.success(), "{status}\n{}", daemon.log());
+    assert!(!daemon.socket.exists(), "socket left behind");
+    let log = daemon.log();
+    assert!(log.contains("probes detached"), "{log}");
+    let names: Vec<String> = std::fs::read_dir(&daemon.dumps)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n.contains(&format!("-{}-shutdown", sleeper.0.id()))),
+        "{names:?}\n{log}"
+    );
+    // Still running: the daemon never stops what it watches.
+    assert!(sleeper.0.try_wait().unwrap().is_none());
+}
