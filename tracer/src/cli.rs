@@ -20,11 +20,22 @@ pub struct Cli {
 pub enum Command {
     /// Record the syscalls of a command, or of running processes (-p).
     Record(RecordArgs),
+    /// Show a recording (record -w FILE) as the live run would have:
+    /// lines, -c summary or --json, filtered by thread, request, time.
+    Report(crate::report::ReportArgs),
+    /// Convert a recording (record -w FILE) into a timeline for other
+    /// tools: Perfetto, Chrome JSON, JSONL or CSV.
+    Export(crate::export::ExportArgs),
     /// Run a command many times untraced and traced: does the failure
     /// vanish under observation?
     Compare(crate::compare::CompareArgs),
     /// Measure the nanoseconds each mode adds to a syscall, side by side.
     Overhead(crate::overhead::OverheadArgs),
+    /// Always-on flight recorder: keeps recent events of watched processes
+    /// and dumps them when one crashes, fails or logs a panic.
+    Daemon(crate::daemon::DaemonArgs),
+    /// Talk to a running `tracer daemon`: watch, list, dump, stream, stats.
+    Ctl(crate::ctl::CtlArgs),
     /// The calibration workload of `overhead`: COUNT getppid calls, then
     /// print the elapsed nanoseconds.
     #[command(hide = true)]
@@ -71,6 +82,17 @@ pub struct RecordArgs {
     #[arg(long)]
     pub json: bool,
 
+    /// Also write a recording of every event shown to FILE (mode 0600), for
+    /// `tracer report FILE` and the exports. Written as events arrive: a
+    /// run cut short leaves a readable recording.
+    #[arg(short = 'w', long = "write", value_name = "FILE")]
+    pub write: Option<PathBuf>,
+
+    /// Also write the trace as FORMAT (perfetto, chrome, jsonl, csv) to
+    /// FILE, as events arrive. Repeatable.
+    #[arg(long = "export", value_name = "FORMAT:FILE")]
+    pub exports: Vec<crate::export::Target>,
+
     /// Prefix lines with the wall-clock time: -t seconds, -tt microseconds,
     /// -ttt seconds since the epoch.
     #[arg(short = 't', action = ArgAction::Count)]
@@ -94,6 +116,41 @@ pub struct RecordArgs {
     #[arg(long)]
     pub kill_on_exit: bool,
 
+    /// Capture up to BYTES of each data buffer read or written (read,
+    /// write, send, recv families and their vectored forms), for request
+    /// IDs and display; 0 turns capture off. At most 4096.
+    #[arg(short = 's', long = "capture-bytes", value_name = "BYTES", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(0..=tracer_common::capture::MAX_DATA as i64))]
+    pub capture_bytes: u32,
+
+    /// Keep the captured bytes in full (up to --capture-bytes) in the
+    /// output and recordings. By default only request IDs, lengths and the
+    /// 32-byte prefix shown in text mode are kept: captured data can hold
+    /// passwords and tokens.
+    #[arg(long)]
+    pub keep_payload: bool,
+
+    /// Show the path or socket behind each file descriptor:
+    /// `read(3</etc/hosts>, ...)`, `write(5<TCP:[127.0.0.1:8080->127.0.0.1:51234]>, ...)`.
+    #[arg(short = 'y', long = "decode-fds")]
+    pub decode_fds: bool,
+
+    /// Also find request IDs with REGEX, which must have exactly one
+    /// capture group (the ID); it takes precedence over the built-in
+    /// patterns (X-Request-Id, traceparent, req=/request_id=/request-id=
+    /// log tokens). Repeatable.
+    #[arg(long = "request-id", value_name = "REGEX", value_parser = parse_request_id)]
+    pub request_ids: Vec<regex::bytes::Regex>,
+
+    /// Do not use the built-in request ID patterns.
+    #[arg(long)]
+    pub no_default_request_ids: bool,
+
+    /// Summarise per request: threads, syscalls, wall time, first and last
+    /// event, after the anomalies (implies -c; with --json adds `requests`).
+    #[arg(long)]
+    pub by_request: bool,
+
     /// Size of the eBPF ring buffer (power of two, e.g. 16M, 64MiB).
     #[arg(long, value_name = "BYTES", default_value = "64MiB", value_parser = parse_ring_size)]
     pub ring_size: u32,
@@ -105,6 +162,10 @@ pub struct RecordArgs {
         value_name = "CMD"
     )]
     pub command: Vec<OsString>,
+}
+
+fn parse_request_id(text: &str) -> Result<regex::bytes::Regex, String> {
+    crate::request::patterns::parse(text).map_err(|e| e.to_string())
 }
 
 fn parse_ring_size(text: &str) -> Result<u32, String> {
@@ -153,6 +214,21 @@ mod tests {
         assert_eq!(a.command, ["ls", "-l"]);
         assert_eq!(a.mode, Mode::Auto);
         assert_eq!(a.ring_size, 64 << 20);
+    }
+
+    #[test]
+    fn request_id_options() {
+        let a = parse(&["--request-id", r"rid=(\w+) ", "--request-id", "x:(.+)\n"]).unwrap();
+        assert_eq!(a.request_ids.len(), 2);
+        assert!(!a.no_default_request_ids && !a.by_request);
+        let a = parse(&["--no-default-request-ids", "--by-request"]).unwrap();
+        assert!(a.no_default_request_ids && a.by_request);
+        let err = parse(&["--request-id", r"rid=\w+"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("exactly one capture group"), "{err}");
+        assert!(parse(&["--request-id", "(a)(b)"]).is_err());
+        assert!(parse(&["--request-id", "(a"]).is_err());
     }
 
     #[test]

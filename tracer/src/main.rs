@@ -5,8 +5,12 @@
 
 mod cli;
 mod compare;
+mod ctl;
+mod daemon;
 mod ebpf;
 mod event;
+mod export;
+mod fds;
 mod launch;
 mod output;
 mod overhead;
@@ -14,6 +18,8 @@ mod pipeline;
 mod procfs;
 mod ptrace;
 mod record;
+mod recording;
+mod report;
 mod request;
 mod source;
 mod stats;
@@ -35,8 +41,12 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let outcome = match cli.command {
         cli::Command::Record(args) => record::run(args),
+        cli::Command::Report(args) => report::run(args),
+        cli::Command::Export(args) => export::run(args),
         cli::Command::Compare(args) => compare::run(args).map(Exit::Code),
         cli::Command::Overhead(args) => overhead::run(args).map(Exit::Code),
+        cli::Command::Daemon(args) => daemon::run(args).map(Exit::Code),
+        cli::Command::Ctl(args) => ctl::run(args).map(Exit::Code),
         cli::Command::SyscallLoop { count } => overhead::syscall_loop(count).map(Exit::Code),
     };
     match outcome {

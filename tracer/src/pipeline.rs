@@ -59,11 +59,6 @@ impl Tasks {
         self.tgid_of.len()
     }
 
-    /// The process `tid` belongs to, as far as known.
-    pub fn tgid(&self, tid: u32) -> Option<u32> {
-        self.tgid_of.get(&tid).copied()
-    }
-
     /// The latest known name of task `tid`.
     pub fn comm(&self, tid: u32) -> Option<&str> {
         self.comm_of.get(&tid).map(String::as_str)

@@ -4,9 +4,7 @@
 
 use std::{
     collections::HashSet,
-    fs::{File, OpenOptions},
-    io::{self, BufWriter, Write},
-    os::unix::fs::OpenOptionsExt,
+    io,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -21,12 +19,11 @@ use crate::{
     cli::RecordArgs,
     event::{Event, TaskEvent},
     launch,
-    output::{
-        summary::{SummaryFormat, SummarySink},
-        text::{TextOptions, TextSink, Timestamps, clock_ns},
-    },
-    pipeline::{Pipeline, RunInfo, Sink},
+    output::{View, text::clock_ns},
+    pipeline::{Pipeline, RunInfo},
     procfs,
+    recording::{Header, Writer},
+    request::{Attributor, patterns::Patterns},
     source::Source,
     syscalls::filter::SyscallFilter,
 };
@@ -47,25 +44,47 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         launch::resolve(program)?;
     }
 
-    let out = open_output(&args)?;
-    let sink: Box<dyn Sink> = if args.summary || args.json {
-        let format = if args.json {
-            SummaryFormat::Json
-        } else {
-            SummaryFormat::Table
-        };
-        Box::new(SummarySink::new(out, format))
-    } else {
-        let options = TextOptions {
-            timestamps: Timestamps::from_count(args.timestamps),
-            durations: args.durations,
-        };
-        Box::new(TextSink::new(out, options))
-    };
+    // One wall-clock offset for the lines shown and the recording written,
+    // so that `tracer report` shows the same times to the microsecond.
+    let clock_offset = crate::recording::realtime_offset_ns();
+    let mut sinks = vec![crate::output::view_sink(&View {
+        summary: args.summary,
+        json: args.json,
+        timestamps: args.timestamps,
+        durations: args.durations,
+        decode_fds: args.decode_fds,
+        by_request: args.by_request,
+        output: args.output.clone(),
+        realtime_offset_ns: Some(clock_offset),
+        ..View::default()
+    })?];
+    let mut source = Source::open(args.mode, args.ring_size, args.capture_bytes)?;
+    if let Some(path) = &args.write {
+        let command = args
+            .command
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let targets = attach.iter().map(|&tgid| tgid as u32).collect();
+        let mut header = Header::now(source.mode(), command, targets, args.keep_payload);
+        header.realtime_offset_ns = clock_offset;
+        sinks.push(Box::new(Writer::create(path, &header)?));
+    }
+    for target in &args.exports {
+        sinks.push(target.open()?);
+    }
     let prepare_filter = filter.clone();
-    let mut pipeline = Pipeline::new(filter, vec![sink]);
+    let mut pipeline = Pipeline::new(filter, sinks);
+    if !args.keep_payload {
+        pipeline = pipeline.keep_bytes(crate::pipeline::SHOWN_BYTES);
+    }
+    // Request attribution, whenever there is a pattern to look for: it
+    // costs a branch per event when nothing is captured.
+    let patterns = Patterns::new(args.request_ids.clone(), !args.no_default_request_ids);
+    if !patterns.is_empty() {
+        pipeline = pipeline.with_attributor(Attributor::new(patterns));
+    }
 
-    let mut source = Source::open(args.mode, args.ring_size)?;
     let stop = Stop::install()?;
     let start_ns = clock_ns(libc::CLOCK_MONOTONIC);
 
@@ -191,23 +210,6 @@ fn forward(
     if let Err(e) = pipeline.push(event) {
         *failure = Some(e);
     }
-}
-
-fn open_output(args: &RecordArgs) -> Result<Box<dyn Write>> {
-    Ok(match &args.output {
-        Some(path) => {
-            // 0600: traces show what the target did, and later its data.
-            let file: File = OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(path)
-                .with_context(|| format!("cannot create {}", path.display()))?;
-            Box::new(BufWriter::with_capacity(1 << 20, file))
-        }
-        None => Box::new(BufWriter::with_capacity(1 << 16, io::stderr())),
-    })
 }
 
 /// SIGINT/SIGTERM/SIGHUP ask for a clean stop: detach, summarise, exit.

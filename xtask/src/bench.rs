@@ -27,6 +27,17 @@ pub struct BenchArgs {
     /// Bytes for the ptrace group (ptrace tracers take ~100x longer).
     #[arg(long, default_value_t = 20_000)]
     ptrace_count: u64,
+    /// Syscalls in the recording that every export format converts (0: no
+    /// export benchmark).
+    #[arg(long, default_value_t = 10_000_000)]
+    export_events: u64,
+    /// Only the export benchmark.
+    #[arg(long)]
+    export_only: bool,
+    /// Only the daemon benchmark: dd untraced, unwatched while `tracer
+    /// daemon` runs, and watched by it (`--comm dd`).
+    #[arg(long)]
+    daemon_only: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -36,7 +47,15 @@ enum Config {
     /// everybody else on the machine pays.
     Bystander,
     TracerEbpf,
+    /// The same with data capture off (`-s 0`): what capture costs.
+    TracerEbpfNoCapture,
     Bpftrace,
+    /// `tracer daemon` running with no watch; dd unwatched.
+    DaemonIdle,
+    /// `tracer daemon` watching another process; dd unwatched.
+    DaemonBystander,
+    /// `tracer daemon` watching `--comm dd`: dd recorded into its ring.
+    DaemonWatched,
     TracerPtrace,
     Strace,
     TracerPtraceNarrow,
@@ -49,7 +68,11 @@ impl Config {
             Config::Untraced => "untraced",
             Config::Bystander => "untraced, tracer watching another process",
             Config::TracerEbpf => "tracer record (ebpf) -o FILE, every event as text",
+            Config::TracerEbpfNoCapture => "tracer record (ebpf) -s 0 -o FILE: no data capture",
             Config::Bpftrace => "bpftrace, every event printed",
+            Config::DaemonIdle => "tracer daemon running, no watch",
+            Config::DaemonBystander => "tracer daemon watching another process",
+            Config::DaemonWatched => "tracer daemon watching dd (--comm dd)",
             Config::TracerPtrace => "tracer record --mode ptrace -o /dev/null",
             Config::Strace => "strace -f -o /dev/null",
             Config::TracerPtraceNarrow => "tracer record --mode ptrace -e trace=openat",
@@ -67,8 +90,29 @@ struct Group {
 
 pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     crate::run(crate::cargo().args(["build", "--locked", "--release", "-p", "tracer"]))?;
-    let tracer = root.join("target/release/tracer");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or(root.join("target"), Into::into);
+    let tracer = target.join("release/tracer");
     let scratch = tempdir()?;
+    if args.export_only {
+        println!("{}", export_bench(&tracer, &scratch, args.export_events)?);
+        return Ok(());
+    }
+    if args.daemon_only {
+        let group = Group {
+            title: "daemon: always-on flight recorder",
+            count: args.count,
+            configs: &[
+                Config::Untraced,
+                Config::DaemonIdle,
+                Config::DaemonBystander,
+                Config::DaemonWatched,
+                // The same events through `record`, for reference.
+                Config::TracerEbpf,
+            ],
+        };
+        println!("{}", run_group(&group, args.rounds, &tracer, &scratch)?);
+        return Ok(());
+    }
     let groups = [
         Group {
             title: "eBPF: full per-event recording",
@@ -77,6 +121,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
                 Config::Untraced,
                 Config::Bystander,
                 Config::TracerEbpf,
+                Config::TracerEbpfNoCapture,
                 Config::Bpftrace,
             ],
         },
@@ -96,6 +141,9 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     let mut report = String::new();
     for group in &groups {
         report.push_str(&run_group(group, args.rounds, &tracer, &scratch)?);
+    }
+    if args.export_events > 0 {
+        report.push_str(&export_bench(&tracer, &scratch, args.export_events)?);
     }
     println!("{report}");
     Ok(())
@@ -183,11 +231,17 @@ fn measure(config: Config, tracer: &Path, dd: &[String], scratch: &Path) -> Resu
             let _ = victim.wait();
             result
         }
-        Config::TracerEbpf | Config::TracerPtrace | Config::TracerPtraceNarrow => {
+        Config::TracerEbpf
+        | Config::TracerEbpfNoCapture
+        | Config::TracerPtrace
+        | Config::TracerPtraceNarrow => {
             let mut cmd = Command::new(tracer);
             match config {
                 Config::TracerEbpf => cmd
                     .args(["record", "--mode", "ebpf", "-o"])
+                    .arg(&trace_file),
+                Config::TracerEbpfNoCapture => cmd
+                    .args(["record", "--mode", "ebpf", "-s", "0", "-o"])
                     .arg(&trace_file),
                 Config::TracerPtrace => cmd.args(["record", "--mode", "ptrace", "-o", "/dev/null"]),
                 _ => cmd.args([
@@ -208,6 +262,9 @@ fn measure(config: Config, tracer: &Path, dd: &[String], scratch: &Path) -> Resu
                 .filter_map(|l| l.split_whitespace().find_map(|w| w.parse::<u64>().ok()))
                 .sum();
             Ok((parse_dd(&stderr)?, lost))
+        }
+        Config::DaemonIdle | Config::DaemonBystander | Config::DaemonWatched => {
+            daemon_dd(config, tracer, dd, scratch)
         }
         Config::Strace => plain(
             Command::new("strace")
@@ -304,6 +361,160 @@ fn shuffle(items: &mut [usize], seed: &mut u64) {
         *seed ^= *seed << 17;
         items.swap(i, (*seed % (i as u64 + 1)) as usize);
     }
+}
+
+/// Export speed: `tracer export` of a recording of `events` syscalls (dd,
+/// recorded with eBPF) and of as many generated ones (servers handing
+/// requests across threads: strings, data, flows), to each format. Each
+/// output is deleted once measured; tracer reports its own peak memory.
+fn export_bench(tracer: &Path, scratch: &Path, events: u64) -> Result<String> {
+    let recording = scratch.join("export-bench.rec");
+    let mut record = Command::new(tracer);
+    record
+        .args(["record", "--mode", "ebpf", "-o", "/dev/null", "-w"])
+        .arg(&recording)
+        .args([
+            "--",
+            &find_in_path("dd")?,
+            "if=/dev/zero",
+            "of=/dev/null",
+            "bs=1",
+        ])
+        .arg(format!("count={}", events / 2))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let status = record.status().context("cannot run tracer record")?;
+    if !status.success() {
+        bail!("tracer record -w failed: {status}");
+    }
+    let mut out = format!(
+        "\nexport: {events} syscalls to each format (`tracer export`: wall and CPU time)\n{:<34} {:<9} {:>10} {:>9} {:>9} {:>11} {:>9}\n",
+        "source", "format", "syscalls", "wall s", "CPU s", "output MiB", "peak MiB"
+    );
+    let sources: [(&str, Vec<String>); 2] = [
+        (
+            "recording of dd (ebpf)",
+            vec![recording.display().to_string()],
+        ),
+        (
+            "generated servers with requests",
+            vec!["--synthetic".into(), events.to_string()],
+        ),
+    ];
+    for (label, source) in &sources {
+        for format in ["perfetto", "chrome", "jsonl", "csv"] {
+            let target = scratch.join(format!("export-bench.{format}"));
+            let started = std::time::Instant::now();
+            let run = Command::new(tracer)
+                .arg("export")
+                .args(source)
+                .args(["--format", format, "-o"])
+                .arg(&target)
+                .output()
+                .context("cannot run tracer export")?;
+            let secs = started.elapsed().as_secs_f64();
+            let stderr = String::from_utf8_lossy(&run.stderr);
+            if !run.status.success() {
+                bail!("tracer export {format} failed: {}", stderr.trim());
+            }
+            let size = std::fs::metadata(&target).map(|m| m.len()).unwrap_or(0);
+            let _ = std::fs::remove_file(&target);
+            // "tracer: exported N syscalls as F in S s (…, peak memory M MiB)"
+            let syscalls = stderr
+                .split("exported ")
+                .nth(1)
+                .and_then(|t| t.split(' ').next())
+                .unwrap_or("?");
+            let cpu = stderr
+                .split(" s (")
+                .nth(1)
+                .and_then(|t| t.split(' ').next())
+                .unwrap_or("?");
+            let peak = stderr
+                .split("peak memory ")
+                .nth(1)
+                .and_then(|t| t.split(' ').next())
+                .unwrap_or("?");
+            eprintln!("export: {label}, {format}: {secs:.2} s");
+            out.push_str(&format!(
+                "{label:<34} {format:<9} {syscalls:>10} {secs:>9.2} {cpu:>9} {:>11.1} {peak:>9}\n",
+                size as f64 / f64::from(1 << 20)
+            ));
+        }
+    }
+    let _ = std::fs::remove_file(&recording);
+    Ok(out)
+}
+
+/// dd's time while `tracer daemon` runs (started fresh, SIGTERM'd after),
+/// and the events the daemon reported lost.
+fn daemon_dd(config: Config, tracer: &Path, dd: &[String], scratch: &Path) -> Result<(f64, u64)> {
+    let socket = scratch.join("daemon.sock");
+    let socket_arg = socket.display().to_string();
+    let mut daemon = Command::new(tracer)
+        .args(["daemon", "--socket", &socket_arg, "--dump-dir"])
+        .arg(scratch.join("dumps"))
+        .stderr(Stdio::null())
+        .spawn()
+        .context("cannot start tracer daemon")?;
+    let mut victim = None;
+    let result = (|| -> Result<(f64, u64)> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+            if std::time::Instant::now() > deadline || daemon.try_wait()?.is_some() {
+                bail!("tracer daemon did not start");
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+        let ctl = |args: &[&str]| -> Result<String> {
+            let out = Command::new(tracer)
+                .args(["ctl", "--socket", &socket_arg])
+                .args(args)
+                .output()?;
+            if !out.status.success() {
+                bail!("ctl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            }
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        };
+        match config {
+            Config::DaemonBystander => {
+                let child = Command::new("sleep").arg("600").spawn()?;
+                ctl(&["watch", &child.id().to_string()])?;
+                victim = Some(child);
+            }
+            Config::DaemonWatched => {
+                ctl(&["watch", "--comm", "dd"])?;
+            }
+            _ => {}
+        }
+        let secs = dd_time(Command::new(&dd[0]).args(&dd[1..]))?;
+        let stats = ctl(&["--json", "stats"])?;
+        // The watched dd made two syscalls per byte: the daemon must have
+        // seen them, or this measured nothing.
+        let count: u64 = dd[4].trim_start_matches("count=").parse()?;
+        if config == Config::DaemonWatched && json_u64(&stats, "events_total").unwrap_or(0) < count
+        {
+            bail!("the daemon did not see the watched dd's events: {stats}");
+        }
+        Ok((secs, json_u64(&stats, "lost_events").unwrap_or(0)))
+    })();
+    // SIGTERM: the daemon detaches and exits.
+    let _ = Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
+    let _ = daemon.wait();
+    if let Some(mut victim) = victim {
+        let _ = victim.kill();
+        let _ = victim.wait();
+    }
+    result
+}
+
+/// The number after `"key":` in a flat JSON text.
+fn json_u64(json: &str, key: &str) -> Option<u64> {
+    let rest = json.split(&format!("\"{key}\":")).nth(1)?;
+    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
 }
 
 fn tempdir() -> Result<std::path::PathBuf> {

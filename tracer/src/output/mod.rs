@@ -3,6 +3,85 @@
 pub mod summary;
 pub mod text;
 
+use std::{
+    fs::{File, OpenOptions},
+    io::{self, BufWriter, Write},
+    os::unix::fs::OpenOptionsExt,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{Context as _, Result};
+
+use crate::pipeline::Sink;
+use summary::{SummaryFormat, SummarySink};
+use text::{TextOptions, TextSink, Timestamps};
+
+/// How events are shown: the options `record` and `report` share, built in
+/// one place so that a recording reads back exactly as the live run printed.
+#[derive(Clone, Debug, Default)]
+pub struct View {
+    /// `-c`: a summary table instead of lines.
+    pub summary: bool,
+    /// `--json`: the summary as JSON.
+    pub json: bool,
+    /// `-t` count.
+    pub timestamps: u8,
+    /// `-T`.
+    pub durations: bool,
+    /// `-y`.
+    pub decode_fds: bool,
+    /// `--by-request`: the summary also per request.
+    pub by_request: bool,
+    /// `-o FILE`, created 0600.
+    pub output: Option<PathBuf>,
+    /// Without `-o`: stdout instead of stderr (stderr is the traced
+    /// command's to share, as in strace; a report has stdout to itself).
+    pub stdout: bool,
+    /// `CLOCK_REALTIME - CLOCK_MONOTONIC` to show times with, when the
+    /// events are not from now (a recording); else taken at start.
+    pub realtime_offset_ns: Option<i64>,
+}
+
+/// The sink that renders `view`.
+pub fn view_sink(view: &View) -> Result<Box<dyn Sink>> {
+    let out: Box<dyn Write> = match &view.output {
+        Some(path) => Box::new(BufWriter::with_capacity(1 << 20, create_private(path)?)),
+        None if view.stdout => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
+        None => Box::new(BufWriter::with_capacity(1 << 16, io::stderr())),
+    };
+    Ok(if view.summary || view.json || view.by_request {
+        let format = if view.json {
+            SummaryFormat::Json
+        } else {
+            SummaryFormat::Table
+        };
+        Box::new(SummarySink::new(out, format).by_request(view.by_request))
+    } else {
+        let options = TextOptions {
+            timestamps: Timestamps::from_count(view.timestamps),
+            durations: view.durations,
+            decode_fds: view.decode_fds,
+        };
+        let sink = TextSink::new(out, options);
+        Box::new(match view.realtime_offset_ns {
+            Some(offset) => sink.with_realtime_offset(offset),
+            None => sink,
+        })
+    })
+}
+
+/// Creates (or truncates) `path` with mode 0600: traces show what the
+/// target did, and recordings may hold its data.
+pub fn create_private(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))
+}
+
 /// The line every output ends with when events were dropped: loud, because a
 /// trace with holes must never pass for a complete one.
 pub fn lost_banner(lost: u64) -> String {

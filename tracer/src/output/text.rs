@@ -4,13 +4,35 @@
 //! a reused buffer with no allocation and written through a large
 //! `BufWriter`.
 
-use std::io::{self, Write};
+use std::{
+    io::{self, Write},
+    rc::Rc,
+};
+
+use tracer_common::MAX_ARGS;
 
 use crate::{
-    event::SyscallEvent,
+    event::{Anomaly, SyscallEvent},
+    fds::FdNames,
     pipeline::{RunInfo, Sink, Tasks},
-    syscalls::format::{Captured, Strings, write_call, write_call_with},
+    syscalls::{
+        self, ArgKind,
+        format::{Captured, captured_of, write_call, write_call_with},
+    },
 };
+
+/// The names of `ev`'s fd arguments, by position.
+fn fd_names(fds: &mut FdNames, ev: &SyscallEvent) -> [Option<Rc<str>>; MAX_ARGS] {
+    let mut names: [Option<Rc<str>>; MAX_ARGS] = Default::default();
+    if let Some(sc) = syscalls::get(ev.nr) {
+        for (i, kind) in sc.args.iter().enumerate().take(MAX_ARGS) {
+            if matches!(kind, ArgKind::Fd | ArgKind::Dirfd) {
+                names[i] = fds.name(ev.tgid, ev.args[i] as i32);
+            }
+        }
+    }
+    names
+}
 
 /// `-t`, `-tt`, `-ttt`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -41,6 +63,8 @@ pub struct TextOptions {
     pub timestamps: Timestamps,
     /// `-T`: time spent in each syscall.
     pub durations: bool,
+    /// `-y`: the path or socket behind each fd.
+    pub decode_fds: bool,
 }
 
 pub struct TextSink<W: Write> {
@@ -48,6 +72,7 @@ pub struct TextSink<W: Write> {
     options: TextOptions,
     line: Vec<u8>,
     clock: WallClock,
+    fds: FdNames,
 }
 
 impl<W: Write> TextSink<W> {
@@ -57,7 +82,15 @@ impl<W: Write> TextSink<W> {
             options,
             line: Vec::with_capacity(512),
             clock: WallClock::new(),
+            fds: FdNames::default(),
         }
+    }
+
+    /// Shows times with this `CLOCK_REALTIME - CLOCK_MONOTONIC` offset (a
+    /// recording's, taken when it was made) instead of today's.
+    pub fn with_realtime_offset(mut self, offset_ns: i64) -> Self {
+        self.clock.offset_ns = i128::from(offset_ns);
+        self
     }
 }
 
@@ -74,17 +107,24 @@ impl<W: Write> Sink for TextSink<W> {
             self.clock.write(line, ev.enter_ns, self.options.timestamps);
             line.push(b' ');
         }
-        match &ev.strings {
-            None => write_call(line, ev),
-            Some(strings) => {
-                let captured: Strings<'_> = std::array::from_fn(|i| {
-                    strings[i].as_ref().map(|s| Captured {
-                        bytes: &s.bytes,
-                        truncated: s.truncated,
-                    })
-                });
-                write_call_with(line, ev, &captured);
+        if self.options.decode_fds {
+            // Owned here, borrowed by the rendering.
+            let names = fd_names(&mut self.fds, ev);
+            let mut captured = captured_of(ev);
+            for (slot, name) in captured.iter_mut().zip(&names) {
+                if let Some(name) = name {
+                    *slot = Some(Captured {
+                        bytes: name.as_bytes(),
+                        truncated: false,
+                    });
+                }
             }
+            write_call_with(line, ev, &captured);
+            self.fds.after(ev);
+        } else if ev.strings.is_none() && ev.data.is_none() {
+            write_call(line, ev);
+        } else {
+            write_call_with(line, ev, &captured_of(ev));
         }
         if self.options.durations
             && let Some(ns) = ev.duration_ns()
@@ -93,8 +133,21 @@ impl<W: Write> Sink for TextSink<W> {
             push_fraction(line, ns / 1_000_000_000, (ns % 1_000_000_000) / 1000, 6);
             line.push(b'>');
         }
+        if let Some(request) = &ev.request {
+            line.extend_from_slice(b" [req=");
+            line.extend_from_slice(request.as_bytes());
+            line.push(b']');
+        }
         line.push(b'\n');
         self.out.write_all(line)
+    }
+
+    fn anomaly(&mut self, anomaly: &Anomaly, _tasks: &Tasks) -> io::Result<()> {
+        writeln!(
+            self.out,
+            "!!! {}",
+            super::summary::anomaly_sentence(anomaly)
+        )
     }
 
     fn finish(&mut self, run: &RunInfo, _tasks: &Tasks) -> io::Result<()> {
@@ -232,10 +285,33 @@ mod tests {
     }
 
     #[test]
+    fn request_suffix_and_anomaly_lines() {
+        let mut ev = getppid(7);
+        ev.request = Some("req-17".into());
+        let line = render(TextOptions::default(), &Tasks::default(), &ev);
+        assert_eq!(line, "getppid() = 42 [req=req-17]\n");
+        let mut sink = TextSink::new(Vec::new(), TextOptions::default());
+        let anomaly = Anomaly {
+            kind: crate::request::REQUEST_BLEED.to_string(),
+            tgid: 7,
+            tid: 8,
+            fd: 5,
+            ts_ns: 0,
+            attributed: "req-17".into(),
+            found: "req-23".into(),
+        };
+        sink.anomaly(&anomaly, &Tasks::default()).unwrap();
+        assert_eq!(
+            String::from_utf8(sink.out).unwrap(),
+            "!!! request bleed: tid 8 serving req-17 wrote req-23's ID to fd 5\n"
+        );
+    }
+
+    #[test]
     fn pid_prefix_once_there_are_two_tasks() {
         let mut pipeline = crate::pipeline::Pipeline::new(Default::default(), vec![]);
-        pipeline.add_task(7, 7);
-        pipeline.add_task(8, 7);
+        pipeline.add_task(7, 7, None, 0).unwrap();
+        pipeline.add_task(8, 7, None, 0).unwrap();
         let line = render(TextOptions::default(), pipeline.tasks(), &getppid(8));
         assert_eq!(line, "[pid     8] getppid() = 42\n");
     }
@@ -248,7 +324,7 @@ mod tests {
         ] {
             let options = TextOptions {
                 timestamps: style,
-                durations: false,
+                ..TextOptions::default()
             };
             let line = render(options, &Tasks::default(), &getppid(7));
             assert_eq!(line.find("getppid"), Some(len), "{line}");
@@ -256,7 +332,7 @@ mod tests {
         }
         let options = TextOptions {
             timestamps: Timestamps::Epoch,
-            durations: false,
+            ..TextOptions::default()
         };
         let line = render(options, &Tasks::default(), &getppid(7));
         let stamp: f64 = line.split(' ').next().unwrap().parse().unwrap();
