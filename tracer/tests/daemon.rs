@@ -490,7 +490,23 @@ fn stream_and_clean_shutdown() {
             .unwrap(),
     );
     daemon.json(&["watch", &sleeper.0.id().to_string()]);
-    thread::sleep(Duration::from_millis(300));
+    // stats: per watched process, its syscalls and what watching cost it.
+    let sleeper_pid = u64::from(sleeper.0.id());
+    let mut seen = Value::Null;
+    let measured = eventually(10, || {
+        let stats = daemon.json(&["stats"]);
+        seen = stats.clone();
+        stats["processes"].as_array().is_some_and(|ps| {
+            ps.iter().any(|p| {
+                p["pid"] == sleeper_pid
+                    && p["syscalls"].as_u64().unwrap_or(0) > 0
+                    && p["observer_ns"].as_u64().is_some()
+                    && p["observer_share"].as_f64().is_some_and(|s| s < 1.0)
+            })
+        })
+    });
+    assert!(measured, "{seen:#}");
+    assert!(seen["events_per_s"].is_number() && seen["lost_events"].is_u64());
     drop(stdin); // the shell's second read sees EOF; it exits
     assert!(shell.wait().unwrap().success());
     let deadline = Instant::now() + Duration::from_secs(10);

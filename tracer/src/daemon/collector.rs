@@ -98,6 +98,51 @@ impl Kernel for Ebpf<'_> {
     }
 }
 
+/// What the recorder asks of the kernel while events are being drained
+/// (the source is borrowed then): done right after the drain.
+#[derive(Default)]
+struct Deferred(Vec<Op>);
+
+enum Op {
+    Untrace(u32),
+    UnwatchComm(String),
+    UnwatchCgroup(u64),
+}
+
+impl Kernel for Deferred {
+    fn trace(&mut self, tgid: u32) -> anyhow::Result<()> {
+        anyhow::bail!("cannot trace {tgid} while draining")
+    }
+    fn untrace(&mut self, tgid: u32) {
+        self.0.push(Op::Untrace(tgid));
+    }
+    fn watch_comm(&mut self, comm: &str) -> anyhow::Result<()> {
+        anyhow::bail!("cannot watch {comm} while draining")
+    }
+    fn unwatch_comm(&mut self, comm: &str) {
+        self.0.push(Op::UnwatchComm(comm.to_owned()));
+    }
+    fn watch_cgroup(&mut self, id: u64) -> anyhow::Result<()> {
+        anyhow::bail!("cannot watch cgroup {id} while draining")
+    }
+    fn unwatch_cgroup(&mut self, id: u64) {
+        self.0.push(Op::UnwatchCgroup(id));
+    }
+}
+
+impl Deferred {
+    fn apply(&mut self, source: &mut EbpfSource) {
+        let mut kernel = Ebpf(source);
+        for op in self.0.drain(..) {
+            match op {
+                Op::Untrace(tgid) => kernel.untrace(tgid),
+                Op::UnwatchComm(comm) => kernel.unwatch_comm(&comm),
+                Op::UnwatchCgroup(id) => kernel.unwatch_cgroup(id),
+            }
+        }
+    }
+}
+
 /// `/proc`, for real.
 pub struct Proc;
 
@@ -138,7 +183,7 @@ pub fn run(
 ) {
     let host = Proc;
     let mut rate = Rate::default();
-    let mut buffered = Vec::with_capacity(SMALL_BATCH);
+    let mut deferred = Deferred::default();
     let mut housekept = 0;
     loop {
         let mut shutdown = None;
@@ -164,14 +209,9 @@ pub fn run(
                 }
             }
         }
-        let n = source.drain(|event| buffered.push(event));
         let now = clock_ns(libc::CLOCK_MONOTONIC);
-        {
-            let mut kernel = Ebpf(&mut source);
-            for event in buffered.drain(..) {
-                recorder.event(event, now, &mut kernel, &host);
-            }
-        }
+        let n = source.drain(|event| recorder.event(event, now, &mut deferred, &host));
+        deferred.apply(&mut source);
         rate.add(n as u64, now);
         if now.saturating_sub(housekept) >= HOUSEKEEPING_NS || shutdown.is_some() {
             housekept = now;
@@ -195,13 +235,8 @@ pub fn run(
                 }
             }
             let now = clock_ns(libc::CLOCK_MONOTONIC);
-            source.drain(|event| buffered.push(event));
-            {
-                let mut kernel = Ebpf(&mut source);
-                for event in buffered.drain(..) {
-                    recorder.event(event, now, &mut kernel, &host);
-                }
-            }
+            source.drain(|event| recorder.event(event, now, &mut deferred, &host));
+            deferred.apply(&mut source);
             if flush {
                 recorder.flush_all(now);
             } else {

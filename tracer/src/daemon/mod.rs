@@ -256,6 +256,9 @@ pub fn run(args: DaemonArgs) -> Result<i32> {
         .mode(0o700)
         .create(&config.dump_dir)
         .with_context(|| format!("cannot create {}", config.dump_dir.display()))?;
+    // Also when it existed already.
+    std::fs::set_permissions(&config.dump_dir, std::fs::Permissions::from_mode(0o700))
+        .with_context(|| format!("cannot make {} private", config.dump_dir.display()))?;
     let source = EbpfSource::load(config.ring_size, config.capture)
         .context("cannot load the eBPF programs")?;
     // Checked here, built on the collector thread (it is not `Send`).

@@ -20,6 +20,7 @@
 use std::{
     cell::RefCell,
     collections::{HashMap, VecDeque},
+    hash::{BuildHasherDefault, Hasher},
     io,
     rc::Rc,
 };
@@ -304,7 +305,9 @@ pub struct Recorder {
     patterns: RegexSet,
     watches: HashMap<u64, Watch>,
     next_watch: u64,
-    procs: HashMap<u32, Proc>,
+    procs: HashMap<u32, Proc, BuildHasherDefault<IdHasher>>,
+    /// Some watch has a stream: events are copied for it.
+    streaming: bool,
     /// Tasks created by watched processes, until their first event says
     /// whether they are threads or processes: tid → watch.
     spawned: HashMap<u32, u64>,
@@ -336,7 +339,8 @@ impl Recorder {
             patterns,
             watches: HashMap::new(),
             next_watch: 1,
-            procs: HashMap::new(),
+            procs: HashMap::default(),
+            streaming: false,
             spawned: HashMap::new(),
             counters: Counters::default(),
             jobs: Vec::new(),
@@ -532,6 +536,7 @@ impl Recorder {
             buf,
             dropped: 0,
         });
+        self.streaming = true;
         Ok(())
     }
 
@@ -552,6 +557,10 @@ impl Recorder {
         host: &dyn Host,
     ) {
         let tgid = ev.tgid;
+        if ev.tid != tgid && !self.spawned.is_empty() {
+            // A thread: no longer a candidate process.
+            self.spawned.remove(&ev.tid);
+        }
         if !self.procs.contains_key(&tgid) {
             // A process forked by a watched one: its first own event.
             match self.spawned.remove(&tgid) {
@@ -561,10 +570,7 @@ impl Recorder {
                 _ => {}
             }
         }
-        if ev.tid != tgid {
-            // A thread: no longer a candidate process.
-            self.spawned.remove(&ev.tid);
-        }
+        // One lookup per event on the hot path (the map hashes cheaply).
         let Some(proc_) = self.procs.get_mut(&tgid) else {
             self.counters.unclaimed += 1;
             return;
@@ -610,8 +616,11 @@ impl Recorder {
             proc_.ring.push(Item::Anomaly(anomaly), &self.settings);
         }
         let event = Event::Syscall(ev);
-        self.send_to_streams(watch, &event);
-        if let Some(proc_) = self.procs.get_mut(&tgid) {
+        if self.streaming {
+            let copy = event.clone();
+            proc_.ring.push(Item::Event(event), &self.settings);
+            self.send_to_streams(watch, &copy);
+        } else {
             proc_.ring.push(Item::Event(event), &self.settings);
         }
         if let Some(reason) = trigger {
@@ -748,6 +757,9 @@ impl Recorder {
 
     /// Sends what streams have buffered; drops clients that went away.
     pub fn flush_streams(&mut self) {
+        if !self.streaming {
+            return;
+        }
         for w in self.watches.values_mut() {
             w.streams.retain_mut(|s| {
                 let mut buf = s.buf.borrow_mut();
@@ -770,6 +782,7 @@ impl Recorder {
                 }
             });
         }
+        self.streaming = self.watches.values().any(|w| !w.streams.is_empty());
     }
 
     /// A trigger fired for process `tgid`: start its after-context, unless
@@ -1052,6 +1065,28 @@ fn is_fatal(sig: i32) -> bool {
             | libc::SIGURG
             | libc::SIGWINCH
     )
+}
+
+/// Hashes pids with one multiplication: the process map is looked up for
+/// every event, and pids are not chosen by an attacker who could flood one
+/// bucket (only watched processes are keys).
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+    }
+
+    fn write_u32(&mut self, n: u32) {
+        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    }
 }
 
 /// Letters, digits, `-` and `_` only: safe in a file name.
