@@ -119,6 +119,35 @@ fn demo(root: &Path) -> Result<()> {
     ]))?;
     eprintln!("\n== tracer overhead: what each mode adds to one syscall ==");
     run(Command::new(&tracer).args(["overhead", "--syscalls", "20000", "--rounds", "3"]))?;
+    let scratch = std::env::temp_dir().join(format!("tracer-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let recording = scratch.join("server.rec");
+    eprintln!(
+        "\n== tracer record --by-request -w: lab/pooled_buffer_server's request bleed, caught \
+         from outside (ptrace, which widens its race window) =="
+    );
+    // The server exits 1 when a client got another request's response:
+    // that is the point, so its status is shown, not checked.
+    let status = Command::new(&tracer)
+        .args(["record", "--mode", "ptrace", "--by-request", "-c", "-w"])
+        .arg(&recording)
+        .arg("--")
+        .arg(bin.join("pooled_buffer_server"))
+        .status()?;
+    eprintln!("(server exit status: {status})");
+    eprintln!(
+        "\n== tracer report --request req-3 -tt: one request's syscalls, from the recording =="
+    );
+    run(Command::new(&tracer)
+        .args(["report", "--request", "req-3", "-tt"])
+        .arg(&recording))?;
+    let trace = scratch.join("server.perfetto-trace");
+    eprintln!("\n== tracer export --format perfetto: a timeline for ui.perfetto.dev ==");
+    run(Command::new(&tracer)
+        .args(["export", "--format", "perfetto", "-o"])
+        .arg(&trace)
+        .arg(&recording))?;
+    eprintln!("open {} in https://ui.perfetto.dev", trace.display());
     eprintln!(
         "\n== tracer compare: does lab/pooled_buffer_server's race survive being watched? =="
     );
