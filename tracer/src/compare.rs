@@ -10,7 +10,7 @@
 use std::{
     collections::BTreeMap,
     fs,
-    io::Read,
+    io::{Read, Write},
     os::unix::process::{CommandExt, ExitStatusExt},
     path::{Path, PathBuf},
     process::{Command, Stdio},
@@ -269,8 +269,8 @@ pub fn run(args: CompareArgs) -> Result<i32> {
                 let n = tally.kept.len();
                 let base = keep_dir.join(format!("{}-failure-{n}", modes[run.mode]));
                 if fs::create_dir_all(&keep_dir).is_ok()
-                    && fs::write(base.with_extension("stdout"), &run.stdout).is_ok()
-                    && fs::write(base.with_extension("stderr"), &run.stderr).is_ok()
+                    && write_private(&base.with_extension("stdout"), &run.stdout).is_ok()
+                    && write_private(&base.with_extension("stderr"), &run.stderr).is_ok()
                 {
                     tally.kept.push(base);
                 }
@@ -302,6 +302,14 @@ pub fn run(args: CompareArgs) -> Result<i32> {
         print_table(&result);
     }
     Ok(if interrupted { 130 } else { 0 })
+}
+
+/// Writes a kept output, mode 0600 like everything tracer writes: it is
+/// the target's own output, and may hold its secrets.
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut file = crate::output::create_private(path)?;
+    file.write_all(bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Keeps a failing run's recording under a name that says so, the first

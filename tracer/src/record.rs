@@ -165,6 +165,7 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         start_ns,
         end_ns,
     };
+    let orphaned = source.orphaned_captures();
     drop(source);
     for tgid in &attach {
         if procfs::alive(*tgid as u32) {
@@ -177,6 +178,12 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     }
     if run.lost_events > 0 && args.output.is_some() {
         eprintln!("{}", crate::output::lost_banner(run.lost_events));
+    }
+    if orphaned > 0 {
+        // Not silent: those syscalls show pointers where data was taken.
+        eprintln!(
+            "tracer: {orphaned} captures (paths, data) dropped: their syscall never came (lost, or in flight at detach)"
+        );
     }
     if let Some(signal) = stop.signal() {
         return Ok(Exit::Code(128 + signal));

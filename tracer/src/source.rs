@@ -195,6 +195,15 @@ impl Source {
         }
     }
 
+    /// Captures the source took but could not attach to a syscall (ptrace
+    /// reads them with their syscall, so it never has any).
+    pub fn orphaned_captures(&self) -> u64 {
+        match self {
+            Self::Ebpf(source) => source.orphaned_captures(),
+            Self::Ptrace(_) => 0,
+        }
+    }
+
     /// Stops recording and leaves every target running as before. Returns
     /// the events that were still in flight.
     pub fn detach(&mut self, sink: impl FnMut(Event)) -> usize {

@@ -24,13 +24,24 @@ struct Pending {
     data: Option<Box<DataCapture>>,
 }
 
+impl Pending {
+    /// Whether any bytes wait here (a faulted capture leaves none).
+    fn holds(&self) -> bool {
+        self.data.is_some()
+            || self
+                .strings
+                .as_ref()
+                .is_some_and(|strings| strings.iter().any(Option::is_some))
+    }
+}
+
 /// Turns records into events, pairing captures with their syscalls.
 #[derive(Debug, Default)]
 pub struct Decoder {
     pending: HashMap<u32, Pending>,
     /// Capture records whose syscall record never came (lost, or the task
     /// died in the call).
-    pub orphaned: u64,
+    orphaned: u64,
 }
 
 impl Decoder {
@@ -47,17 +58,20 @@ impl Decoder {
                 let mut event = record(bytes)?;
                 match &mut event {
                     Event::Syscall(ev) => {
-                        if let Some(p) = self.pending.remove(&ev.tid) {
+                        // Most calls capture nothing: skip the hashing.
+                        if !self.pending.is_empty()
+                            && let Some(p) = self.pending.remove(&ev.tid)
+                        {
                             if p.nr == ev.nr as i32 {
                                 ev.strings = p.strings;
                                 ev.data = p.data;
-                            } else {
+                            } else if p.holds() {
                                 self.orphaned += 1;
                             }
                         }
                     }
                     Event::Task(TaskEvent::Exited { tid, .. }) => {
-                        if self.pending.remove(tid).is_some() {
+                        if self.pending.remove(tid).is_some_and(|p| p.holds()) {
                             self.orphaned += 1;
                         }
                     }
@@ -68,6 +82,13 @@ impl Decoder {
         }
     }
 
+    /// Captures dropped so far, and those still waiting for a syscall
+    /// record (at the end of a run: calls in flight at detach).
+    pub fn orphaned(&self) -> u64 {
+        let waiting = self.pending.values().filter(|p| p.holds()).count();
+        self.orphaned + waiting as u64
+    }
+
     fn capture(&mut self, bytes: &[u8]) {
         let Some(header) = read::<CaptureRecord>(bytes) else {
             return;
@@ -75,20 +96,35 @@ impl Decoder {
         let body = &bytes[size_of::<CaptureRecord>()..];
         let len = (header.len as usize).min(body.len());
         let pending = self.pending.entry(header.tid).or_default();
-        if pending.nr != header.nr && (pending.strings.is_some() || pending.data.is_some()) {
+        if pending.nr != header.nr && pending.holds() {
             // Left over from a call whose syscall record never came.
             self.orphaned += 1;
             *pending = Pending::default();
         }
         pending.nr = header.nr;
+        // A capture already in this slot is from an earlier call of the
+        // same syscall whose record never came: it must not be shown with
+        // this one, even when this one faulted and brings no bytes.
+        let arg = header.arg as usize;
+        let stale = match header.kind {
+            kind::PATH if arg < MAX_ARGS => pending
+                .strings
+                .as_mut()
+                .is_some_and(|strings| strings[arg].take().is_some()),
+            kind::DATA => pending.data.take().is_some(),
+            _ => false,
+        };
+        if stale {
+            self.orphaned += 1;
+        }
         if header.flags & CAPTURE_FAULT != 0 {
             return;
         }
         let truncated = header.flags & CAPTURE_TRUNCATED != 0;
         let bytes = body[..len].to_vec();
         match header.kind {
-            kind::PATH if (header.arg as usize) < MAX_ARGS => {
-                pending.strings.get_or_insert_with(Default::default)[header.arg as usize] =
+            kind::PATH if arg < MAX_ARGS => {
+                pending.strings.get_or_insert_with(Default::default)[arg] =
                     Some(ArgString { bytes, truncated });
             }
             kind::DATA => pending.data = Some(Box::new(DataCapture { bytes, truncated })),
@@ -246,7 +282,7 @@ mod tests {
             panic!("not a syscall");
         };
         assert_eq!((ev.strings, ev.data), (None, None));
-        assert_eq!(decoder.orphaned, 0);
+        assert_eq!(decoder.orphaned(), 0);
     }
 
     #[test]
@@ -263,13 +299,41 @@ mod tests {
             panic!("not a syscall");
         };
         assert_eq!(ev.data, None);
-        assert_eq!(decoder.orphaned, 1);
+        assert_eq!(decoder.orphaned(), 1);
         // A faulted capture carries nothing; a short record is ignored.
         assert_eq!(
             decoder.record(&capture(kind::DATA, CAPTURE_FAULT, 5, 0, 1, b"")),
             None
         );
         assert_eq!(decoder.record(&[kind::DATA as u8, 0, 1]), None);
+    }
+
+    #[test]
+    fn a_stale_capture_never_joins_a_later_call_of_the_same_syscall() {
+        let mut decoder = Decoder::default();
+        let write = SyscallRecord {
+            kind: kind::SYSCALL,
+            nr: 1,
+            tid: 5,
+            ..Default::default()
+        };
+        // The first write's record was lost; the second's copy faulted.
+        assert_eq!(
+            decoder.record(&capture(kind::DATA, 0, 5, 1, 1, b"old")),
+            None
+        );
+        assert_eq!(
+            decoder.record(&capture(kind::DATA, CAPTURE_FAULT, 5, 1, 1, b"")),
+            None
+        );
+        let Some(Event::Syscall(ev)) = decoder.record(&bytes_of(&write)) else {
+            panic!("not a syscall");
+        };
+        assert_eq!(ev.data, None);
+        assert_eq!(decoder.orphaned(), 1);
+        // Still waiting at the end of a run counts too.
+        assert_eq!(decoder.record(&capture(kind::DATA, 0, 5, 1, 1, b"x")), None);
+        assert_eq!(decoder.orphaned(), 2);
     }
 
     #[test]

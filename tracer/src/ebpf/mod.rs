@@ -309,6 +309,12 @@ impl EbpfSource {
             .unwrap_or(0)
     }
 
+    /// Captures (paths, data) dropped because their syscall record never
+    /// came: it was lost, or the call was still in flight at detach.
+    pub fn orphaned_captures(&self) -> u64 {
+        self.decoder.orphaned()
+    }
+
     /// Opens or closes a run-time sampling window when due; call it from
     /// the consumer loop.
     pub fn tick(&mut self) {

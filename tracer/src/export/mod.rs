@@ -16,9 +16,7 @@ mod synth;
 use std::{
     collections::HashMap,
     fmt,
-    fs::{File, OpenOptions},
     io::{self, BufWriter, Write},
-    os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
     str::FromStr,
     time::Instant,
@@ -114,13 +112,7 @@ impl Target {
 /// Creates `path` (mode 0600: traces show what the target did) behind a
 /// large buffer.
 pub fn create(path: &Path) -> Result<Box<dyn Write>> {
-    let file: File = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+    let file = crate::output::create_private(path)?;
     Ok(Box::new(BufWriter::with_capacity(1 << 20, file)))
 }
 
@@ -281,12 +273,6 @@ impl Call {
     pub fn args(&self) -> &str {
         let start = (self.name_end + 1).min(self.args_end);
         Self::part(&self.text[start..self.args_end])
-    }
-
-    /// The whole line without a newline, `openat(…) = 3`.
-    #[allow(dead_code)]
-    pub fn line(&self) -> &str {
-        Self::part(&self.text)
     }
 
     /// The captured data, quoted, if the event has any.

@@ -4,9 +4,9 @@ pub mod summary;
 pub mod text;
 
 use std::{
-    fs::{File, OpenOptions},
+    fs::{File, OpenOptions, Permissions},
     io::{self, BufWriter, Write},
-    os::unix::fs::OpenOptionsExt,
+    os::unix::fs::{OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
 };
 
@@ -72,14 +72,26 @@ pub fn view_sink(view: &View) -> Result<Box<dyn Sink>> {
 
 /// Creates (or truncates) `path` with mode 0600: traces show what the
 /// target did, and recordings may hold its data.
+///
+/// `mode` only applies to a file that is created, so an existing regular
+/// file (a trace from an earlier run, made world-readable) is narrowed to
+/// 0600 as well; anything else (`/dev/stdout`, a FIFO) is left as it is.
 pub fn create_private(path: &Path) -> Result<File> {
-    OpenOptions::new()
+    let file = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
         .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))
+        .with_context(|| format!("cannot create {}", path.display()))?;
+    let metadata = file
+        .metadata()
+        .with_context(|| format!("cannot stat {}", path.display()))?;
+    if metadata.is_file() && metadata.permissions().mode() & 0o777 != 0o600 {
+        file.set_permissions(Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot make {} private (mode 0600)", path.display()))?;
+    }
+    Ok(file)
 }
 
 /// The line every output ends with when events were dropped: loud, because a

@@ -98,7 +98,9 @@ pub fn read_data(
     total: u64,
     limit: usize,
 ) -> Option<DataCapture> {
-    let want = (total.min(limit as u64)) as usize;
+    // The same hard cap as the eBPF side, whatever the caller asks.
+    let limit = limit.min(capture::MAX_DATA as usize);
+    let want = total.min(limit as u64) as usize;
     let mut bytes = vec![0u8; want];
     let mut copied = 0;
     let (iov, count) = match mode {

@@ -277,8 +277,10 @@ impl<R: Read> Reader<R> {
     }
 
     fn syscall(&mut self, r: SyscallRecord<'_>, at: u64) -> Result<SyscallEvent, RecordingError> {
-        let tgid = u32::try_from(i64::from(r.tid) + r.tgid_delta)
-            .map_err(|_| RecordingError::corrupt(at, "impossible thread group id"))?;
+        let tgid = i64::from(r.tid)
+            .checked_add(r.tgid_delta)
+            .and_then(|tgid| u32::try_from(tgid).ok())
+            .ok_or_else(|| RecordingError::corrupt(at, "impossible thread group id"))?;
         let request = match r.request {
             Some(n) => Some(self.string(n, at)?),
             None => None,

@@ -220,6 +220,36 @@ fn strings_start_over_past_the_limit() {
 }
 
 #[test]
+fn an_anomaly_keeps_its_strings_across_a_start_over() {
+    // The table is one short of full when an anomaly with three new
+    // strings comes: all three must be defined after the start over.
+    let tasks = Tasks::default();
+    let mut writer = Writer::new(Vec::new(), &header()).unwrap();
+    let mut items = Vec::new();
+    for i in 0..(MAX_STRINGS as u64 - 1) {
+        let mut ev = syscall(i);
+        ev.request = Some(format!("request-{i}").into());
+        writer.syscall(&ev, &tasks).unwrap();
+        items.push(Item::Event(Event::Syscall(ev)));
+    }
+    let anomaly = Anomaly {
+        kind: "request_bleed".into(),
+        tgid: 100,
+        tid: 101,
+        fd: 4,
+        ts_ns: 2_000_000,
+        attributed: "fresh-1".into(),
+        found: "fresh-2".into(),
+    };
+    writer.anomaly(&anomaly, &tasks).unwrap();
+    items.push(Item::Anomaly(anomaly));
+    let bytes = writer.into_inner().unwrap();
+    let (_, read_back, error) = read(&bytes).unwrap();
+    assert!(error.is_none(), "{error:?}");
+    assert!(read_back == items);
+}
+
+#[test]
 fn long_strings_start_over_too() {
     let tasks = Tasks::default();
     let mut writer = Writer::new(Vec::new(), &header()).unwrap();
@@ -259,6 +289,54 @@ fn foreign_and_empty_files_are_refused_clearly() {
             format::VERSION
         )
     );
+}
+
+/// Appends `record` to `bytes` as a well-formed frame (checksum and all),
+/// as a buggy or hostile writer could.
+fn push_frame(bytes: &mut Vec<u8>, record: &format::Record<'_>) {
+    let payload = postcard::to_allocvec(record).unwrap();
+    let (len, n) = format::varint(payload.len() as u32);
+    bytes.extend_from_slice(&len[..n]);
+    bytes.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    bytes.extend_from_slice(&payload);
+}
+
+#[test]
+fn well_framed_nonsense_is_refused_not_panicked_on() {
+    let syscall = |tid, tgid_delta| {
+        format::Record::Syscall(format::SyscallRecord {
+            tid,
+            tgid_delta,
+            nr: u32::MAX,
+            same_args: 0,
+            args: [u64::MAX; 6],
+            enter: i64::MIN,
+            exit: Some(u64::MAX),
+            ret: Some(i64::MIN),
+            strings: None,
+            data: None,
+            request: None,
+        })
+    };
+    for (tid, tgid_delta) in [(u32::MAX, i64::MAX), (0, i64::MIN), (5, -6), (0, 1 << 32)] {
+        let mut bytes = write(&[], false);
+        push_frame(&mut bytes, &syscall(tid, tgid_delta));
+        let (_, read_back, error) = read(&bytes).unwrap();
+        assert!(read_back.is_empty());
+        assert!(
+            error
+                .unwrap()
+                .to_string()
+                .ends_with("impossible thread group id"),
+            "{tid} {tgid_delta}"
+        );
+    }
+    // Extreme but representable values go through.
+    let mut bytes = write(&[], false);
+    push_frame(&mut bytes, &syscall(u32::MAX, 0));
+    let (_, read_back, error) = read(&bytes).unwrap();
+    assert!(error.is_none(), "{error:?}");
+    assert_eq!(read_back.len(), 1);
 }
 
 #[test]

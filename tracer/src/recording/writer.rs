@@ -157,16 +157,38 @@ impl<W: Write> Writer<W> {
             return Ok(n);
         }
         if self.strings.len() >= MAX_STRINGS || self.string_bytes + text.len() > MAX_STRING_BYTES {
-            self.write(&Record::ClearStrings)?;
-            self.strings.clear();
-            self.string_bytes = 0;
-            self.last_request = None;
+            self.clear_strings()?;
         }
         let n = self.strings.len() as u32;
         self.write(&Record::Str(text))?;
         self.strings.insert(text.into(), n);
         self.string_bytes += text.len();
         Ok(n)
+    }
+
+    /// Starts the string table over unless every one of `texts` fits in
+    /// it: a record that refers to several strings must not have the
+    /// numbers of its first ones cleared while its last one is interned.
+    fn reserve(&mut self, texts: &[&str]) -> io::Result<()> {
+        let (mut count, mut bytes) = (0, 0);
+        for text in texts.iter().filter(|t| !self.strings.contains_key(**t)) {
+            count += 1;
+            bytes += text.len();
+        }
+        if self.strings.len() + count > MAX_STRINGS || self.string_bytes + bytes > MAX_STRING_BYTES
+        {
+            self.clear_strings()?;
+        }
+        Ok(())
+    }
+
+    /// Forgets every string number, in the file and here.
+    fn clear_strings(&mut self) -> io::Result<()> {
+        self.write(&Record::ClearStrings)?;
+        self.strings.clear();
+        self.string_bytes = 0;
+        self.last_request = None;
+        Ok(())
     }
 
     fn intern_request(&mut self, request: &Arc<str>) -> io::Result<u32> {
@@ -285,6 +307,7 @@ impl<W: Write> Sink for Writer<W> {
     }
 
     fn anomaly(&mut self, anomaly: &Anomaly, _tasks: &Tasks) -> io::Result<()> {
+        self.reserve(&[&anomaly.kind, &anomaly.attributed, &anomaly.found])?;
         let record = Record::Anomaly {
             kind: self.intern(&anomaly.kind)?,
             attributed: self.intern(&anomaly.attributed)?,

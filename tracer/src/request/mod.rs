@@ -78,7 +78,10 @@ use std::{
     sync::Arc,
 };
 
-use crate::event::{Anomaly, RequestId, SyscallEvent, TaskEvent};
+use crate::{
+    event::{Anomaly, RequestId, SyscallEvent, TaskEvent},
+    syscalls::nr,
+};
 use patterns::{Found, Patterns};
 use stream::{Dir, Streams};
 
@@ -413,38 +416,6 @@ fn direction(nr: u32) -> Option<Dir> {
         | nr::SENDMSG => Some(Dir::Out),
         _ => None,
     }
-}
-
-/// x86_64 numbers of the syscalls attribution looks at (checked against the
-/// table in the tests).
-mod nr {
-    pub const READ: u32 = 0;
-    pub const WRITE: u32 = 1;
-    pub const OPEN: u32 = 2;
-    pub const CLOSE: u32 = 3;
-    pub const PREAD64: u32 = 17;
-    pub const PWRITE64: u32 = 18;
-    pub const READV: u32 = 19;
-    pub const WRITEV: u32 = 20;
-    pub const DUP: u32 = 32;
-    pub const DUP2: u32 = 33;
-    pub const SOCKET: u32 = 41;
-    pub const ACCEPT: u32 = 43;
-    pub const SENDTO: u32 = 44;
-    pub const RECVFROM: u32 = 45;
-    pub const SENDMSG: u32 = 46;
-    pub const RECVMSG: u32 = 47;
-    pub const FCNTL: u32 = 72;
-    pub const CREAT: u32 = 85;
-    pub const OPENAT: u32 = 257;
-    pub const ACCEPT4: u32 = 288;
-    pub const DUP3: u32 = 292;
-    pub const PREADV: u32 = 295;
-    pub const PWRITEV: u32 = 296;
-    pub const PREADV2: u32 = 327;
-    pub const PWRITEV2: u32 = 328;
-    pub const CLOSE_RANGE: u32 = 436;
-    pub const OPENAT2: u32 = 437;
 }
 
 const F_DUPFD: u64 = 0;

@@ -423,38 +423,8 @@ fn ids_are_interned_printable_and_swept() {
 }
 
 #[test]
-fn syscall_numbers_match_the_table() {
-    use crate::syscalls::name;
-    for (nr, expected) in [
-        (nr::READ, "read"),
-        (nr::WRITE, "write"),
-        (nr::OPEN, "open"),
-        (nr::CLOSE, "close"),
-        (nr::PREAD64, "pread64"),
-        (nr::PWRITE64, "pwrite64"),
-        (nr::READV, "readv"),
-        (nr::WRITEV, "writev"),
-        (nr::DUP, "dup"),
-        (nr::DUP2, "dup2"),
-        (nr::SOCKET, "socket"),
-        (nr::ACCEPT, "accept"),
-        (nr::SENDTO, "sendto"),
-        (nr::RECVFROM, "recvfrom"),
-        (nr::SENDMSG, "sendmsg"),
-        (nr::RECVMSG, "recvmsg"),
-        (nr::FCNTL, "fcntl"),
-        (nr::CREAT, "creat"),
-        (nr::OPENAT, "openat"),
-        (nr::ACCEPT4, "accept4"),
-        (nr::DUP3, "dup3"),
-        (nr::PREADV, "preadv"),
-        (nr::PWRITEV, "pwritev"),
-        (nr::PREADV2, "preadv2"),
-        (nr::PWRITEV2, "pwritev2"),
-        (nr::CLOSE_RANGE, "close_range"),
-        (nr::OPENAT2, "openat2"),
-    ] {
-        assert_eq!(name(nr), Some(expected), "{nr}");
-    }
-    assert_eq!(name(GETPPID), Some("getppid"));
+fn getppid_is_what_the_tests_call_it() {
+    // The attributor's own numbers come from the table by name
+    // (`syscalls::nr`); this is the one the tests use as "any other call".
+    assert_eq!(crate::syscalls::name(GETPPID), Some("getppid"));
 }

@@ -137,10 +137,22 @@ pub fn write_return(out: &mut Vec<u8>, ret: Ret, value: Option<i64>) {
 /// the closing quote when the string was `truncated`.
 pub fn write_quoted(out: &mut Vec<u8>, bytes: &[u8], truncated: bool) {
     out.push(b'"');
+    write_escaped(out, bytes, true);
+    out.push(b'"');
+    if truncated {
+        out.extend_from_slice(b"...");
+    }
+}
+
+/// `bytes` with everything but printable ASCII escaped, C style (and `"`
+/// and `\` too when `quoted`): what comes from the target (data, file
+/// names) must not put control characters on the terminal or break the
+/// line format.
+fn write_escaped(out: &mut Vec<u8>, bytes: &[u8], quoted: bool) {
     for (i, &c) in bytes.iter().enumerate() {
         let escape = match c {
-            b'"' => b'"',
-            b'\\' => b'\\',
+            b'"' if quoted => b'"',
+            b'\\' if quoted => b'\\',
             b'\n' => b'n',
             b'\r' => b'r',
             b'\t' => b't',
@@ -167,10 +179,6 @@ pub fn write_quoted(out: &mut Vec<u8>, bytes: &[u8], truncated: bool) {
         };
         out.push(b'\\');
         out.push(escape);
-    }
-    out.push(b'"');
-    if truncated {
-        out.extend_from_slice(b"...");
     }
 }
 
@@ -221,7 +229,7 @@ fn write_arg(
             push_i64(out, int.into());
             out.push(b'<');
             if let Some(name) = captured {
-                out.extend_from_slice(name.bytes);
+                write_escaped(out, name.bytes, false);
             }
             out.push(b'>');
         }
@@ -1901,6 +1909,41 @@ mod tests {
         out.clear();
         write_call_with(&mut out, &ev, &strings);
         assert!(out.starts_with(b"openat(AT_FDCWD, 0x1000,"));
+    }
+
+    #[test]
+    fn fd_names_cannot_put_controls_on_the_terminal() {
+        // `-y` names come from the target (its file names) or from a
+        // recording: controls are escaped, a socket's quotes kept.
+        let ev = SyscallEvent {
+            tgid: 1,
+            tid: 1,
+            nr: 3,
+            args: [7, 0, 0, 0, 0, 0],
+            enter_ns: 0,
+            exit_ns: Some(1),
+            ret: Some(0),
+            strings: None,
+            data: None,
+            request: None,
+        };
+        let mut out = Vec::new();
+        for (name, shown) in [
+            (&b"/tmp/a\n\x1b[2Jb"[..], r"close(7</tmp/a\n\33[2Jb>) = 0"),
+            (
+                br#"UNIX:[5,"/run/x"]"#,
+                r#"close(7<UNIX:[5,"/run/x"]>) = 0"#,
+            ),
+        ] {
+            let mut strings = NO_STRINGS;
+            strings[0] = Some(Captured {
+                bytes: name,
+                truncated: false,
+            });
+            out.clear();
+            write_call_with(&mut out, &ev, &strings);
+            assert_eq!(String::from_utf8_lossy(&out), shown);
+        }
     }
 
     fn quoted(bytes: &[u8], truncated: bool) -> String {

@@ -369,13 +369,41 @@ const fn str_eq(a: &str, b: &str) -> bool {
     true
 }
 
-/// Numbers of the syscalls that [`format`] renders specially.
+/// Numbers of the syscalls that [`format`] renders specially and that
+/// request attribution (`crate::request`) looks at.
 pub(crate) mod nr {
     use super::nr_of;
 
     pub const CLONE: u32 = nr_of("clone");
     pub const FUTEX: u32 = nr_of("futex");
     pub const FCNTL: u32 = nr_of("fcntl");
+
+    pub const READ: u32 = nr_of("read");
+    pub const WRITE: u32 = nr_of("write");
+    pub const OPEN: u32 = nr_of("open");
+    pub const CLOSE: u32 = nr_of("close");
+    pub const PREAD64: u32 = nr_of("pread64");
+    pub const PWRITE64: u32 = nr_of("pwrite64");
+    pub const READV: u32 = nr_of("readv");
+    pub const WRITEV: u32 = nr_of("writev");
+    pub const DUP: u32 = nr_of("dup");
+    pub const DUP2: u32 = nr_of("dup2");
+    pub const SOCKET: u32 = nr_of("socket");
+    pub const ACCEPT: u32 = nr_of("accept");
+    pub const SENDTO: u32 = nr_of("sendto");
+    pub const RECVFROM: u32 = nr_of("recvfrom");
+    pub const SENDMSG: u32 = nr_of("sendmsg");
+    pub const RECVMSG: u32 = nr_of("recvmsg");
+    pub const CREAT: u32 = nr_of("creat");
+    pub const OPENAT: u32 = nr_of("openat");
+    pub const ACCEPT4: u32 = nr_of("accept4");
+    pub const DUP3: u32 = nr_of("dup3");
+    pub const PREADV: u32 = nr_of("preadv");
+    pub const PWRITEV: u32 = nr_of("pwritev");
+    pub const PREADV2: u32 = nr_of("preadv2");
+    pub const PWRITEV2: u32 = nr_of("pwritev2");
+    pub const CLOSE_RANGE: u32 = nr_of("close_range");
+    pub const OPENAT2: u32 = nr_of("openat2");
 }
 
 /// What to capture of syscall `nr`, for both sources: its string
