@@ -69,18 +69,8 @@ pub struct RecordArgs {
     )]
     pub pids: Vec<i32>,
 
-    /// Write tracer's output (lines or summary) to FILE instead of stderr.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// Print a per-syscall summary (counts, errors, latency percentiles)
-    /// instead of one line per syscall.
-    #[arg(short = 'c', long = "summary")]
-    pub summary: bool,
-
-    /// Print the summary as JSON (implies -c).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub show: ShowArgs,
 
     /// Also write a recording of every event shown to FILE (mode 0600), for
     /// `tracer report FILE` and the exports. Written as events arrive: a
@@ -92,20 +82,6 @@ pub struct RecordArgs {
     /// FILE, as events arrive. Repeatable.
     #[arg(long = "export", value_name = "FORMAT:FILE")]
     pub exports: Vec<crate::export::Target>,
-
-    /// Prefix lines with the wall-clock time: -t seconds, -tt microseconds,
-    /// -ttt seconds since the epoch.
-    #[arg(short = 't', action = ArgAction::Count)]
-    pub timestamps: u8,
-
-    /// Show the time spent in each syscall.
-    #[arg(short = 'T')]
-    pub durations: bool,
-
-    /// Filter expression, strace syntax: trace=open,close | trace=%file |
-    /// trace=!read,write | %network, %process, %memory, %signal, %desc.
-    #[arg(short = 'e', value_name = "EXPR")]
-    pub exprs: Vec<String>,
 
     /// Accepted for strace compatibility: children are always followed.
     #[arg(short = 'f', action = ArgAction::Count, hide = true)]
@@ -146,11 +122,6 @@ pub struct RecordArgs {
     #[arg(long)]
     pub no_default_request_ids: bool,
 
-    /// Summarise per request: threads, syscalls, wall time, first and last
-    /// event, after the anomalies (implies -c; with --json adds `requests`).
-    #[arg(long)]
-    pub by_request: bool,
-
     /// Size of the eBPF ring buffer (power of two, e.g. 16M, 64MiB).
     #[arg(long, value_name = "BYTES", default_value = "64MiB", value_parser = parse_ring_size)]
     pub ring_size: u32,
@@ -166,6 +137,60 @@ pub struct RecordArgs {
 
 fn parse_request_id(text: &str) -> Result<regex::bytes::Regex, String> {
     crate::request::patterns::parse(text).map_err(|e| e.to_string())
+}
+
+/// How events are shown: the options `record` and `report` share, so that
+/// a recording reads back exactly as the live run printed.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Write tracer's output (lines or summary) to FILE, mode 0600, instead
+    /// of stderr (record) or stdout (report).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print a per-syscall summary (counts, errors, latency percentiles)
+    /// instead of one line per syscall.
+    #[arg(short = 'c', long = "summary")]
+    pub summary: bool,
+
+    /// Print the summary as JSON (implies -c).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Summarise per request: threads, syscalls, wall time, first and last
+    /// event, after the anomalies (implies -c; with --json adds `requests`).
+    #[arg(long)]
+    pub by_request: bool,
+
+    /// Prefix lines with the wall-clock time: -t seconds, -tt microseconds,
+    /// -ttt seconds since the epoch.
+    #[arg(short = 't', action = ArgAction::Count)]
+    pub timestamps: u8,
+
+    /// Show the time spent in each syscall.
+    #[arg(short = 'T')]
+    pub durations: bool,
+
+    /// Filter expression, strace syntax: trace=open,close | trace=%file |
+    /// trace=!read,write | %network, %process, %memory, %signal, %desc.
+    #[arg(short = 'e', value_name = "EXPR")]
+    pub exprs: Vec<String>,
+}
+
+impl ShowArgs {
+    /// The view these options ask for (where output goes by default, and
+    /// the clock, are the command's to set).
+    pub fn view(&self) -> crate::output::View {
+        crate::output::View {
+            summary: self.summary,
+            json: self.json,
+            by_request: self.by_request,
+            timestamps: self.timestamps,
+            durations: self.durations,
+            output: self.output.clone(),
+            ..Default::default()
+        }
+    }
 }
 
 fn parse_ring_size(text: &str) -> Result<u32, String> {
@@ -208,9 +233,9 @@ mod tests {
             "-l",
         ])
         .unwrap();
-        assert_eq!(a.timestamps, 2);
-        assert!(a.durations);
-        assert_eq!(a.exprs, ["trace=open"]);
+        assert_eq!(a.show.timestamps, 2);
+        assert!(a.show.durations);
+        assert_eq!(a.show.exprs, ["trace=open"]);
         assert_eq!(a.command, ["ls", "-l"]);
         assert_eq!(a.mode, Mode::Auto);
         assert_eq!(a.ring_size, 64 << 20);
@@ -220,9 +245,9 @@ mod tests {
     fn request_id_options() {
         let a = parse(&["--request-id", r"rid=(\w+) ", "--request-id", "x:(.+)\n"]).unwrap();
         assert_eq!(a.request_ids.len(), 2);
-        assert!(!a.no_default_request_ids && !a.by_request);
+        assert!(!a.no_default_request_ids && !a.show.by_request);
         let a = parse(&["--no-default-request-ids", "--by-request"]).unwrap();
-        assert!(a.no_default_request_ids && a.by_request);
+        assert!(a.no_default_request_ids && a.show.by_request);
         let err = parse(&["--request-id", r"rid=\w+"])
             .unwrap_err()
             .to_string();

@@ -30,7 +30,7 @@ use crate::{
 
 /// Runs `tracer record`; returns how tracer should exit.
 pub fn run(args: RecordArgs) -> Result<Exit> {
-    let filter = SyscallFilter::parse(&args.exprs).context("invalid -e expression")?;
+    let filter = SyscallFilter::parse(&args.show.exprs).context("invalid -e expression")?;
     if args.command.is_empty() && args.pids.is_empty() {
         bail!("nothing to trace: give a command (tracer record -- CMD ARGS...) or -p PID");
     }
@@ -48,15 +48,9 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     // so that `tracer report` shows the same times to the microsecond.
     let clock_offset = crate::recording::realtime_offset_ns();
     let mut sinks = vec![crate::output::view_sink(&View {
-        summary: args.summary,
-        json: args.json,
-        timestamps: args.timestamps,
-        durations: args.durations,
         decode_fds: args.decode_fds,
-        by_request: args.by_request,
-        output: args.output.clone(),
         realtime_offset_ns: Some(clock_offset),
-        ..View::default()
+        ..args.show.view()
     })?];
     let mut source = Source::open(args.mode, args.ring_size, args.capture_bytes)?;
     if let Some(path) = &args.write {
@@ -176,7 +170,7 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     if let Some(err) = failure {
         return Err(err).context("cannot write the output");
     }
-    if run.lost_events > 0 && args.output.is_some() {
+    if run.lost_events > 0 && args.show.output.is_some() {
         eprintln!("{}", crate::output::lost_banner(run.lost_events));
     }
     if orphaned > 0 {

@@ -9,7 +9,7 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail};
-use clap::{ArgAction, Args};
+use clap::Args;
 
 use crate::{
     Exit,
@@ -25,35 +25,8 @@ pub struct ReportArgs {
     /// The recording (from `tracer record -w FILE`).
     pub file: PathBuf,
 
-    /// Write the report to FILE (mode 0600) instead of stdout.
-    #[arg(short = 'o', long = "output", value_name = "FILE")]
-    pub output: Option<PathBuf>,
-
-    /// Print a per-syscall summary instead of one line per syscall.
-    #[arg(short = 'c', long = "summary")]
-    pub summary: bool,
-
-    /// Print the summary as JSON (implies -c).
-    #[arg(long)]
-    pub json: bool,
-
-    /// Summarise per request too, as `record --by-request` (implies -c).
-    #[arg(long)]
-    pub by_request: bool,
-
-    /// Prefix lines with the wall-clock time of the recording: -t seconds,
-    /// -tt microseconds, -ttt seconds since the epoch.
-    #[arg(short = 't', action = ArgAction::Count)]
-    pub timestamps: u8,
-
-    /// Show the time spent in each syscall.
-    #[arg(short = 'T')]
-    pub durations: bool,
-
-    /// Filter expression, as for `record`: trace=open,close | trace=%file |
-    /// trace=!read,write.
-    #[arg(short = 'e', value_name = "EXPR")]
-    pub exprs: Vec<String>,
+    #[command(flatten)]
+    pub show: crate::cli::ShowArgs,
 
     /// Only the syscalls of thread TID. Repeat, or separate with commas.
     #[arg(long = "thread", value_name = "TID", value_delimiter = ',')]
@@ -84,7 +57,7 @@ fn parse_secs(text: &str) -> Result<u64, String> {
 }
 
 pub fn run(args: ReportArgs) -> Result<Exit> {
-    let filter = SyscallFilter::parse(&args.exprs).context("invalid -e expression")?;
+    let filter = SyscallFilter::parse(&args.show.exprs).context("invalid -e expression")?;
     if let (Some(since), Some(until)) = (args.since, args.until)
         && until <= since
     {
@@ -94,17 +67,11 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
     let reader = Reader::open(path).with_context(|| format!("cannot read {}", path.display()))?;
     let start_ns = reader.header().start_ns;
 
+    // No `-y`: it looks fds up in /proc, of no use for processes long gone.
     let sink = view_sink(&View {
-        summary: args.summary,
-        json: args.json,
-        timestamps: args.timestamps,
-        durations: args.durations,
-        // `-y` looks fds up in /proc: of no use for processes long gone.
-        decode_fds: false,
-        by_request: args.by_request,
-        output: args.output.clone(),
         stdout: true,
         realtime_offset_ns: Some(reader.header().realtime_offset_ns),
+        ..args.show.view()
     })?;
     let narrow = Narrow {
         threads: args.threads.iter().copied().collect(),
@@ -140,7 +107,7 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
 
     // The sinks end their output with the LOST banner; say it on stderr
     // too unless that output is already this terminal.
-    if run.lost_events > 0 && (args.output.is_some() || !io::stdout().is_terminal()) {
+    if run.lost_events > 0 && (args.show.output.is_some() || !io::stdout().is_terminal()) {
         eprintln!("{}", lost_banner(run.lost_events));
     }
     if let Some(warning) = replay.warning() {
