@@ -169,8 +169,7 @@ pub mod capture {
 }
 
 /// Pending syscall of one thread, stored at `sys_enter`, consumed at
-/// `sys_exit`. Keyed by tid in an LRU map: a thread that never comes back
-/// (killed, `exit_group`) just ages out.
+/// `sys_exit`, in slot `tid % INFLIGHT_SLOTS` of the `INFLIGHT` array.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Inflight {
@@ -178,7 +177,17 @@ pub struct Inflight {
     /// Syscall number, or -1 once consumed by `sys_exit`.
     pub nr: i64,
     pub args: [u64; MAX_ARGS],
+    /// The thread the slot holds a syscall of.
+    pub tid: u32,
+    pub _pad: u32,
 }
+
+/// Slots of the `INFLIGHT` array (a power of two). Two threads share a
+/// slot only when their tids are equal modulo this, which cannot happen
+/// while `kernel.pid_max` is at most this; above it, a thread entering a
+/// syscall while the slot's other thread is still in one costs that
+/// other thread's record, counted as lost.
+pub const INFLIGHT_SLOTS: u32 = 1 << 16;
 
 /// Indices of the per-CPU `COUNTERS` array.
 pub mod counter {
@@ -212,4 +221,5 @@ mod pod {
 
 const _: () = assert!(core::mem::size_of::<SyscallRecord>() == 88);
 const _: () = assert!(core::mem::size_of::<TaskRecord>() == 40);
+const _: () = assert!(INFLIGHT_SLOTS.is_power_of_two());
 const _: () = assert!(core::mem::size_of::<CaptureRecord>() == 16);

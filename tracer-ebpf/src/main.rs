@@ -4,10 +4,11 @@
 //! - `sys_enter`: one `TRACED` array lookup by tgid (inlined by the JIT);
 //!   untraced tasks stop there.
 //!   Traced ones read the six argument registers with one
-//!   `bpf_probe_read_kernel` and park them in `INFLIGHT` (by tid), updating
-//!   the existing entry in place when there is one (no LRU allocation).
-//! - `sys_exit`: one `INFLIGHT` lookup by tid; a miss (untraced task, or a
-//!   fresh child returning from `fork` without an enter) stops there. A hit
+//!   `bpf_probe_read_kernel` and park them in their `INFLIGHT` slot (an
+//!   array indexed by tid, updated in place).
+//! - `sys_exit`: one `INFLIGHT` array lookup by tid (inlined, no hashing);
+//!   a slot that is not this thread's (untraced task, or a fresh child
+//!   returning from `fork` without an enter) stops there. A hit
 //!   is written straight into a reserved ring-buffer entry and submitted
 //!   without a wake-up: userspace drains on its own timer, so the producer
 //!   never pays for waking the consumer.
@@ -34,12 +35,12 @@ use aya_ebpf::{
         bpf_probe_read_user, generated,
     },
     macros::{map, raw_tracepoint, tracepoint},
-    maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
+    maps::{Array, HashMap, PerCpuArray, RingBuf},
     programs::{RawTracePointContext, TracePointContext},
 };
 use tracer_common::{
-    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, CaptureSpec, FLAG_NO_RETURN, Inflight,
-    MAX_ARGS, SyscallRecord, TaskRecord, capture, counter, kind, traced,
+    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, CaptureSpec, FLAG_NO_RETURN, INFLIGHT_SLOTS,
+    Inflight, MAX_ARGS, SyscallRecord, TaskRecord, capture, counter, kind, traced,
 };
 
 /// Traced tgids: a byte per possible pid (the loader sizes it to
@@ -55,9 +56,13 @@ use tracer_common::{
 #[map(name = "TRACED")]
 static TRACED: Array<u8> = Array::with_max_entries(1 << 15, 0);
 
-/// The syscall each traced thread is in, between enter and exit.
+/// The syscall each traced thread is in, between enter and exit, in slot
+/// `tid % INFLIGHT_SLOTS`. An array, not a hash keyed by tid: `sys_exit`
+/// runs for every task on the machine, and an array lookup is inlined by
+/// the JIT where a hash lookup is a call and a jhash; the slot's `tid`
+/// tells whether it is this thread's (see `INFLIGHT_SLOTS` on sharing).
 #[map(name = "INFLIGHT")]
-static INFLIGHT: LruHashMap<u32, Inflight> = LruHashMap::with_max_entries(65536, 0);
+static INFLIGHT: Array<Inflight> = Array::with_max_entries(INFLIGHT_SLOTS, 0);
 
 /// Completed syscalls and task records. Its size is set by the loader.
 #[map(name = "EVENTS")]
@@ -487,39 +492,40 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
     }
     capture_enter(tid, nr, &args);
 
-    match INFLIGHT.get_ptr_mut(tid) {
-        Some(slot) => {
-            // SAFETY: pointer from a successful lookup; only this thread
-            // writes its own tid's slot.
-            unsafe {
-                (*slot).enter_ns = now;
-                (*slot).nr = nr;
-                (*slot).args = args;
-            }
+    if let Some(slot) = inflight_slot(tid) {
+        // SAFETY: pointer from a successful array lookup. Only the threads
+        // that share this slot write it, one syscall at a time each.
+        let slot = unsafe { &mut *slot };
+        // A slot never used has tid 0 (no task's tid).
+        if slot.nr >= 0 && slot.tid != tid && slot.tid != 0 {
+            // Another thread's syscall is in this slot: its record is lost.
+            count_lost();
         }
-        None => {
-            let value = Inflight {
-                enter_ns: now,
-                nr,
-                args,
-            };
-            let _ = INFLIGHT.insert(tid, value, 0);
-        }
+        slot.enter_ns = now;
+        slot.nr = nr;
+        slot.args = args;
+        slot.tid = tid;
     }
     0
+}
+
+/// The `INFLIGHT` slot of thread `tid`.
+#[inline(always)]
+fn inflight_slot(tid: u32) -> Option<*mut Inflight> {
+    INFLIGHT.get_ptr_mut(tid & (INFLIGHT_SLOTS - 1))
 }
 
 #[raw_tracepoint(tracepoint = "sys_exit")]
 pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tid = pid_tgid as u32;
-    let Some(slot) = INFLIGHT.get_ptr_mut(tid) else {
+    let Some(slot) = inflight_slot(tid) else {
         return 0;
     };
-    // SAFETY: pointer from a successful lookup; only this thread writes its
-    // own tid's slot.
+    // SAFETY: pointer from a successful array lookup; see `sys_enter`.
     let pending = unsafe { &mut *slot };
-    if pending.nr < 0 {
+    // Untraced tasks (and a fresh child returning from fork) stop here.
+    if pending.tid != tid || pending.nr < 0 {
         return 0;
     }
     let ret: i64 = ctx.arg(1);
@@ -594,7 +600,14 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
         // SAFETY: offset from the tracepoint's format file; checked read.
         unsafe { ctx.read_at::<u8>(offset as usize) }.unwrap_or(0) != 0
     };
-    let _ = INFLIGHT.remove(tid);
+    if let Some(slot) = inflight_slot(tid) {
+        // SAFETY: pointer from a successful array lookup.
+        let slot = unsafe { &mut *slot };
+        if slot.tid == tid {
+            // Killed in a syscall: it will not exit from it.
+            slot.nr = -1;
+        }
+    }
     if tid != tgid {
         // Drop the thread's own key (see `TRACED`).
         set_traced(tid, traced::OFF);
