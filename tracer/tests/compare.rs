@@ -1,24 +1,17 @@
 //! `tracer compare` end to end on a lab program that races by itself.
 
-use std::{path::PathBuf, process::Command};
+mod common;
+
+use common::*;
+
+use std::process::Command;
 
 use serde_json::Value;
-
-fn bin(name: &str) -> PathBuf {
-    let tracer = PathBuf::from(env!("CARGO_BIN_EXE_tracer"));
-    let path = tracer.parent().unwrap().join(name);
-    assert!(
-        path.exists(),
-        "{} missing: `cargo test` builds the lab's binaries",
-        path.display()
-    );
-    path
-}
 
 #[test]
 fn compare_reports_consistent_counts_and_a_verdict() {
     let runs = 40;
-    let out = Command::new(bin("tracer"))
+    let out = Command::new(sibling("tracer"))
         .args([
             "compare",
             "--runs",
@@ -30,7 +23,7 @@ fn compare_reports_consistent_counts_and_a_verdict() {
         .arg("--timeout")
         .arg("20")
         .arg("--")
-        .arg(bin("pooled_buffer_server"))
+        .arg(sibling("pooled_buffer_server"))
         .output()
         .unwrap();
     eprintln!("{}", String::from_utf8_lossy(&out.stderr));
@@ -83,7 +76,7 @@ fn compare_reports_consistent_counts_and_a_verdict() {
 #[test]
 fn compare_rejects_bad_input() {
     let run = |args: &[&str]| {
-        let out = Command::new(bin("tracer")).args(args).output().unwrap();
+        let out = Command::new(sibling("tracer")).args(args).output().unwrap();
         (
             out.status.code(),
             String::from_utf8_lossy(&out.stderr).into_owned(),

@@ -2,6 +2,10 @@
 //! eBPF programs, real lab processes, real clients (one of them running as
 //! `nobody`). Needs root, like the other end-to-end tests; never skips.
 
+mod common;
+
+use common::*;
+
 use std::{
     io::{BufRead, BufReader, Read, Write},
     os::unix::{fs::MetadataExt, net::UnixStream, process::CommandExt},
@@ -14,20 +18,6 @@ use std::{
 use serde_json::Value;
 
 const NOBODY: u32 = 65534;
-
-fn tracer() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_tracer"))
-}
-
-fn lab(name: &str) -> PathBuf {
-    let path = tracer().parent().unwrap().join(name);
-    assert!(
-        path.exists(),
-        "{} missing: `cargo test` builds the lab's binaries",
-        path.display()
-    );
-    path
-}
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("tracer-dmn-{}-{name}", std::process::id()));
@@ -203,7 +193,7 @@ fn failing_run_is_dumped_passing_runs_are_not() {
     assert!(out.status.success(), "{}", stderr(&out));
     let watch = String::from_utf8_lossy(&out.stdout).trim().to_string();
 
-    let program = lab("collector_race");
+    let program = sibling("collector_race");
     let mut passed = Vec::new();
     let mut failed = None;
     for _ in 0..400 {

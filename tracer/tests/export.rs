@@ -11,6 +11,10 @@
 //! export --synthetic`, a generated trace of servers handing requests
 //! across threads.
 
+mod common;
+
+use common::*;
+
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
@@ -18,35 +22,6 @@ use std::{
 };
 
 use serde_json::Value;
-
-fn tracer() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_tracer"))
-}
-
-fn workload() -> PathBuf {
-    let path = tracer().parent().unwrap().join("examples/syscall_workload");
-    assert!(
-        path.exists(),
-        "{} missing: build with `cargo test` (it builds examples)",
-        path.display()
-    );
-    path
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tracer-export-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn run(args: &[&str]) -> Output {
-    let out = Command::new(tracer()).args(args).output().unwrap();
-    eprintln!(
-        "stderr of tracer {args:?}:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 /// Runs the checker on `path` as `kind`; its summary.
 fn check(kind: &str, path: &Path) -> Value {
@@ -64,15 +39,6 @@ fn check(kind: &str, path: &Path) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Parses `key=value` lines printed by the workload.
-fn printed(stdout: &[u8], key: &str) -> String {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{key}=")))
-        .unwrap_or_else(|| panic!("workload did not print {key}"))
-        .to_owned()
 }
 
 fn count(summary: &Value, path: &[&str]) -> u64 {
@@ -122,7 +88,7 @@ fn record_standard(
 fn live_exports(mode: &str) {
     let (files, _, text, out) = record_standard(mode, mode);
     let syscalls = text.lines().filter(|l| !l.starts_with("tracer:")).count() as u64;
-    let (pid, thread, child) = (
+    let (pid, thread, child): (String, String, String) = (
         printed(&out.stdout, "pid"),
         printed(&out.stdout, "thread_tid"),
         printed(&out.stdout, "child_pid"),

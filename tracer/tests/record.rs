@@ -5,56 +5,17 @@
 //! These tests need root (CI runs as root). When eBPF cannot be loaded they
 //! fail with tracer's reason; they never skip.
 
+mod common;
+
+use common::*;
+
 use std::{
     io::{BufRead, BufReader, Write},
-    path::PathBuf,
-    process::{Command, Output, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
 use serde_json::Value;
-
-fn tracer() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_tracer"))
-}
-
-/// The helper is an example of this package; cargo builds examples for
-/// `cargo test`, next to the binary's directory.
-fn workload() -> PathBuf {
-    let bin = tracer();
-    let path = bin.parent().unwrap().join("examples/syscall_workload");
-    assert!(
-        path.exists(),
-        "{} missing: build with `cargo test` (it builds examples)",
-        path.display()
-    );
-    path
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tracer-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn run(args: &[&str]) -> Output {
-    let out = Command::new(tracer()).args(args).output().unwrap();
-    eprintln!(
-        "stderr of tracer {args:?}:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// Parses `key=value` lines printed by the workload.
-fn printed(stdout: &[u8], key: &str) -> u32 {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{key}=")))
-        .unwrap_or_else(|| panic!("workload did not print {key}"))
-        .parse()
-        .unwrap()
-}
 
 /// One parsed line of strace-style output.
 #[derive(Debug)]

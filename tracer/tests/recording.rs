@@ -4,6 +4,10 @@
 //!
 //! These tests need root, like tests/record.rs; they never skip.
 
+mod common;
+
+use common::*;
+
 use std::{
     io::{BufRead, BufReader, Write},
     os::unix::fs::PermissionsExt,
@@ -13,35 +17,6 @@ use std::{
 };
 
 use serde_json::Value;
-
-fn tracer() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_tracer"))
-}
-
-fn workload() -> PathBuf {
-    let path = tracer().parent().unwrap().join("examples/syscall_workload");
-    assert!(
-        path.exists(),
-        "{} missing: build with `cargo test` (it builds examples)",
-        path.display()
-    );
-    path
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tracer-rec-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
-fn run(args: &[&str]) -> Output {
-    let out = Command::new(tracer()).args(args).output().unwrap();
-    eprintln!(
-        "stderr of tracer {args:?}:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn report(file: &Path, args: &[&str]) -> Output {
     let mut all = vec!["report", file.to_str().unwrap()];
@@ -55,15 +30,6 @@ fn stdout(out: &Output) -> String {
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn printed(stdout: &[u8], key: &str) -> u32 {
-    String::from_utf8_lossy(stdout)
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{key}=")))
-        .unwrap_or_else(|| panic!("workload did not print {key}"))
-        .parse()
-        .unwrap()
 }
 
 /// Records the standard workload: the live text output, the recording,
@@ -165,8 +131,8 @@ fn report_reproduces_the_live_run_ptrace() {
 #[test]
 fn report_filters_by_thread_syscall_request_and_time() {
     let (live, rec, out) = record_standard("ebpf", "filters", &["-ttt"]);
-    let thread_tid = printed(&out.stdout, "thread_tid");
-    let child_pid = printed(&out.stdout, "child_pid");
+    let thread_tid: u32 = printed(&out.stdout, "thread_tid");
+    let child_pid: u32 = printed(&out.stdout, "child_pid");
 
     let out = report(&rec, &["--thread", &thread_tid.to_string()]);
     assert!(out.status.success());

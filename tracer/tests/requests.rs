@@ -12,11 +12,14 @@
 //!
 //! Needs root, like the other end-to-end tests; never skips.
 
+mod common;
+
+use common::*;
+
 use std::{
     collections::{BTreeSet, HashSet},
     io::{BufRead, BufReader, Read, Write},
     net::TcpStream,
-    path::PathBuf,
     process::{Command, Stdio},
     sync::{Arc, Barrier},
     thread,
@@ -28,23 +31,6 @@ use serde_json::Value;
 const CLIENTS: usize = 50;
 const READS: [&str; 5] = ["read", "recvfrom", "readv", "recvmsg", "pread64"];
 const WRITES: [&str; 5] = ["write", "sendto", "writev", "sendmsg", "pwrite64"];
-
-fn bin(name: &str) -> PathBuf {
-    let tracer = PathBuf::from(env!("CARGO_BIN_EXE_tracer"));
-    let path = tracer.parent().unwrap().join(name);
-    assert!(
-        path.exists(),
-        "{} missing: `cargo test` builds the lab's binaries",
-        path.display()
-    );
-    path
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tracer-requests-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
 
 /// One traced run of the server with 50 concurrent requests.
 struct Run {
@@ -60,13 +46,13 @@ struct Run {
 /// --serve 50 [--fixed]` and sends it 50 requests at once.
 fn run(tracer_args: &[&str], fixed: bool, name: &str) -> Run {
     let out = scratch(name);
-    let mut cmd = Command::new(bin("tracer"));
+    let mut cmd = Command::new(sibling("tracer"));
     cmd.arg("record")
         .args(tracer_args)
         .arg("-o")
         .arg(&out)
         .arg("--")
-        .arg(bin("pooled_buffer_server"))
+        .arg(sibling("pooled_buffer_server"))
         .args(["--serve", &CLIENTS.to_string()]);
     if fixed {
         cmd.arg("--fixed");
@@ -255,11 +241,11 @@ fn self_driven_lab_ebpf() {
     let mut struck = 0;
     for attempt in 0..10 {
         let out = scratch(&format!("self-{attempt}.json"));
-        let result = Command::new(bin("tracer"))
+        let result = Command::new(sibling("tracer"))
             .args(["record", "--mode", "ebpf", "--json", "--by-request", "-o"])
             .arg(&out)
             .arg("--")
-            .arg(bin("pooled_buffer_server"))
+            .arg(sibling("pooled_buffer_server"))
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&result.stderr);

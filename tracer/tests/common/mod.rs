@@ -1,0 +1,63 @@
+//! Helpers the integration tests share: where the binaries under test
+//! are, a scratch directory, running tracer.
+// Each test crate uses a different subset.
+#![allow(dead_code)]
+
+use std::{
+    path::PathBuf,
+    process::{Command, Output},
+    str::FromStr,
+};
+
+/// The `tracer` binary cargo built for these tests.
+pub fn tracer() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_tracer"))
+}
+
+/// A binary built next to `tracer`: the lab's programs, or
+/// `examples/NAME` (cargo builds both for `cargo test` of the workspace).
+pub fn sibling(name: &str) -> PathBuf {
+    let path = tracer().parent().unwrap().join(name);
+    assert!(
+        path.exists(),
+        "{} missing: build with `cargo test --release` at the workspace root \
+         (it builds the examples and the lab)",
+        path.display()
+    );
+    path
+}
+
+/// The deterministic target of most tests (`examples/syscall_workload.rs`).
+pub fn workload() -> PathBuf {
+    sibling("examples/syscall_workload")
+}
+
+/// `name` in a scratch directory of this test process.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("tracer-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+/// Runs tracer with `args`; its stderr goes to the test's output.
+pub fn run(args: &[&str]) -> Output {
+    let out = Command::new(tracer()).args(args).output().unwrap();
+    eprintln!(
+        "stderr of tracer {args:?}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The value of a `key=value` line the workload printed.
+pub fn printed<T: FromStr>(stdout: &[u8], key: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("workload did not print {key}"))
+        .parse()
+        .unwrap()
+}
