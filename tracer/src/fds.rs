@@ -34,6 +34,11 @@ impl FdNames {
             .clone()
     }
 
+    /// Forgets every fd of process `tgid` (it exited).
+    pub fn forget(&mut self, tgid: u32) {
+        self.cache.retain(|&(t, _), _| t != tgid);
+    }
+
     /// Forgets what `ev` changed: call after showing it (its own fds are
     /// shown as they were before the call).
     pub fn after(&mut self, ev: &SyscallEvent) {
@@ -51,7 +56,7 @@ impl FdNames {
             // The new fds are written to memory, not returned; and exec
             // closes the close-on-exec ones: start over for the process.
             "pipe" | "pipe2" | "socketpair" | "execve" | "execveat" | "close_range" => {
-                self.cache.retain(|&(tgid, _), _| tgid != ev.tgid);
+                self.forget(ev.tgid);
             }
             "open" | "creat" | "openat" | "openat2" if ret >= 0 => {
                 let arg = if name.starts_with("openat") { 1 } else { 0 };

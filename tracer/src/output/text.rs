@@ -12,7 +12,7 @@ use std::{
 use tracer_common::MAX_ARGS;
 
 use crate::{
-    event::{Anomaly, SyscallEvent},
+    event::{Anomaly, SyscallEvent, TaskEvent},
     fds::FdNames,
     pipeline::{RunInfo, Sink, Tasks},
     syscalls::{
@@ -95,6 +95,19 @@ impl<W: Write> TextSink<W> {
 }
 
 impl<W: Write> Sink for TextSink<W> {
+    fn task(&mut self, event: &TaskEvent, _tasks: &Tasks) -> io::Result<()> {
+        if let TaskEvent::Exited {
+            tgid,
+            group_dead: true,
+            ..
+        } = event
+        {
+            // Its fds are gone, and its pid may come back as another process.
+            self.fds.forget(*tgid);
+        }
+        Ok(())
+    }
+
     fn syscall(&mut self, ev: &SyscallEvent, tasks: &Tasks) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
