@@ -209,6 +209,12 @@ pub fn run(
                 }
             }
         }
+        // With no watch at all there is nothing to record: detach the
+        // syscall probes so that the machine pays nothing for an idle
+        // daemon (a watch attaches them again before it takes effect).
+        if recorder.watch_count() == 0 {
+            probes(&mut source, false);
+        }
         let now = clock_ns(libc::CLOCK_MONOTONIC);
         let n = source.drain(|event| recorder.event(event, now, &mut deferred, &host));
         deferred.apply(&mut source);
@@ -257,6 +263,14 @@ pub fn run(
     }
 }
 
+/// Attaches or detaches the syscall probes, logging a failure (recording
+/// goes on with what is attached).
+fn probes(source: &mut EbpfSource, on: bool) {
+    if let Err(e) = source.set_syscall_probes(on) {
+        eprintln!("tracer-daemon: {e}");
+    }
+}
+
 fn handle(
     command: Command,
     source: &mut EbpfSource,
@@ -267,6 +281,9 @@ fn handle(
     rate: &Rate,
 ) {
     let now = clock_ns(libc::CLOCK_MONOTONIC);
+    if matches!(command, Command::Watch { .. }) {
+        probes(source, true);
+    }
     let mut kernel = Ebpf(source);
     match command {
         Command::Watch { target, uid, reply } => {

@@ -17,7 +17,7 @@ use std::{
 use aya::{
     Ebpf, EbpfLoader,
     maps::{Array, HashMap, MapData, PerCpuArray, RingBuf},
-    programs::{RawTracePoint, TracePoint},
+    programs::{RawTracePoint, TracePoint, raw_trace_point::RawTracePointLinkId},
 };
 use thiserror::Error;
 use tracer_common::{CaptureSpec, capture, counter, names, traced};
@@ -60,8 +60,31 @@ pub struct EbpfSource {
     watch_comms: HashMap<MapData, [u8; 16], u8>,
     watch_cgroups: HashMap<MapData, u64, u8>,
     decoder: decode::Decoder,
+    /// The `raw_syscalls` links, while attached (see
+    /// [`EbpfSource::set_syscall_probes`]).
+    syscall_links: Option<Vec<RawTracePointLinkId>>,
     /// Samples of the programs' own run time.
     stats: StatsSampler,
+}
+
+/// The `raw_syscalls` programs and their tracepoints.
+const SYSCALL_PROGRAMS: [(&str, &str); 2] = [
+    (names::SYS_ENTER, "sys_enter"),
+    (names::SYS_EXIT, "sys_exit"),
+];
+
+/// Attaches the loaded `raw_syscalls` programs; returns their links.
+fn attach_syscall_programs(ebpf: &mut Ebpf) -> Result<Vec<RawTracePointLinkId>, EbpfError> {
+    let mut links = Vec::with_capacity(SYSCALL_PROGRAMS.len());
+    for (prog, tp) in SYSCALL_PROGRAMS {
+        let program: &mut RawTracePoint = program_mut(ebpf, prog)?;
+        links.push(
+            program.attach(tp).map_err(|e| {
+                EbpfError::TracepointMissing(format!("raw_syscalls/{tp}"), chain(&e))
+            })?,
+        );
+    }
+    Ok(links)
 }
 
 /// The kernel counts programs' run time only while statistics are enabled
@@ -177,18 +200,13 @@ impl EbpfSource {
             .load(OBJECT)
             .map_err(|e| classify_load_error(&e))?;
 
-        for (prog, tp) in [
-            (names::SYS_ENTER, "sys_enter"),
-            (names::SYS_EXIT, "sys_exit"),
-        ] {
+        for (prog, _) in SYSCALL_PROGRAMS {
             let program: &mut RawTracePoint = program_mut(&mut ebpf, prog)?;
             program
                 .load()
                 .map_err(|e| classify_program_error(prog, &e))?;
-            program.attach(tp).map_err(|e| {
-                EbpfError::TracepointMissing(format!("raw_syscalls/{tp}"), chain(&e))
-            })?;
         }
+        let syscall_links = Some(attach_syscall_programs(&mut ebpf)?);
         // The capture table goes in before any program can run.
         let mut specs: Array<_, CaptureSpec> =
             Array::try_from(ebpf.map_mut(names::CAPTURE).ok_or_else(|| {
@@ -234,6 +252,7 @@ impl EbpfSource {
             watch_comms,
             watch_cgroups,
             decoder: decode::Decoder::default(),
+            syscall_links,
             stats,
         })
     }
@@ -245,6 +264,27 @@ impl EbpfSource {
         self.traced
             .set(tgid, state, 0)
             .map_err(|e| EbpfError::Map(format!("cannot trace pid {tgid}: {}", chain(&e))))
+    }
+
+    /// Attaches (`true`) or detaches the `raw_syscalls` programs. While they
+    /// are attached every syscall of every task on the machine goes through
+    /// the tracepoint slow path (see the README's measurements), so a
+    /// long-running user with nothing to record (the daemon without
+    /// watches) detaches them. The fork/exit/exec programs stay.
+    pub fn set_syscall_probes(&mut self, on: bool) -> Result<(), EbpfError> {
+        match (on, self.syscall_links.take()) {
+            (true, None) => self.syscall_links = Some(attach_syscall_programs(&mut self.ebpf)?),
+            (false, Some(links)) => {
+                for ((prog, _), link) in SYSCALL_PROGRAMS.into_iter().zip(links) {
+                    let program: &mut RawTracePoint = program_mut(&mut self.ebpf, prog)?;
+                    program.detach(link).map_err(|e| {
+                        EbpfError::Map(format!("cannot detach {prog}: {}", chain(&e)))
+                    })?;
+                }
+            }
+            (_, links) => self.syscall_links = links,
+        }
+        Ok(())
     }
 
     /// Stops recording process `tgid` (its children already forked stay
