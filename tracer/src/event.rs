@@ -104,6 +104,17 @@ pub enum TaskEvent {
     },
 }
 
+impl TaskEvent {
+    /// When it happened (`CLOCK_MONOTONIC` ns).
+    pub fn ts_ns(&self) -> u64 {
+        match self {
+            Self::Spawned { ts_ns, .. }
+            | Self::Named { ts_ns, .. }
+            | Self::Exited { ts_ns, .. } => *ts_ns,
+        }
+    }
+}
+
 /// Everything a source produces.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {

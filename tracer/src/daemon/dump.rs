@@ -76,8 +76,8 @@ pub fn write(dir: &Path, job: &DumpJob) -> Result<DumpInfo> {
     let path = dir.join(&file_name);
     let command = vec![job.comm.clone()];
     let mut header = Header::now("ebpf", command, vec![job.pid], job.keep_payload);
-    let first = job.items.first().map_or(job.trigger_ns, item_ts);
-    let last = job.items.last().map_or(job.trigger_ns, item_ts);
+    let first = job.items.first().map_or(job.trigger_ns, Item::ts);
+    let last = job.items.last().map_or(job.trigger_ns, Item::ts);
     header.start_ns = first;
     let mut writer = Writer::create(&path, &header)?;
     let tasks = Tasks::default();
@@ -114,19 +114,6 @@ pub fn write(dir: &Path, job: &DumpJob) -> Result<DumpInfo> {
         bytes,
         events: job.items.len(),
     })
-}
-
-fn item_ts(item: &Item) -> u64 {
-    use crate::event::{Event, TaskEvent};
-    match item {
-        Item::Event(Event::Syscall(ev)) => ev.enter_ns,
-        Item::Event(Event::Task(
-            TaskEvent::Spawned { ts_ns, .. }
-            | TaskEvent::Named { ts_ns, .. }
-            | TaskEvent::Exited { ts_ns, .. },
-        )) => *ts_ns,
-        Item::Anomaly(a) => a.ts_ns,
-    }
 }
 
 /// Deletes the oldest dumps (by name, which starts with the time) until at

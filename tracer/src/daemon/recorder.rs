@@ -96,14 +96,11 @@ pub enum Item {
 }
 
 impl Item {
-    fn ts(&self) -> u64 {
+    /// When it happened (`CLOCK_MONOTONIC` ns).
+    pub fn ts(&self) -> u64 {
         match self {
             Item::Event(Event::Syscall(ev)) => ev.enter_ns,
-            Item::Event(Event::Task(
-                TaskEvent::Spawned { ts_ns, .. }
-                | TaskEvent::Named { ts_ns, .. }
-                | TaskEvent::Exited { ts_ns, .. },
-            )) => *ts_ns,
+            Item::Event(Event::Task(task)) => task.ts_ns(),
             Item::Anomaly(a) => a.ts_ns,
         }
     }
@@ -289,6 +286,30 @@ struct Proc {
     self_signal: Option<i32>,
     /// A trigger waiting for its after-context: (reason, trigger, due).
     pending: Option<(Reason, u64, u64)>,
+}
+
+impl Proc {
+    /// A copy holding only what a dump needs: the watch, the name, the
+    /// owner and these ring items.
+    fn snapshot(watch: u64, comm: String, uid: u32, items: VecDeque<Item>) -> Self {
+        Proc {
+            watch,
+            comm,
+            uid,
+            ring: Ring {
+                items,
+                bytes: 0,
+                evicted: 0,
+            },
+            attributor: Attributor::default(),
+            syscalls: 0,
+            started_ns: 0,
+            exit_code: None,
+            thread_exit: None,
+            self_signal: None,
+            pending: None,
+        }
+    }
 }
 
 /// Totals for `stats`.
@@ -891,23 +912,12 @@ impl Recorder {
             let Some((reason, trigger_ns, _)) = proc_.pending.take() else {
                 continue;
             };
-            let snapshot = Proc {
-                watch: proc_.watch,
-                comm: proc_.comm.clone(),
-                uid: proc_.uid,
-                ring: Ring {
-                    items: proc_.ring.items.clone(),
-                    bytes: 0,
-                    evicted: 0,
-                },
-                attributor: Attributor::default(),
-                syscalls: 0,
-                started_ns: 0,
-                exit_code: None,
-                thread_exit: None,
-                self_signal: None,
-                pending: None,
-            };
+            let snapshot = Proc::snapshot(
+                proc_.watch,
+                proc_.comm.clone(),
+                proc_.uid,
+                proc_.ring.items.clone(),
+            );
             self.emit(tgid, snapshot, reason, trigger_ns, None);
         }
         for p in self.procs.values_mut() {
@@ -942,23 +952,7 @@ impl Recorder {
         // Stable: each process's own order is kept for equal times.
         items.sort_by_key(Item::ts);
         let p = &self.procs[&first];
-        let snapshot = Proc {
-            watch: id,
-            comm: p.comm.clone(),
-            uid: p.uid,
-            ring: Ring {
-                items: items.into(),
-                bytes: 0,
-                evicted: 0,
-            },
-            attributor: Attributor::default(),
-            syscalls: 0,
-            started_ns: 0,
-            exit_code: None,
-            thread_exit: None,
-            self_signal: None,
-            pending: None,
-        };
+        let snapshot = Proc::snapshot(id, p.comm.clone(), p.uid, items.into());
         self.emit(first, snapshot, reason, now, reply);
         Ok(())
     }

@@ -421,7 +421,7 @@ fn fuzzed_files_never_panic() {
 /// Writing and reading speed, through a file in the page cache:
 /// `cargo test --release -p tracer --bin tracer recording::tests::speed -- --ignored --nocapture`.
 #[test]
-#[ignore = "a measurement, not a test"]
+#[ignore = "a speed measurement that prints numbers and asserts nothing; run it by hand (command above)"]
 fn speed() {
     let n = 1_000_000u64;
     let tasks = Tasks::default();
