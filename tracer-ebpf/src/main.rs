@@ -3,9 +3,9 @@
 //! Hot path, per syscall of *every* task on the machine:
 //! - `sys_enter`: one `TRACED` array lookup by tgid (inlined by the JIT);
 //!   untraced tasks stop there.
-//!   Traced ones read the six argument registers with one
-//!   `bpf_probe_read_kernel` and park them in their `INFLIGHT` slot (an
-//!   array indexed by tid, updated in place).
+//!   Traced ones load the six argument registers straight from the
+//!   BTF-typed `pt_regs` (a BTF tracepoint: no helper call) and park them
+//!   in their `INFLIGHT` slot (an array indexed by tid, updated in place).
 //! - `sys_exit`: one `INFLIGHT` array lookup by tid (inlined, no hashing);
 //!   a slot that is not this thread's (untraced task, or a fresh child
 //!   returning from `fork` without an enter) stops there. A hit
@@ -31,12 +31,12 @@ use aya_ebpf::{
     bindings::BPF_RB_NO_WAKEUP,
     cty::c_void,
     helpers::{
-        bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel,
-        bpf_probe_read_user, generated,
+        bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_user,
+        generated,
     },
-    macros::{map, raw_tracepoint, tracepoint},
+    macros::{btf_tracepoint, map, raw_tracepoint, tracepoint},
     maps::{Array, HashMap, PerCpuArray, RingBuf},
-    programs::{RawTracePointContext, TracePointContext},
+    programs::{BtfTracePointContext, RawTracePointContext, TracePointContext},
 };
 use tracer_common::{
     CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, CaptureSpec, FLAG_NO_RETURN, INFLIGHT_SLOTS,
@@ -121,10 +121,17 @@ const SYS_EXECVEAT: i64 = 322;
 const SYS_EXIT: i64 = 60;
 const SYS_EXIT_GROUP: i64 = 231;
 
-/// The x86_64 `struct pt_regs` from `r10` to `di`: the syscall argument
-/// registers are di, si, dx, r10, r8, r9. One read covers all six.
+/// The x86_64 `struct pt_regs` up to `di`: the syscall argument registers
+/// are di, si, dx, r10, r8, r9.
 #[repr(C)]
-struct ArgRegs {
+struct PtRegs {
+    _r15: u64,
+    _r14: u64,
+    _r13: u64,
+    _r12: u64,
+    _bp: u64,
+    _bx: u64,
+    _r11: u64,
     r10: u64,
     r9: u64,
     r8: u64,
@@ -134,8 +141,6 @@ struct ArgRegs {
     si: u64,
     di: u64,
 }
-/// Byte offset of `r10` in x86_64 `struct pt_regs` (after r15..bx, r11).
-const PT_REGS_R10: usize = 7 * 8;
 
 #[inline(always)]
 fn is_traced(tgid: u32) -> bool {
@@ -452,8 +457,12 @@ fn capture_exit(tid: u32, nr: i64, args: &[u64; MAX_ARGS], ret: i64) {
     }
 }
 
-#[raw_tracepoint(tracepoint = "sys_enter")]
-pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
+/// A BTF tracepoint rather than a raw one: its `regs` argument is a
+/// trusted pointer the verifier types from the kernel's BTF, so the six
+/// argument registers are plain loads instead of a `bpf_probe_read_kernel`
+/// call (with its fault-handling setup) on every traced syscall.
+#[btf_tracepoint(function = "sys_enter")]
+pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     let tgid = (pid_tgid >> 32) as u32;
     let Some(flag) = TRACED.get_ptr_mut(tgid) else {
@@ -473,15 +482,13 @@ pub fn sys_enter(ctx: RawTracePointContext) -> i32 {
         unsafe { *flag = traced::ON };
     }
     let tid = pid_tgid as u32;
-    let regs: *const u8 = ctx.arg(0);
-    // SAFETY: `regs` is the tracepoint's `struct pt_regs *`; the helper
-    // validates the read and fails instead of faulting.
-    let Ok(r) =
-        (unsafe { bpf_probe_read_kernel(regs.wrapping_add(PT_REGS_R10).cast::<ArgRegs>()) })
-    else {
-        return 0;
+    let regs: *const PtRegs = ctx.arg(0);
+    // SAFETY: the tracepoint's `struct pt_regs *`, valid for the program's
+    // run; the verifier checks every load against the kernel's type.
+    let args = unsafe {
+        let r = &*regs;
+        [r.di, r.si, r.dx, r.r10, r.r8, r.r9]
     };
-    let args = [r.di, r.si, r.dx, r.r10, r.r8, r.r9];
     // SAFETY: reads the monotonic clock, no memory access.
     let now = unsafe { bpf_ktime_get_ns() };
 

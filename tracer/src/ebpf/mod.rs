@@ -15,9 +15,12 @@ use std::{
 };
 
 use aya::{
-    Ebpf, EbpfLoader,
+    Btf, Ebpf, EbpfLoader,
     maps::{Array, HashMap, MapData, PerCpuArray, RingBuf},
-    programs::{RawTracePoint, TracePoint, raw_trace_point::RawTracePointLinkId},
+    programs::{
+        BtfTracePoint, RawTracePoint, TracePoint, raw_trace_point::RawTracePointLinkId,
+        tp_btf::BtfTracePointLinkId,
+    },
 };
 use thiserror::Error;
 use tracer_common::{CaptureSpec, capture, counter, names, traced};
@@ -62,29 +65,44 @@ pub struct EbpfSource {
     decoder: decode::Decoder,
     /// The `raw_syscalls` links, while attached (see
     /// [`EbpfSource::set_syscall_probes`]).
-    syscall_links: Option<Vec<RawTracePointLinkId>>,
+    syscall_links: Option<SyscallLinks>,
     /// Samples of the programs' own run time.
     stats: StatsSampler,
 }
 
-/// The `raw_syscalls` programs and their tracepoints.
-const SYSCALL_PROGRAMS: [(&str, &str); 2] = [
-    (names::SYS_ENTER, "sys_enter"),
-    (names::SYS_EXIT, "sys_exit"),
-];
+/// The links of the `raw_syscalls` programs: `sys_enter` is a BTF
+/// tracepoint (it reads `pt_regs` directly), `sys_exit` a raw one.
+struct SyscallLinks {
+    enter: BtfTracePointLinkId,
+    exit: RawTracePointLinkId,
+}
 
-/// Attaches the loaded `raw_syscalls` programs; returns their links.
-fn attach_syscall_programs(ebpf: &mut Ebpf) -> Result<Vec<RawTracePointLinkId>, EbpfError> {
-    let mut links = Vec::with_capacity(SYSCALL_PROGRAMS.len());
-    for (prog, tp) in SYSCALL_PROGRAMS {
-        let program: &mut RawTracePoint = program_mut(ebpf, prog)?;
-        links.push(
-            program.attach(tp).map_err(|e| {
-                EbpfError::TracepointMissing(format!("raw_syscalls/{tp}"), chain(&e))
-            })?,
-        );
-    }
-    Ok(links)
+/// Attaches the loaded `raw_syscalls` programs.
+fn attach_syscall_programs(ebpf: &mut Ebpf) -> Result<SyscallLinks, EbpfError> {
+    let missing = |tp: &str, e: &aya::programs::ProgramError| {
+        EbpfError::TracepointMissing(format!("raw_syscalls/{tp}"), chain(e))
+    };
+    let enter: &mut BtfTracePoint = program_mut(ebpf, names::SYS_ENTER)?;
+    let enter = enter.attach().map_err(|e| missing("sys_enter", &e))?;
+    let exit: &mut RawTracePoint = program_mut(ebpf, names::SYS_EXIT)?;
+    let exit = exit
+        .attach("sys_exit")
+        .map_err(|e| missing("sys_exit", &e))?;
+    Ok(SyscallLinks { enter, exit })
+}
+
+/// Detaches what [`attach_syscall_programs`] attached.
+fn detach_syscall_programs(ebpf: &mut Ebpf, links: SyscallLinks) -> Result<(), EbpfError> {
+    let failed = |prog: &str, e: &aya::programs::ProgramError| {
+        EbpfError::Map(format!("cannot detach {prog}: {}", chain(e)))
+    };
+    let enter: &mut BtfTracePoint = program_mut(ebpf, names::SYS_ENTER)?;
+    enter
+        .detach(links.enter)
+        .map_err(|e| failed(names::SYS_ENTER, &e))?;
+    let exit: &mut RawTracePoint = program_mut(ebpf, names::SYS_EXIT)?;
+    exit.detach(links.exit)
+        .map_err(|e| failed(names::SYS_EXIT, &e))
 }
 
 /// The kernel counts programs' run time only while statistics are enabled
@@ -200,12 +218,19 @@ impl EbpfSource {
             .load(OBJECT)
             .map_err(|e| classify_load_error(&e))?;
 
-        for (prog, _) in SYSCALL_PROGRAMS {
-            let program: &mut RawTracePoint = program_mut(&mut ebpf, prog)?;
-            program
-                .load()
-                .map_err(|e| classify_program_error(prog, &e))?;
-        }
+        let btf = Btf::from_sys_fs().map_err(|e| {
+            EbpfError::Rejected(format!(
+                "cannot read the kernel's BTF (/sys/kernel/btf/vmlinux): {}",
+                chain(&e)
+            ))
+        })?;
+        let enter: &mut BtfTracePoint = program_mut(&mut ebpf, names::SYS_ENTER)?;
+        enter
+            .load("sys_enter", &btf)
+            .map_err(|e| classify_program_error(names::SYS_ENTER, &e))?;
+        let exit: &mut RawTracePoint = program_mut(&mut ebpf, names::SYS_EXIT)?;
+        exit.load()
+            .map_err(|e| classify_program_error(names::SYS_EXIT, &e))?;
         let syscall_links = Some(attach_syscall_programs(&mut ebpf)?);
         // The capture table goes in before any program can run.
         let mut specs: Array<_, CaptureSpec> =
@@ -274,14 +299,7 @@ impl EbpfSource {
     pub fn set_syscall_probes(&mut self, on: bool) -> Result<(), EbpfError> {
         match (on, self.syscall_links.take()) {
             (true, None) => self.syscall_links = Some(attach_syscall_programs(&mut self.ebpf)?),
-            (false, Some(links)) => {
-                for ((prog, _), link) in SYSCALL_PROGRAMS.into_iter().zip(links) {
-                    let program: &mut RawTracePoint = program_mut(&mut self.ebpf, prog)?;
-                    program.detach(link).map_err(|e| {
-                        EbpfError::Map(format!("cannot detach {prog}: {}", chain(&e)))
-                    })?;
-                }
-            }
+            (false, Some(links)) => detach_syscall_programs(&mut self.ebpf, links)?,
             (_, links) => self.syscall_links = links,
         }
         Ok(())
