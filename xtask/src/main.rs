@@ -134,7 +134,7 @@ fn demo(root: &Path) -> Result<()> {
         .arg("--")
         .arg(bin.join("pooled_buffer_server"))
         .status()?;
-    eprintln!("(server exit status: {status})");
+    eprintln!("(server {status})");
     eprintln!(
         "\n== tracer report --request req-3 -tt: one request's syscalls, from the recording =="
     );
