@@ -33,7 +33,7 @@ use self::{
     collector::Command,
     recorder::{DEFAULT_PATTERNS, Recorder, Settings},
 };
-use crate::ebpf::EbpfSource;
+use crate::{ebpf::EbpfSource, request::patterns::Patterns};
 
 /// Where cgroup v2 is mounted.
 pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -77,6 +77,14 @@ pub struct DaemonArgs {
     /// Do not use the default patterns.
     #[arg(long)]
     pub no_default_patterns: bool,
+    /// Also find request IDs with REGEX (exactly one capture group), as
+    /// `record --request-id`. Repeatable.
+    #[arg(long = "request-id", value_name = "REGEX")]
+    pub request_ids: Vec<String>,
+    /// Do not use the built-in request ID patterns (X-Request-Id,
+    /// traceparent, req= tokens).
+    #[arg(long)]
+    pub no_default_request_ids: bool,
     /// Rate limit per watch: at most this many dumps in a burst...
     #[arg(long, value_name = "N")]
     pub dump_burst: Option<u32>,
@@ -117,6 +125,10 @@ struct Config {
     patterns: Vec<String>,
     #[serde(default)]
     no_default_patterns: bool,
+    #[serde(default)]
+    request_ids: Vec<String>,
+    #[serde(default)]
+    no_default_request_ids: bool,
     dump_burst: Option<u32>,
     dump_every: Option<String>,
     max_dumps: Option<usize>,
@@ -182,6 +194,17 @@ fn resolve(args: DaemonArgs) -> Result<Resolved> {
         regex::bytes::Regex::new(p).with_context(|| format!("invalid --pattern {p:?}"))?;
         patterns.push((format!("user{}", i + 1), p.clone()));
     }
+    let mut request_ids = Vec::new();
+    for p in config.request_ids.iter().chain(&args.request_ids) {
+        request_ids.push(
+            crate::request::patterns::parse(p)
+                .with_context(|| format!("invalid --request-id {p:?}"))?,
+        );
+    }
+    let request_ids = Patterns::new(
+        request_ids,
+        !(args.no_default_request_ids || config.no_default_request_ids),
+    );
     let ring_size = size(args.ring_size, config.ring_size, "64MiB", "--ring-size")?;
     let ring_size = u32::try_from(ring_size)
         .ok()
@@ -214,6 +237,7 @@ fn resolve(args: DaemonArgs) -> Result<Resolved> {
             burst: args.dump_burst.or(config.dump_burst).unwrap_or(3).max(1),
             refill_ns: duration(args.dump_every, config.dump_every, "60s", "--dump-every")?,
             keep_payload: args.keep_payload || config.keep_payload,
+            request_ids,
         },
         dump_dir,
         max_dumps: args.max_dumps.or(config.max_dumps).unwrap_or(100).max(1),
@@ -632,5 +656,36 @@ mod tests {
         assert!(parse_duration("s").is_err());
         assert!(parse_duration("5 parsecs").is_err());
         assert!(parse_duration("1e30").is_err());
+    }
+
+    #[test]
+    fn request_id_patterns_are_checked_like_records() {
+        use clap::Parser as _;
+        let args = |extra: &[&str]| {
+            let cli = crate::cli::Cli::try_parse_from(
+                ["tracer", "daemon"].iter().chain(extra.iter()).copied(),
+            )
+            .unwrap();
+            match cli.command {
+                crate::cli::Command::Daemon(args) => args,
+                _ => unreachable!("parsed as another command"),
+            }
+        };
+        let patterns = |extra: &[&str]| match resolve(args(extra)) {
+            Ok(resolved) => resolved.settings.request_ids,
+            Err(e) => panic!("{e:#}"),
+        };
+        assert!(!patterns(&["--request-id", r"trace=(\w+)"]).is_empty());
+        assert!(patterns(&["--no-default-request-ids"]).is_empty());
+        assert!(
+            !patterns(&["--no-default-request-ids", "--request-id", r"trace=(\w+)"]).is_empty()
+        );
+        let Err(err) = resolve(args(&["--request-id", "no-group"])) else {
+            panic!("a pattern without a capture group was accepted");
+        };
+        assert!(
+            format!("{err:#}").contains("invalid --request-id"),
+            "{err:#}"
+        );
     }
 }

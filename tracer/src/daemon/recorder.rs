@@ -33,7 +33,7 @@ use crate::{
     event::{Anomaly, Event, SyscallEvent, TaskEvent},
     output::text::{TextOptions, TextSink},
     pipeline::{Pipeline, SHOWN_BYTES},
-    request::Attributor,
+    request::{Attributor, patterns::Patterns},
 };
 
 /// How the recorder reaches the in-kernel filter.
@@ -75,6 +75,8 @@ pub struct Settings {
     /// prefix text mode shows (as `record` without `--keep-payload`),
     /// once patterns and attribution have seen all of it.
     pub keep_payload: bool,
+    /// Request ID patterns for attribution, as `record`'s.
+    pub request_ids: Patterns,
 }
 
 /// The patterns every daemon looks for unless told not to: Go and Rust
@@ -464,7 +466,7 @@ impl Recorder {
                 comm,
                 uid,
                 ring: Ring::default(),
-                attributor: Attributor::default(),
+                attributor: Attributor::new(self.settings.request_ids.clone()),
                 syscalls: 0,
                 started_ns: now,
                 exit_code: None,
@@ -1162,6 +1164,7 @@ mod tests {
             burst: 2,
             refill_ns: 60_000_000_000,
             keep_payload: false,
+            request_ids: Patterns::new(Vec::new(), true),
         }
     }
 
