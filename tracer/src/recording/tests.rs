@@ -418,12 +418,14 @@ fn fuzzed_files_never_panic() {
     assert!(errors > 10_000, "{errors}");
 }
 
-/// Writing and reading speed, through a file in the page cache:
-/// `cargo test --release -p tracer --bin tracer recording::tests::speed -- --ignored --nocapture`.
+/// A dd-like stream (1-byte reads and writes, a byte captured each) round
+/// trips, and stays compact: the size per event is a property of the
+/// encoding (deltas, repeated-argument cache), so it is asserted; the
+/// speeds are printed, not asserted (machines are noisy):
+/// `cargo test --release -p tracer --bin tracer recording::tests::dd_stream -- --nocapture`.
 #[test]
-#[ignore = "a speed measurement that prints numbers and asserts nothing; run it by hand (command above)"]
-fn speed() {
-    let n = 1_000_000u64;
+fn dd_stream_is_compact_and_round_trips() {
+    let n = 200_000u64;
     let tasks = Tasks::default();
     let events: Vec<SyscallEvent> = (0..n)
         .map(|i| {
@@ -463,6 +465,10 @@ fn speed() {
     let read_time = start.elapsed();
     std::fs::remove_file(&path).unwrap();
     assert_eq!(read, n);
+    // 29.0 bytes each when written; an 88-byte kernel record plus a
+    // capture must not creep back towards its raw size.
+    let per_event = size as f64 / n as f64;
+    assert!(per_event < 32.0, "{per_event:.1} bytes per event");
     eprintln!(
         "{n} events: {:.1} bytes each; write {:.0} ns/event ({:.1} M/s), read {:.0} ns/event ({:.1} M/s)",
         size as f64 / n as f64,
