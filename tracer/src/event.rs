@@ -105,6 +105,13 @@ pub enum TaskEvent {
 }
 
 impl TaskEvent {
+    /// The task it is about (the new one, for `Spawned`).
+    pub fn tid(&self) -> u32 {
+        match self {
+            Self::Spawned { tid, .. } | Self::Named { tid, .. } | Self::Exited { tid, .. } => *tid,
+        }
+    }
+
     /// When it happened (`CLOCK_MONOTONIC` ns).
     pub fn ts_ns(&self) -> u64 {
         match self {

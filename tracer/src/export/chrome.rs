@@ -274,12 +274,7 @@ impl Sink for ChromeSink {
         }
         // Named again after an exec, or once the name of a task whose first
         // syscall came before its spawn event is known.
-        let (ts_ns, tid) = match ev {
-            TaskEvent::Named { ts_ns, tid, .. } | TaskEvent::Spawned { ts_ns, tid, .. } => {
-                (*ts_ns, *tid)
-            }
-            TaskEvent::Exited { .. } => return Ok(()),
-        };
+        let (ts_ns, tid) = (ev.ts_ns(), ev.tid());
         let Some((tgid, old)) = self.threads.get(&tid) else {
             return Ok(());
         };

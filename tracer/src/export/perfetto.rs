@@ -628,12 +628,7 @@ impl Sink for PerfettoSink {
         // A task whose name changed (exec), or that was described before
         // its name was known (its first syscall came before its spawn
         // event), is described again.
-        let (ts_ns, tid) = match ev {
-            TaskEvent::Named { ts_ns, tid, .. } | TaskEvent::Spawned { ts_ns, tid, .. } => {
-                (*ts_ns, *tid)
-            }
-            TaskEvent::Exited { .. } => return Ok(()),
-        };
+        let (ts_ns, tid) = (ev.ts_ns(), ev.tid());
         let Some(track) = self.threads.get(&tid) else {
             return Ok(());
         };
