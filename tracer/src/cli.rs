@@ -22,20 +22,20 @@ pub enum Command {
     Record(RecordArgs),
     /// Show a recording (record -w FILE) as the live run would have:
     /// lines, -c summary or --json, filtered by thread, request, time.
-    Report(crate::report::ReportArgs),
+    Report(crate::commands::report::ReportArgs),
     /// Convert a recording (record -w FILE) into a timeline for other
     /// tools: Perfetto, Chrome JSON, JSONL or CSV.
     Export(crate::export::ExportArgs),
     /// Run a command many times untraced and traced: does the failure
     /// vanish under observation?
-    Compare(crate::compare::CompareArgs),
+    Compare(crate::commands::compare::CompareArgs),
     /// Measure the nanoseconds each mode adds to a syscall, side by side.
-    Overhead(crate::overhead::OverheadArgs),
+    Overhead(crate::commands::overhead::OverheadArgs),
     /// Always-on flight recorder: keeps recent events of watched processes
     /// and dumps them when one crashes, fails or logs a panic.
     Daemon(crate::daemon::DaemonArgs),
     /// Talk to a running `tracer daemon`: watch, list, dump, stream, stats.
-    Ctl(crate::ctl::CtlArgs),
+    Ctl(crate::commands::ctl::CtlArgs),
     /// The calibration workload of `overhead`: COUNT getppid calls, then
     /// print the elapsed nanoseconds.
     #[command(hide = true)]

@@ -4,8 +4,7 @@
 //! subcommand, turn its outcome into an exit status.
 
 mod cli;
-mod compare;
-mod ctl;
+mod commands;
 mod daemon;
 mod ebpf;
 mod event;
@@ -13,13 +12,10 @@ mod export;
 mod fds;
 mod launch;
 mod output;
-mod overhead;
 mod pipeline;
 mod procfs;
 mod ptrace;
-mod record;
 mod recording;
-mod report;
 mod request;
 mod source;
 mod stats;
@@ -28,6 +24,8 @@ mod syscalls;
 use std::process::ExitCode;
 
 use clap::Parser;
+
+use commands::{compare, ctl, overhead, record, report};
 
 /// How tracer ends: with a status, or (like strace, when the traced command
 /// was killed by a signal) by the same signal, so that shells and `tracer
