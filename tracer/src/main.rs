@@ -4,10 +4,12 @@
 //! subcommand, turn its outcome into an exit status.
 
 mod cli;
+mod clock;
 mod commands;
 mod daemon;
 mod ebpf;
 mod event;
+mod exit;
 mod export;
 mod fds;
 mod launch;
@@ -26,14 +28,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use commands::{compare, ctl, overhead, record, report};
-
-/// How tracer ends: with a status, or (like strace, when the traced command
-/// was killed by a signal) by the same signal, so that shells and `tracer
-/// compare` see what the command did.
-pub enum Exit {
-    Code(i32),
-    Signal(i32),
-}
+use exit::Exit;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
@@ -41,11 +36,11 @@ fn main() -> ExitCode {
         cli::Command::Record(args) => record::run(args),
         cli::Command::Report(args) => report::run(args),
         cli::Command::Export(args) => export::run(args),
-        cli::Command::Compare(args) => compare::run(args).map(Exit::Code),
-        cli::Command::Overhead(args) => overhead::run(args).map(Exit::Code),
-        cli::Command::Daemon(args) => daemon::run(args).map(Exit::Code),
-        cli::Command::Ctl(args) => ctl::run(args).map(Exit::Code),
-        cli::Command::SyscallLoop { count } => overhead::syscall_loop(count).map(Exit::Code),
+        cli::Command::Compare(args) => compare::run(args),
+        cli::Command::Overhead(args) => overhead::run(args),
+        cli::Command::Daemon(args) => daemon::run(args),
+        cli::Command::Ctl(args) => ctl::run(args),
+        cli::Command::SyscallLoop { count } => overhead::syscall_loop(count),
     };
     match outcome {
         Ok(Exit::Code(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

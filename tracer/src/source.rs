@@ -4,13 +4,13 @@
 use std::{thread, time::Duration};
 
 use anyhow::{Context as _, Result};
+use clap::ValueEnum;
 use nix::{
     sys::wait::{WaitPidFlag, WaitStatus, waitpid},
     unistd::Pid,
 };
 
 use crate::{
-    cli::Mode,
     ebpf::{EbpfError, EbpfSource},
     event::Event,
     launch::Prepare,
@@ -24,6 +24,17 @@ use crate::{
 /// wakes us (`BPF_RB_NO_WAKEUP`), so this bounds the latency of output; at
 /// a million events a second it is ~1 MiB of ring per tick.
 const POLL_INTERVAL: Duration = Duration::from_millis(5);
+
+/// Where events come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// eBPF on the raw_syscalls tracepoints: low overhead.
+    Ebpf,
+    /// ptrace: works without eBPF, stops the target at every syscall.
+    Ptrace,
+    /// eBPF when it can be loaded, else ptrace.
+    Auto,
+}
 
 pub enum Source {
     Ebpf(Box<EbpfSource>),

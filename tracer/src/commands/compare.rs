@@ -29,7 +29,10 @@ use indicatif::{ProgressBar, ProgressStyle};
 use regex::bytes::Regex;
 use serde::Serialize;
 
-use crate::stats::{self, Z95};
+use crate::{
+    exit::Exit,
+    stats::{self, Z95},
+};
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
@@ -174,7 +177,7 @@ struct CompareJson {
     verdict: String,
 }
 
-pub fn run(args: CompareArgs) -> Result<i32> {
+pub fn run(args: CompareArgs) -> Result<Exit> {
     let modes = args.modes.clone();
     for m in &modes {
         if !["none", "ebpf", "ptrace"].contains(&m.as_str()) {
@@ -301,7 +304,7 @@ pub fn run(args: CompareArgs) -> Result<i32> {
     } else {
         print_table(&result);
     }
-    Ok(if interrupted { 130 } else { 0 })
+    Ok(Exit::Code(if interrupted { 130 } else { 0 }))
 }
 
 /// Writes a kept output, mode 0600 like everything tracer writes: it is

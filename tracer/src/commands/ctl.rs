@@ -11,7 +11,10 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use crate::daemon::api::{ListReply, Request, StatsReply};
+use crate::{
+    daemon::api::{ListReply, Request, StatsReply},
+    exit::Exit,
+};
 
 #[derive(Debug, Args)]
 pub struct CtlArgs {
@@ -58,7 +61,7 @@ pub enum CtlCommand {
     Stats,
 }
 
-pub fn run(args: CtlArgs) -> Result<i32> {
+pub fn run(args: CtlArgs) -> Result<Exit> {
     let request = match &args.command {
         CtlCommand::Watch { pid, cgroup, comm } => Request::Watch {
             pid: *pid,
@@ -109,7 +112,7 @@ pub fn run(args: CtlArgs) -> Result<i32> {
         )
     {
         println!("{}", answer.trim_end());
-        return Ok(0);
+        return Ok(Exit::Code(0));
     }
     match args.command {
         CtlCommand::Watch { .. } => println!("{}", value["watch"]),
@@ -151,7 +154,7 @@ pub fn run(args: CtlArgs) -> Result<i32> {
             }
         }
     }
-    Ok(0)
+    Ok(Exit::Code(0))
 }
 
 fn print_list(list: &ListReply) {

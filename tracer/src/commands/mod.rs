@@ -8,3 +8,4 @@ pub mod ctl;
 pub mod overhead;
 pub mod record;
 pub mod report;
+pub mod show;

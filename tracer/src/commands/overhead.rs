@@ -15,7 +15,7 @@ use std::{
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 
-use crate::stats;
+use crate::{exit::Exit, stats};
 
 #[derive(Debug, Args)]
 pub struct OverheadArgs {
@@ -32,17 +32,17 @@ pub struct OverheadArgs {
 
 /// The calibration loop: `count` getppid calls; prints the elapsed
 /// nanoseconds.
-pub fn syscall_loop(count: u64) -> Result<i32> {
+pub fn syscall_loop(count: u64) -> Result<Exit> {
     let start = Instant::now();
     for _ in 0..count {
         // SAFETY: getppid takes no arguments and cannot fail.
         unsafe { libc::syscall(libc::SYS_getppid) };
     }
     println!("{}", start.elapsed().as_nanos());
-    Ok(0)
+    Ok(Exit::Code(0))
 }
 
-pub fn run(args: OverheadArgs) -> Result<i32> {
+pub fn run(args: OverheadArgs) -> Result<Exit> {
     if args.syscalls == 0 || args.rounds == 0 {
         bail!("--syscalls and --rounds must be at least 1");
     }
@@ -87,7 +87,7 @@ pub fn run(args: OverheadArgs) -> Result<i32> {
             (None, None) => println!("{mode:<8} no data"),
         }
     }
-    Ok(0)
+    Ok(Exit::Code(0))
 }
 
 fn time_once(me: &PathBuf, mode: &str, count: u64) -> Result<u64> {

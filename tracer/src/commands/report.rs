@@ -12,8 +12,8 @@ use anyhow::{Context as _, Result, bail};
 use clap::Args;
 
 use crate::{
-    Exit,
     event::{Anomaly, SyscallEvent, TaskEvent},
+    exit::Exit,
     output::{View, lost_banner, view_sink},
     pipeline::{Pipeline, RunInfo, Sink, Tasks},
     recording::{self, Reader, RecordingError},
@@ -26,7 +26,7 @@ pub struct ReportArgs {
     pub file: PathBuf,
 
     #[command(flatten)]
-    pub show: crate::cli::ShowArgs,
+    pub show: super::show::ShowArgs,
 
     /// Only the syscalls of thread TID. Repeat, or separate with commas.
     #[arg(long = "thread", value_name = "TID", value_delimiter = ',')]

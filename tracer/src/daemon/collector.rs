@@ -19,7 +19,7 @@ use super::{
     dump::Index,
     recorder::{DumpJob, Host, Kernel, Reason, Recorder, Refused},
 };
-use crate::{ebpf::EbpfSource, output::text::clock_ns, procfs};
+use crate::{clock::clock_ns, ebpf::EbpfSource, procfs};
 
 /// What the API asks of the collector. `uid` is the client's, from
 /// `SO_PEERCRED`.

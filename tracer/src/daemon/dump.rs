@@ -14,7 +14,7 @@ use super::{
     recorder::{DumpJob, Item, sanitize},
 };
 use crate::{
-    output::text::clock_ns,
+    clock::clock_ns,
     pipeline::{RunInfo, Sink, Tasks},
     recording::{Header, Writer},
 };

@@ -272,7 +272,7 @@ pub fn parse_duration(text: &str) -> Result<u64> {
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
-pub fn run(args: DaemonArgs) -> Result<i32> {
+pub fn run(args: DaemonArgs) -> Result<crate::exit::Exit> {
     let config = resolve(args)?;
     // Dumps hold what processes read and wrote: root only.
     std::fs::DirBuilder::new()
@@ -340,7 +340,7 @@ pub fn run(args: DaemonArgs) -> Result<i32> {
     let _ = dumper.join();
     let _ = std::fs::remove_file(&config.socket);
     eprintln!("tracer-daemon: stopped");
-    served.map(|()| 0)
+    served.map(|()| crate::exit::Exit::Code(0))
 }
 
 /// Binds the socket with its documented mode and group.

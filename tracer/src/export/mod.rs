@@ -26,8 +26,8 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Args, ValueEnum};
 
 use crate::{
-    Exit,
     event::{RequestId, SyscallEvent, TaskEvent},
+    exit::Exit,
     pipeline::{Pipeline, Sink, Tasks},
     syscalls::{
         self, errno,

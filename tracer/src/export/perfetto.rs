@@ -32,8 +32,8 @@ use prost::Message;
 
 use super::{Call, Names, Requests, Sample, Span, errno_name, never_returns};
 use crate::{
+    clock::clock_ns,
     event::{Anomaly, SyscallEvent, TaskEvent},
-    output::text::clock_ns,
     pipeline::{RunInfo, Sink, Tasks},
     syscalls,
 };

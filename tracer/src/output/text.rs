@@ -12,6 +12,7 @@ use std::{
 use tracer_common::MAX_ARGS;
 
 use crate::{
+    clock::clock_ns,
     event::{Anomaly, SyscallEvent, TaskEvent},
     fds::FdNames,
     pipeline::{RunInfo, Sink, Tasks},
@@ -230,16 +231,6 @@ impl WallClock {
             out.extend_from_slice(frac.as_bytes());
         }
     }
-}
-
-pub(crate) fn clock_ns(clock: libc::clockid_t) -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes the timespec we pass.
-    unsafe { libc::clock_gettime(clock, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 /// `HH:MM:SS` of `secs` since the epoch in the local time zone.

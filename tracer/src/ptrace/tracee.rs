@@ -19,8 +19,8 @@ use tracer_common::{CaptureSpec, MAX_ARGS, capture};
 use super::memory;
 use super::{PtraceError, Request, Shared};
 use crate::{
+    clock::clock_ns,
     event::{ArgStrings, DataCapture, Event, SyscallEvent, TaskEvent},
-    output::text::clock_ns,
     procfs, syscalls,
 };
 

@@ -17,8 +17,8 @@ use super::format::{
     Record, SyscallRecord, VERSION, delta, varint,
 };
 use crate::{
+    clock::clock_ns,
     event::{Anomaly, SyscallEvent, TaskEvent},
-    output::text::clock_ns,
     pipeline::{RunInfo, Sink, Tasks},
 };
 

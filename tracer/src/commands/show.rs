@@ -1,0 +1,61 @@
+//! The display options `record` and `report` share (`-o`, `-c`, `--json`,
+//! `--by-request`, `-t`, `-T`, `-e`), defined once so that a recording
+//! reads back exactly as the live run printed it.
+
+use std::path::PathBuf;
+
+use clap::{ArgAction, Args};
+
+/// How events are shown: the options `record` and `report` share, so that
+/// a recording reads back exactly as the live run printed.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Write tracer's output (lines or summary) to FILE, mode 0600, instead
+    /// of stderr (record) or stdout (report).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Print a per-syscall summary (counts, errors, latency percentiles)
+    /// instead of one line per syscall.
+    #[arg(short = 'c', long = "summary")]
+    pub summary: bool,
+
+    /// Print the summary as JSON (implies -c).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Summarise per request: threads, syscalls, wall time, first and last
+    /// event, after the anomalies (implies -c; with --json adds `requests`).
+    #[arg(long)]
+    pub by_request: bool,
+
+    /// Prefix lines with the wall-clock time: -t seconds, -tt microseconds,
+    /// -ttt seconds since the epoch.
+    #[arg(short = 't', action = ArgAction::Count)]
+    pub timestamps: u8,
+
+    /// Show the time spent in each syscall.
+    #[arg(short = 'T')]
+    pub durations: bool,
+
+    /// Filter expression, strace syntax: trace=open,close | trace=%file |
+    /// trace=!read,write | %network, %process, %memory, %signal, %desc.
+    #[arg(short = 'e', value_name = "EXPR")]
+    pub exprs: Vec<String>,
+}
+
+impl ShowArgs {
+    /// The view these options ask for (where output goes by default, and
+    /// the clock, are the command's to set).
+    pub fn view(&self) -> crate::output::View {
+        crate::output::View {
+            summary: self.summary,
+            json: self.json,
+            by_request: self.by_request,
+            timestamps: self.timestamps,
+            durations: self.durations,
+            output: self.output.clone(),
+            ..Default::default()
+        }
+    }
+}
