@@ -78,7 +78,7 @@ pub enum Record<'a> {
     /// Forget every string number: the next `Str` is number 0 again.
     ClearStrings,
     #[serde(borrow)]
-    Syscall(SyscallRecord<'a>),
+    Syscall(SyscallFrame<'a>),
     Spawned {
         ts: i64,
         parent_tgid: u32,
@@ -115,9 +115,11 @@ pub enum Record<'a> {
     End(EndRecord),
 }
 
-/// A [`crate::event::SyscallEvent`], with times as deltas.
+/// A [`crate::event::SyscallEvent`] as a recording stores it, with times
+/// as deltas. Not to be confused with `tracer_common::SyscallRecord`, the
+/// fixed-layout struct the kernel side writes into the ring buffer.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct SyscallRecord<'a> {
+pub struct SyscallFrame<'a> {
     pub tid: u32,
     /// `tgid - tid`: 0 for a process's main thread, small otherwise.
     pub tgid_delta: i64,

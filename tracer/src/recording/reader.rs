@@ -12,7 +12,7 @@ use std::{
 
 use super::format::{
     ArgsCache, Bytes, EndRecord, Header, MAGIC, MAX_PAYLOAD, MAX_STRING_BYTES, MAX_STRINGS, Record,
-    RecordingError, SyscallRecord, VERSION, apply,
+    RecordingError, SyscallFrame, VERSION, apply,
 };
 use crate::{
     event::{Anomaly, ArgString, DataCapture, Event, SyscallEvent, TaskEvent},
@@ -276,7 +276,7 @@ impl<R: Read> Reader<R> {
         Ok(Some(item))
     }
 
-    fn syscall(&mut self, r: SyscallRecord<'_>, at: u64) -> Result<SyscallEvent, RecordingError> {
+    fn syscall(&mut self, r: SyscallFrame<'_>, at: u64) -> Result<SyscallEvent, RecordingError> {
         let tgid = i64::from(r.tid)
             .checked_add(r.tgid_delta)
             .and_then(|tgid| u32::try_from(tgid).ok())

@@ -304,7 +304,7 @@ fn push_frame(bytes: &mut Vec<u8>, record: &format::Record<'_>) {
 #[test]
 fn well_framed_nonsense_is_refused_not_panicked_on() {
     let syscall = |tid, tgid_delta| {
-        format::Record::Syscall(format::SyscallRecord {
+        format::Record::Syscall(format::SyscallFrame {
             tid,
             tgid_delta,
             nr: u32::MAX,

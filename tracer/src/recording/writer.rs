@@ -14,7 +14,7 @@ use anyhow::{Context as _, Result};
 
 use super::format::{
     Append, ArgsCache, Bytes, EndRecord, Header, MAGIC, MAX_PAYLOAD, MAX_STRING_BYTES, MAX_STRINGS,
-    Record, SyscallRecord, VERSION, delta, varint,
+    Record, SyscallFrame, VERSION, delta, varint,
 };
 use crate::{
     clock::clock_ns,
@@ -236,7 +236,7 @@ impl<W: Write> Sink for Writer<W> {
             }
         }
         self.args.set(ev.tid, ev.args);
-        let record = Record::Syscall(SyscallRecord {
+        let record = Record::Syscall(SyscallFrame {
             tid: ev.tid,
             tgid_delta: i64::from(ev.tgid) - i64::from(ev.tid),
             nr: ev.nr,
