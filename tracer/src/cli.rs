@@ -25,7 +25,7 @@ pub enum Command {
     Report(crate::commands::report::ReportArgs),
     /// Convert a recording (record -w FILE) into a timeline for other
     /// tools: Perfetto, Chrome JSON, JSONL or CSV.
-    Export(crate::export::ExportArgs),
+    Export(crate::commands::export::ExportArgs),
     /// Run a command many times untraced and traced: does the failure
     /// vanish under observation?
     Compare(crate::commands::compare::CompareArgs),

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         cli::Command::Record(args) => record::run(args),
         cli::Command::Report(args) => report::run(args),
-        cli::Command::Export(args) => export::run(args),
+        cli::Command::Export(args) => commands::export::run(args),
         cli::Command::Compare(args) => compare::run(args),
         cli::Command::Overhead(args) => overhead::run(args),
         cli::Command::Daemon(args) => daemon::run(args),

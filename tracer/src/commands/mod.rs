@@ -1,10 +1,11 @@
 //! The subcommands that run once and exit: each file parses nothing (clap
 //! does that in `cli`) and owns one command's flow from its arguments to
-//! its exit status. The long-running `daemon` and the `export` sinks are
-//! subsystems of their own, beside this folder.
+//! its exit status. The long-running `daemon` is a subsystem of its own,
+//! beside this folder.
 
 pub mod compare;
 pub mod ctl;
+pub mod export;
 pub mod overhead;
 pub mod record;
 pub mod report;

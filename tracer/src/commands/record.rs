@@ -61,7 +61,7 @@ pub struct RecordArgs {
     /// Also write the trace as FORMAT (perfetto, chrome, jsonl, csv) to
     /// FILE, as events arrive. Repeatable.
     #[arg(long = "export", value_name = "FORMAT:FILE")]
-    pub exports: Vec<crate::export::Target>,
+    pub exports: Vec<crate::export::ExportSpec>,
 
     /// Accepted for strace compatibility: children are always followed.
     #[arg(short = 'f', action = ArgAction::Count, hide = true)]

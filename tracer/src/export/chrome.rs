@@ -14,12 +14,12 @@
 //! `CLOCK_MONOTONIC`. Events are written as they come, each built in a
 //! reused buffer.
 
-use std::{
-    collections::HashMap,
-    io::{self, Write},
-};
+use std::io::{self, Write};
 
-use super::{Call, Entry, Names, Requests, Sample, Span, errno_name, never_returns};
+use super::{
+    Call, errno_name, never_returns,
+    timeline::{Entry, Rename, Sample, Span, Timeline},
+};
 use crate::{
     event::{Anomaly, SyscallEvent, TaskEvent},
     pipeline::{RunInfo, Sink, Tasks},
@@ -32,12 +32,7 @@ pub struct ChromeSink {
     started: bool,
     /// The events written so far (for the separators).
     events: u64,
-    /// Names given to threads (with their process) and processes.
-    threads: HashMap<u32, (u32, String)>,
-    processes: HashMap<u32, String>,
-    requests: Requests,
-    names: Names,
-    rates: super::Rates,
+    timeline: Timeline,
     flows: u64,
 }
 
@@ -49,11 +44,7 @@ impl ChromeSink {
             call: Call::default(),
             started: false,
             events: 0,
-            threads: HashMap::new(),
-            processes: HashMap::new(),
-            requests: Requests::default(),
-            names: Names::default(),
-            rates: Default::default(),
+            timeline: Timeline::default(),
             flows: 0,
         }
     }
@@ -116,15 +107,12 @@ impl ChromeSink {
     }
 
     fn ensure_names(&mut self, ts_ns: u64, tgid: u32, tid: u32, tasks: &Tasks) -> io::Result<()> {
-        if !self.processes.contains_key(&tgid) {
-            let name = self.names.comm(tasks, tgid, tgid).to_owned();
+        let new = self.timeline.new_tracks(tasks, tgid, tid);
+        if let Some(name) = new.process {
             self.name_event("process_name", tgid, tgid, ts_ns, &name)?;
-            self.processes.insert(tgid, name);
         }
-        if self.threads.get(&tid).map(|t| t.0) != Some(tgid) {
-            let name = self.names.comm(tasks, tid, tgid).to_owned();
+        if let Some(name) = new.thread {
             self.name_event("thread_name", tgid, tid, ts_ns, &name)?;
-            self.threads.insert(tid, (tgid, name));
         }
         Ok(())
     }
@@ -179,13 +167,13 @@ impl Sink for ChromeSink {
     fn syscall(&mut self, ev: &SyscallEvent, tasks: &Tasks) -> io::Result<()> {
         self.start()?;
         self.ensure_names(ev.enter_ns, ev.tgid, ev.tid, tasks)?;
-        let step = self.requests.syscall(ev);
+        let step = self.timeline.requests.syscall(ev);
         if let Some(span) = step.closed {
             self.span(span)?;
         }
         let mut samples = [None; 2];
         let mut n = 0;
-        self.rates.count(ev.tgid, ev.enter_ns, |s| {
+        self.timeline.rates.count(ev.tgid, ev.enter_ns, |s| {
             samples[n] = Some(s);
             n += 1;
         });
@@ -249,44 +237,24 @@ impl Sink for ChromeSink {
     }
 
     fn task(&mut self, ev: &TaskEvent, tasks: &Tasks) -> io::Result<()> {
-        self.names.task(ev);
-        if let Some(span) = self.requests.task(ev) {
+        let step = self.timeline.task(ev, tasks);
+        if let Some(span) = step.closed {
             self.start()?;
             self.span(span)?;
         }
-        if let TaskEvent::Exited {
-            tgid,
-            tid,
-            group_dead,
-            ..
-        } = ev
-        {
-            // Forgotten: named again should the id come back.
-            self.threads.remove(tid);
-            if *group_dead {
-                self.processes.remove(tgid);
-                for sample in self.rates.end(*tgid) {
-                    self.start()?;
-                    self.counter(sample)?;
+        for sample in step.ended.into_iter().flatten() {
+            self.start()?;
+            self.counter(sample)?;
+        }
+        for rename in step.renamed {
+            match rename {
+                Rename::Thread { tgid, tid, name } => {
+                    self.name_event("thread_name", tgid, tid, ev.ts_ns(), &name)?
+                }
+                Rename::Process { tgid, name } => {
+                    self.name_event("process_name", tgid, tgid, ev.ts_ns(), &name)?
                 }
             }
-            return Ok(());
-        }
-        // Named again after an exec, or once the name of a task whose first
-        // syscall came before its spawn event is known.
-        let (ts_ns, tid) = (ev.ts_ns(), ev.tid());
-        let Some((tgid, old)) = self.threads.get(&tid) else {
-            return Ok(());
-        };
-        let tgid = *tgid;
-        let name = self.names.comm(tasks, tid, tgid).to_owned();
-        if *old != name {
-            self.name_event("thread_name", tgid, tid, ts_ns, &name)?;
-            self.threads.insert(tid, (tgid, name.clone()));
-        }
-        if tid == tgid && self.processes.get(&tgid).is_some_and(|n| *n != name) {
-            self.name_event("process_name", tgid, tgid, ts_ns, &name)?;
-            self.processes.insert(tgid, name);
         }
         Ok(())
     }
@@ -312,10 +280,10 @@ impl Sink for ChromeSink {
 
     fn finish(&mut self, _run: &RunInfo, _tasks: &Tasks) -> io::Result<()> {
         self.start()?;
-        for span in self.requests.finish() {
+        for span in self.timeline.requests.finish() {
             self.span(span)?;
         }
-        for sample in self.rates.finish() {
+        for sample in self.timeline.rates.finish() {
             self.counter(sample)?;
         }
         self.out.write_all(b"\n]}\n")?;

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::{Call, Names, jsonl::Row};
+use super::{Call, jsonl::Row, timeline::Names};
 use crate::{
     event::{SyscallEvent, TaskEvent},
     pipeline::{RunInfo, Sink, Tasks},

@@ -10,7 +10,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use super::{Call, Names, errno_name};
+use super::{Call, errno_name, timeline::Names};
 use crate::{
     event::{SyscallEvent, TaskEvent},
     pipeline::{Sink, Tasks},

@@ -30,7 +30,10 @@ use std::io::{self, Write};
 
 use prost::Message;
 
-use super::{Call, Names, Requests, Sample, Span, errno_name, never_returns};
+use super::{
+    Call, errno_name, never_returns,
+    timeline::{Rename, Sample, Span, Timeline},
+};
 use crate::{
     clock::clock_ns,
     event::{Anomaly, SyscallEvent, TaskEvent},
@@ -232,27 +235,14 @@ pub fn flow_id(request: &str) -> u64 {
     hash.max(1)
 }
 
-struct ThreadTrack {
-    tgid: u32,
-    name: String,
-}
-
-struct ProcessTrack {
-    name: String,
-}
-
 pub struct PerfettoSink {
     out: Box<dyn Write>,
     buf: Vec<u8>,
     call: Call,
     started: bool,
-    threads: std::collections::HashMap<u32, ThreadTrack>,
-    processes: std::collections::HashMap<u32, ProcessTrack>,
     /// Syscall numbers whose name is interned (iid = nr + 1).
     interned: Vec<bool>,
-    requests: Requests,
-    names: Names,
-    rates: super::Rates,
+    timeline: Timeline,
     samples: Vec<Sample>,
     /// Reused packets: most fields stay the same from event to event.
     begin: TracePacket,
@@ -276,12 +266,8 @@ impl PerfettoSink {
             buf: Vec::with_capacity(1 << 16),
             call: Call::default(),
             started: false,
-            threads: Default::default(),
-            processes: Default::default(),
             interned: vec![false; syscalls::NR_END as usize],
-            requests: Requests::default(),
-            names: Names::default(),
-            rates: Default::default(),
+            timeline: Timeline::default(),
             samples: Vec::new(),
             begin,
             end: event(SLICE_END),
@@ -390,8 +376,8 @@ impl PerfettoSink {
     /// Describes the tracks of `tid` (and its process) before their first
     /// event.
     fn ensure_tracks(&mut self, ts_ns: u64, tgid: u32, tid: u32, tasks: &Tasks) -> io::Result<()> {
-        if !self.processes.contains_key(&tgid) {
-            let name = self.names.comm(tasks, tgid, tgid).to_owned();
+        let new = self.timeline.new_tracks(tasks, tgid, tid);
+        if let Some(name) = new.process {
             self.describe_process(ts_ns, tgid, &name)?;
             self.describe(
                 ts_ns,
@@ -405,17 +391,11 @@ impl PerfettoSink {
                     ..Default::default()
                 },
             )?;
-            self.processes.insert(tgid, ProcessTrack { name });
         }
-        match self.threads.get(&tid) {
-            Some(track) if track.tgid == tgid => Ok(()),
-            _ => {
-                let name = self.names.comm(tasks, tid, tgid).to_owned();
-                self.describe_thread(ts_ns, tgid, tid, &name)?;
-                self.threads.insert(tid, ThreadTrack { tgid, name });
-                Ok(())
-            }
+        if let Some(name) = new.thread {
+            self.describe_thread(ts_ns, tgid, tid, &name)?;
         }
+        Ok(())
     }
 
     fn counter(&mut self, sample: Sample) -> io::Result<()> {
@@ -517,12 +497,13 @@ impl Sink for PerfettoSink {
     fn syscall(&mut self, ev: &SyscallEvent, tasks: &Tasks) -> io::Result<()> {
         self.start()?;
         self.ensure_tracks(ev.enter_ns, ev.tgid, ev.tid, tasks)?;
-        let step = self.requests.syscall(ev);
+        let step = self.timeline.requests.syscall(ev);
         if let Some(span) = step.closed {
             self.span(span)?;
         }
         let mut samples = std::mem::take(&mut self.samples);
-        self.rates
+        self.timeline
+            .rates
             .count(ev.tgid, ev.enter_ns, |sample| samples.push(sample));
         self.samples = samples;
         self.flush_samples()?;
@@ -603,54 +584,23 @@ impl Sink for PerfettoSink {
     }
 
     fn task(&mut self, ev: &TaskEvent, tasks: &Tasks) -> io::Result<()> {
-        self.names.task(ev);
-        if let Some(span) = self.requests.task(ev) {
+        let step = self.timeline.task(ev, tasks);
+        if let Some(span) = step.closed {
             self.start()?;
             self.span(span)?;
         }
-        if let TaskEvent::Exited {
-            tgid,
-            tid,
-            group_dead,
-            ..
-        } = ev
-        {
-            // Forgotten: described again should the id come back.
-            self.threads.remove(tid);
-            if *group_dead {
-                self.processes.remove(tgid);
-                self.samples = self.rates.end(*tgid);
-                self.start()?;
-                self.flush_samples()?;
-            }
-            return Ok(());
-        }
-        // A task whose name changed (exec), or that was described before
-        // its name was known (its first syscall came before its spawn
-        // event), is described again.
-        let (ts_ns, tid) = (ev.ts_ns(), ev.tid());
-        let Some(track) = self.threads.get(&tid) else {
-            return Ok(());
-        };
-        let tgid = track.tgid;
-        let name = self.names.comm(tasks, tid, tgid);
-        if track.name != name {
-            let name = name.to_owned();
+        if let Some(samples) = step.ended {
+            self.samples = samples;
             self.start()?;
-            self.describe_thread(ts_ns, tgid, tid, &name)?;
-            if let Some(track) = self.threads.get_mut(&tid) {
-                track.name = name;
-            }
+            self.flush_samples()?;
         }
-        if tid == tgid
-            && let Some(process) = self.processes.get(&tgid)
-            && process.name != name
-        {
-            let name = name.to_owned();
+        for rename in step.renamed {
             self.start()?;
-            self.describe_process(ts_ns, tgid, &name)?;
-            if let Some(process) = self.processes.get_mut(&tgid) {
-                process.name = name;
+            match rename {
+                Rename::Thread { tgid, tid, name } => {
+                    self.describe_thread(ev.ts_ns(), tgid, tid, &name)?
+                }
+                Rename::Process { tgid, name } => self.describe_process(ev.ts_ns(), tgid, &name)?,
             }
         }
         Ok(())
@@ -692,10 +642,10 @@ impl Sink for PerfettoSink {
 
     fn finish(&mut self, _run: &RunInfo, _tasks: &Tasks) -> io::Result<()> {
         self.start()?;
-        for span in self.requests.finish() {
+        for span in self.timeline.requests.finish() {
             self.span(span)?;
         }
-        self.samples = self.rates.finish();
+        self.samples = self.timeline.rates.finish();
         self.flush_samples()?;
         self.out.flush()
     }
