@@ -11,8 +11,13 @@
 /// Number of syscall arguments on x86_64.
 pub const MAX_ARGS: usize = 6;
 
-/// Names of the maps and programs in the eBPF object, so that the loader and
-/// the programs cannot drift apart.
+/// Names of the maps, programs and globals in the eBPF object, written once
+/// for the loader. The kernel side cannot use them: aya-ebpf's
+/// `#[map(name = ...)]` takes only a string literal, and programs and
+/// globals are named by their identifiers. So tracer's `ebpf` tests load
+/// the object and check it against [`names::MAPS`], [`names::PROGRAMS`] and
+/// [`names::GLOBALS`], both ways: a name here the object lacks, or a map or
+/// program in the object not listed here, fails the build's tests.
 pub mod names {
     pub const TRACED: &str = "TRACED";
     pub const INFLIGHT: &str = "INFLIGHT";
@@ -33,6 +38,22 @@ pub mod names {
     pub const FORK_CHILD_PID_OFFSET: &str = "FORK_CHILD_PID_OFFSET";
     /// Global: byte offset of `group_dead` in the `sched_process_exit` record.
     pub const EXIT_GROUP_DEAD_OFFSET: &str = "EXIT_GROUP_DEAD_OFFSET";
+
+    /// Every map of the object.
+    pub const MAPS: &[&str] = &[
+        TRACED,
+        INFLIGHT,
+        EVENTS,
+        COUNTERS,
+        CAPTURE,
+        SCRATCH,
+        WATCH_COMMS,
+        WATCH_CGROUPS,
+    ];
+    /// Every program of the object.
+    pub const PROGRAMS: &[&str] = &[SYS_ENTER, SYS_EXIT, SCHED_FORK, SCHED_EXIT, SCHED_EXEC];
+    /// Every global the loader sets (each a `u32`).
+    pub const GLOBALS: &[&str] = &[CAPTURE_BYTES, FORK_CHILD_PID_OFFSET, EXIT_GROUP_DEAD_OFFSET];
 }
 
 /// The kind of a ring-buffer record; every record starts with it.

@@ -48,6 +48,10 @@ pub enum EbpfError {
     BadRingSize(u32),
     #[error("eBPF map error: {0}")]
     Map(String),
+    #[error("cannot detach {0}: {1}")]
+    Detach(String, String),
+    #[error("{0:?} is not a process name (1 to 15 bytes, as in /proc/PID/comm)")]
+    BadProcessName(String),
     #[error("capture size {0} is above the limit of {max} bytes", max = capture::MAX_DATA)]
     BadCaptureSize(u32),
 }
@@ -93,9 +97,8 @@ fn attach_syscall_programs(ebpf: &mut Ebpf) -> Result<SyscallLinks, EbpfError> {
 
 /// Detaches what [`attach_syscall_programs`] attached.
 fn detach_syscall_programs(ebpf: &mut Ebpf, links: SyscallLinks) -> Result<(), EbpfError> {
-    let failed = |prog: &str, e: &aya::programs::ProgramError| {
-        EbpfError::Map(format!("cannot detach {prog}: {}", chain(e)))
-    };
+    let failed =
+        |prog: &str, e: &aya::programs::ProgramError| EbpfError::Detach(prog.to_owned(), chain(e));
     let enter: &mut BtfTracePoint = program_mut(ebpf, names::SYS_ENTER)?;
     enter
         .detach(links.enter)
@@ -402,9 +405,7 @@ impl EbpfSource {
 fn comm_key(comm: &str) -> Result<[u8; 16], EbpfError> {
     let bytes = comm.as_bytes();
     if bytes.is_empty() || bytes.len() > 15 || bytes.contains(&0) {
-        return Err(EbpfError::Map(format!(
-            "{comm:?} is not a process name (1 to 15 bytes, as in /proc/PID/comm)"
-        )));
+        return Err(EbpfError::BadProcessName(comm.to_owned()));
     }
     let mut key = [0u8; 16];
     key[..bytes.len()].copy_from_slice(bytes);
@@ -502,5 +503,213 @@ fn classify_program_error(name: &str, error: &aya::programs::ProgramError) -> Eb
             text.push_str(" (this kernel has no BTF at /sys/kernel/btf/vmlinux)");
         }
         EbpfError::Rejected(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! These load the real programs into the running kernel (tests run as
+    //! root) and trace real children.
+
+    use std::{
+        io::Write as _,
+        process::{Child, Command, Stdio},
+        time::{Duration, Instant},
+    };
+
+    use super::*;
+    use crate::event::TaskEvent;
+
+    #[test]
+    fn every_shared_name_is_in_the_object_and_nothing_else() {
+        raise_memlock_limit();
+        let mut loader = EbpfLoader::new();
+        // `true`: loading fails if the object has no such global.
+        for global in names::GLOBALS {
+            loader.override_global(global, &0u32, true);
+        }
+        let ebpf = loader.load(OBJECT).expect("the object loads");
+        for map in names::MAPS {
+            assert!(ebpf.map(map).is_some(), "map {map} is not in the object");
+        }
+        for program in names::PROGRAMS {
+            assert!(
+                ebpf.program(program).is_some(),
+                "program {program} is not in the object"
+            );
+        }
+        // The other way: the object's own maps (not the sections aya makes
+        // maps of for globals) and programs are all listed.
+        for (name, _) in ebpf.maps() {
+            assert!(
+                names::MAPS.contains(&name) || name.starts_with('.'),
+                "map {name} is not in tracer_common::names::MAPS"
+            );
+        }
+        for (name, _) in ebpf.programs() {
+            assert!(
+                names::PROGRAMS.contains(&name),
+                "program {name} is not in tracer_common::names::PROGRAMS"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_sizes_are_refused_before_anything_loads() {
+        assert!(matches!(
+            EbpfSource::load(3000, 0),
+            Err(EbpfError::BadRingSize(3000))
+        ));
+        assert!(matches!(
+            EbpfSource::load(1 << 16, capture::MAX_DATA + 1),
+            Err(EbpfError::BadCaptureSize(_))
+        ));
+    }
+
+    #[test]
+    fn process_names_are_checked() {
+        assert_eq!(&comm_key("nginx").unwrap()[..6], b"nginx\0");
+        assert_eq!(comm_key("fifteen-bytes-x").unwrap()[15], 0);
+        for bad in ["", "sixteen-bytes-xx", "a\0b"] {
+            let err = comm_key(bad).unwrap_err();
+            assert!(matches!(err, EbpfError::BadProcessName(_)), "{bad:?}");
+            assert!(err.to_string().contains("is not a process name"), "{err}");
+        }
+    }
+
+    /// `cat`, waiting on a pipe for what the test writes.
+    fn cat() -> Child {
+        Command::new("cat")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("cat runs")
+    }
+
+    /// Drains `source` until `done` says so, or fails after 10 s.
+    fn drain_until(
+        source: &mut EbpfSource,
+        events: &mut Vec<Event>,
+        done: impl Fn(&[Event]) -> bool,
+    ) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !done(events) {
+            assert!(Instant::now() < deadline, "timed out; got {events:?}");
+            source.drain(|event| events.push(event));
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn writes_of(events: &[Event], pid: u32, bytes: &[u8]) -> usize {
+        let write = syscalls::by_name("write");
+        events
+            .iter()
+            .filter(|event| match event {
+                Event::Syscall(ev) => {
+                    ev.tgid == pid
+                        && Some(ev.nr) == write
+                        && ev.data.as_ref().is_some_and(|d| d.bytes == bytes)
+                }
+                Event::Task(_) => false,
+            })
+            .count()
+    }
+
+    fn exited(events: &[Event], pid: u32) -> bool {
+        events.iter().any(|event| {
+            matches!(event, Event::Task(TaskEvent::Exited { tgid, group_dead: true, .. }) if *tgid == pid)
+        })
+    }
+
+    #[test]
+    fn a_traced_process_is_recorded_with_its_data_and_exit() {
+        let mut source = EbpfSource::load(1 << 20, 64).expect("the programs load");
+        let mut child = cat();
+        let pid = child.id();
+        source.trace(pid, false).unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        // cat may have entered its first read before it was traced: the
+        // second line is read by a call that began after its first write.
+        stdin.write_all(b"first\n").unwrap();
+        let mut events = Vec::new();
+        drain_until(&mut source, &mut events, |events| {
+            writes_of(events, pid, b"first\n") == 1
+        });
+        stdin.write_all(b"hello\n").unwrap();
+        drop(stdin);
+        child.wait().unwrap();
+        drain_until(&mut source, &mut events, |events| exited(events, pid));
+        // cat read the line and wrote it out, captured as it went.
+        let read = syscalls::by_name("read");
+        assert!(
+            events.iter().any(|event| matches!(event, Event::Syscall(ev)
+                if ev.tgid == pid && Some(ev.nr) == read && ev.ret == Some(6)
+                    && ev.data.as_ref().is_some_and(|d| d.bytes == b"hello\n"))),
+            "no read of the line in {events:?}"
+        );
+        assert_eq!(writes_of(&events, pid, b"hello\n"), 1);
+        // Nothing of other processes.
+        assert!(events.iter().all(|event| match event {
+            Event::Syscall(ev) => ev.tgid == pid,
+            Event::Task(_) => true,
+        }));
+        assert_eq!(source.lost(), 0);
+    }
+
+    #[test]
+    fn an_untraced_process_is_no_longer_recorded() {
+        let mut source = EbpfSource::load(1 << 20, 64).expect("the programs load");
+        let mut child = cat();
+        let pid = child.id();
+        source.trace(pid, false).unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"one\n").unwrap();
+        let mut events = Vec::new();
+        drain_until(&mut source, &mut events, |events| {
+            writes_of(events, pid, b"one\n") == 1
+        });
+
+        source.untrace(pid).unwrap();
+        stdin.write_all(b"two\n").unwrap();
+        drop(stdin);
+        child.wait().unwrap();
+        // Everything the kernel side wrote is in the ring by now.
+        source.drain(|event| events.push(event));
+        assert_eq!(writes_of(&events, pid, b"two\n"), 0, "{events:?}");
+        assert!(!exited(&events, pid), "{events:?}");
+    }
+
+    #[test]
+    fn a_watched_name_is_traced_from_its_exec() {
+        let mut source = EbpfSource::load(1 << 20, 64).expect("the programs load");
+        // The kernel names a process after the file it executes: a link
+        // with a name of our own, so no other process matches.
+        let dir = std::env::temp_dir().join(format!("tracer-ebpf-watch-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        let name = format!("tw{}", std::process::id() % 1_000_000);
+        let link = dir.join(&name);
+        std::os::unix::fs::symlink(which::which("cat").unwrap(), &link).unwrap();
+        source.watch_comm(&name).unwrap();
+        let mut child = Command::new(&link)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"watched\n").unwrap();
+        drop(stdin);
+        child.wait().unwrap();
+        source.unwatch_comm(&name).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let mut events = Vec::new();
+        drain_until(&mut source, &mut events, |events| exited(events, pid));
+        assert!(
+            events.iter().any(|event| matches!(event,
+                Event::Task(TaskEvent::Named { tgid, comm, .. }) if *tgid == pid && *comm == name)),
+            "no Named event for {name} in {events:?}"
+        );
+        assert_eq!(writes_of(&events, pid, b"watched\n"), 1);
     }
 }
