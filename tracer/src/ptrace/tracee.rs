@@ -566,3 +566,208 @@ fn listen(pid: Pid) -> nix::Result<()> {
     };
     Errno::result(ret).map(drop)
 }
+
+#[cfg(test)]
+mod tests {
+    //! These trace real children through the ptrace thread. That thread
+    //! waits for any child (`waitpid(-1)`), so beside other tests it would
+    //! reap their children: each test re-runs itself alone in a fresh test
+    //! process (see [`alone`]), and passes when that run passes.
+
+    use std::{
+        io::Write as _,
+        process::{Child, Command, Stdio},
+        time::{Duration, Instant},
+    };
+
+    use super::super::PtraceSource;
+    use crate::{
+        event::{Event, SyscallEvent, TaskEvent},
+        syscalls,
+    };
+
+    /// True in the process that runs `test` alone; elsewhere runs it so
+    /// and checks that it passed.
+    fn alone(test: &str) -> bool {
+        const VAR: &str = "TRACER_TRACEE_TEST_ALONE";
+        if std::env::var_os(VAR).is_some() {
+            return true;
+        }
+        let test = format!("ptrace::tracee::tests::{test}");
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", &test, "--test-threads=1"])
+            .env(VAR, "1")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{test} failed:\n{stdout}\n{stderr}");
+        assert!(stdout.contains("1 passed"), "{test} did not run:\n{stdout}");
+        false
+    }
+
+    /// Spawns `program args` with a pipe on stdin, seizes it, and starts
+    /// the wait loop.
+    fn traced(program: &str, args: &[&str]) -> (PtraceSource, Child) {
+        let child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut source = PtraceSource::new(64).unwrap();
+        let tids = source.trace(child.id(), false).unwrap();
+        assert_eq!(tids, [child.id()]);
+        source.start();
+        (source, child)
+    }
+
+    /// Every event until the ptrace thread is done (all tracees gone).
+    fn all_events(source: &mut PtraceSource) -> Vec<Event> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut events = Vec::new();
+        while !source.finished() {
+            assert!(Instant::now() < deadline, "timed out; got {events:?}");
+            if let Some(batch) = source.wait(Duration::from_millis(10)) {
+                events.extend(batch);
+            }
+        }
+        source.drain(|event| events.push(event));
+        events
+    }
+
+    fn syscalls_of<'a>(
+        events: &'a [Event],
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a SyscallEvent> + 'a {
+        let nr = syscalls::by_name(name);
+        events.iter().filter_map(move |event| match event {
+            Event::Syscall(ev) if Some(ev.nr) == nr => Some(ev),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn an_attached_process_is_recorded_with_its_data_until_it_exits() {
+        if !alone("an_attached_process_is_recorded_with_its_data_until_it_exits") {
+            return;
+        }
+        // Seized while blocked in a read, the shell's call is seen from
+        // its exit only: the line for cat is read by calls traced whole.
+        let (mut source, mut child) = traced("sh", &["-c", "read line; exec cat"]);
+        let pid = child.id();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"go\nhello\n").unwrap();
+        drop(stdin);
+        let events = all_events(&mut source);
+        assert!(
+            events.iter().any(|event| matches!(event,
+                Event::Task(TaskEvent::Named { tgid, comm, .. }) if *tgid == pid && comm == "cat")),
+            "the exec is not named in {events:?}"
+        );
+
+        // Read (data captured at exit) and written (at entry), with times.
+        let read = syscalls_of(&events, "read")
+            .find(|ev| ev.ret == Some(6))
+            .unwrap_or_else(|| panic!("no read of the line in {events:?}"));
+        assert_eq!(read.data.as_ref().unwrap().bytes, b"hello\n");
+        assert!(read.exit_ns.unwrap() >= read.enter_ns);
+        let write = syscalls_of(&events, "write").next().unwrap();
+        assert_eq!((write.tgid, write.tid, write.ret), (pid, pid, Some(6)));
+        assert_eq!(write.data.as_ref().unwrap().bytes, b"hello\n");
+        // exit_group never returns: recorded at entry, without an exit.
+        let exit = syscalls_of(&events, "exit_group").next().unwrap();
+        assert_eq!((exit.exit_ns, exit.ret), (None, None));
+        // The process's end is the last event.
+        match events.last() {
+            Some(Event::Task(TaskEvent::Exited {
+                tgid,
+                tid,
+                group_dead: true,
+                ..
+            })) => assert_eq!((*tgid, *tid), (pid, pid)),
+            other => panic!("last event {other:?}"),
+        }
+        assert!(source.stopped_ns() > 0);
+    }
+
+    #[test]
+    fn children_are_followed_through_fork_and_exec() {
+        if !alone("children_are_followed_through_fork_and_exec") {
+            return;
+        }
+        // The shell waits for a line, then runs `true` in a child.
+        let true_path = which::which("true").unwrap();
+        let script = format!("read line; {}; exit 3", true_path.display());
+        let (mut source, mut child) = traced("sh", &["-c", &script]);
+        let pid = child.id();
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let events = all_events(&mut source);
+
+        let spawned = events
+            .iter()
+            .find_map(|event| match event {
+                Event::Task(TaskEvent::Spawned {
+                    parent_tgid, tid, ..
+                }) if *parent_tgid == pid => Some(*tid),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no child of {pid} in {events:?}"));
+        assert!(
+            events.iter().any(|event| matches!(event,
+                Event::Task(TaskEvent::Named { tgid, comm, .. })
+                    if *tgid == spawned && comm == "true")),
+            "the child's exec is not named in {events:?}"
+        );
+        let exits: Vec<u32> = events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Task(TaskEvent::Exited {
+                    tgid,
+                    group_dead: true,
+                    ..
+                }) => Some(*tgid),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(exits, [spawned, pid]);
+        let shell_exit = syscalls_of(&events, "exit_group")
+            .find(|ev| ev.tgid == pid)
+            .unwrap();
+        assert_eq!(shell_exit.args[0], 3);
+    }
+
+    #[test]
+    fn detaching_leaves_the_process_running_untraced() {
+        if !alone("detaching_leaves_the_process_running_untraced") {
+            return;
+        }
+        let (mut source, mut child) = traced("sh", &["-c", "read line; exec cat"]);
+        let pid = child.id();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(b"go\n").unwrap();
+        // Wait until cat, traced from its exec, blocks in read(0, ...):
+        // detaching then records that call as unfinished.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let in_read = || {
+            let proc = |file| std::fs::read_to_string(format!("/proc/{pid}/{file}"));
+            proc("comm").is_ok_and(|c| c == "cat\n")
+                && proc("syscall").is_ok_and(|s| s.starts_with("0 0x0 "))
+        };
+        while !in_read() {
+            assert!(Instant::now() < deadline, "cat never blocked in read");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        source.detach();
+        let events = all_events(&mut source);
+        let read = syscalls_of(&events, "read")
+            .filter(|ev| ev.tgid == pid)
+            .last()
+            .unwrap_or_else(|| panic!("no read in {events:?}"));
+        assert_eq!((read.args[0], read.exit_ns, read.ret), (0, None, None));
+        // Untraced now, cat still works and ends normally.
+        stdin.write_all(b"after\n").unwrap();
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+    }
+}
