@@ -242,3 +242,229 @@ impl Pipeline {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The pipeline's own steps (filter, attribution, trimming, task
+    //! bookkeeping) on constructed events; the sources that produce them
+    //! are tested against the kernel in their own modules.
+
+    use std::{cell::RefCell, rc::Rc};
+
+    use super::*;
+    use crate::{event::DataCapture, syscalls};
+
+    /// What a sink was handed, one line per call, in order.
+    #[derive(Clone, Default)]
+    struct Log(Rc<RefCell<Vec<String>>>);
+
+    impl Log {
+        fn lines(&self) -> Vec<String> {
+            self.0.borrow().clone()
+        }
+    }
+
+    impl Sink for Log {
+        fn syscall(&mut self, ev: &SyscallEvent, tasks: &Tasks) -> io::Result<()> {
+            let data = ev.data.as_ref().map(|d| {
+                let text = String::from_utf8_lossy(&d.bytes).into_owned();
+                if d.truncated { text + "..." } else { text }
+            });
+            self.0.borrow_mut().push(format!(
+                "{} tid={} comm={:?} request={:?} data={:?}",
+                syscalls::name(ev.nr).unwrap_or("?"),
+                ev.tid,
+                tasks.comm(ev.tid),
+                ev.request.as_deref(),
+                data
+            ));
+            Ok(())
+        }
+
+        fn task(&mut self, ev: &TaskEvent, tasks: &Tasks) -> io::Result<()> {
+            let line = format!("task tid={} comm={:?}", ev.tid(), tasks.comm(ev.tid()));
+            self.0.borrow_mut().push(line);
+            Ok(())
+        }
+
+        fn anomaly(&mut self, anomaly: &Anomaly, _tasks: &Tasks) -> io::Result<()> {
+            let line = format!("anomaly {} tid={}", anomaly.kind, anomaly.tid);
+            self.0.borrow_mut().push(line);
+            Ok(())
+        }
+
+        fn finish(&mut self, run: &RunInfo, tasks: &Tasks) -> io::Result<()> {
+            let line = format!("finish {} tasks={}", run.mode, tasks.seen());
+            self.0.borrow_mut().push(line);
+            Ok(())
+        }
+    }
+
+    fn syscall(tid: u32, name: &str, data: Option<&str>) -> Event {
+        Event::Syscall(SyscallEvent {
+            tgid: 1,
+            tid,
+            nr: syscalls::by_name(name).unwrap(),
+            args: [5, 0x1000, 4096, 0, 0, 0],
+            enter_ns: 10,
+            exit_ns: Some(20),
+            ret: Some(data.map_or(0, |d| d.len() as i64)),
+            strings: None,
+            data: data.map(|d| {
+                Box::new(DataCapture {
+                    bytes: d.as_bytes().to_vec(),
+                    truncated: false,
+                })
+            }),
+            request: None,
+        })
+    }
+
+    fn pipeline(exprs: &[&str], log: &Log) -> Pipeline {
+        let filter = SyscallFilter::parse(exprs).unwrap();
+        Pipeline::new(filter, vec![Box::new(log.clone())])
+    }
+
+    #[test]
+    fn filtered_out_syscalls_are_counted_and_still_teach_attribution() {
+        let log = Log::default();
+        let mut p = pipeline(&["trace=write"], &log).with_attributor(Attributor::default());
+        p.push(syscall(
+            1,
+            "read",
+            Some("GET / HTTP/1.1\r\nX-Request-Id: r1\r\n\r\n"),
+        ))
+        .unwrap();
+        p.push(syscall(1, "getppid", None)).unwrap();
+        p.push(syscall(1, "write", Some("done"))).unwrap();
+        assert_eq!(p.syscalls, 3);
+        assert_eq!(
+            log.lines(),
+            [r#"write tid=1 comm=None request=Some("r1") data=Some("done")"#]
+        );
+    }
+
+    #[test]
+    fn without_an_attributor_nothing_is_attributed() {
+        let log = Log::default();
+        let mut p = pipeline(&[], &log);
+        p.push(syscall(1, "read", Some("X-Request-Id: r1\r\n")))
+            .unwrap();
+        p.push(syscall(1, "write", Some("done"))).unwrap();
+        assert!(log.lines().iter().all(|l| l.contains("request=None")));
+    }
+
+    #[test]
+    fn captured_data_is_trimmed_after_attribution_saw_it_whole() {
+        let log = Log::default();
+        let mut p = pipeline(&[], &log)
+            .with_attributor(Attributor::default())
+            .keep_bytes(4);
+        // The ID is past the bytes kept: attribution still finds it.
+        p.push(syscall(
+            1,
+            "read",
+            Some("GET / HTTP/1.1\r\nX-Request-Id: r2\r\n\r\n"),
+        ))
+        .unwrap();
+        p.push(syscall(1, "write", Some("okay"))).unwrap();
+        assert_eq!(
+            log.lines(),
+            [
+                r#"read tid=1 comm=None request=Some("r2") data=Some("GET ...")"#,
+                r#"write tid=1 comm=None request=Some("r2") data=Some("okay")"#,
+            ]
+        );
+    }
+
+    #[test]
+    fn sinks_see_each_task_by_its_latest_name() {
+        let log = Log::default();
+        let mut p = pipeline(&[], &log);
+        p.add_task(1, 1, Some("server".into()), 0).unwrap();
+        p.add_task(2, 1, None, 0).unwrap();
+        p.push(Event::Task(TaskEvent::Spawned {
+            ts_ns: 5,
+            parent_tgid: 1,
+            parent_tid: 1,
+            tid: 3,
+            comm: "worker".into(),
+        }))
+        .unwrap();
+        p.push(syscall(3, "getppid", None)).unwrap();
+        // An exec renames; an exit leaves the name for the sinks to use.
+        p.push(Event::Task(TaskEvent::Named {
+            ts_ns: 6,
+            tgid: 1,
+            tid: 1,
+            comm: "server2".into(),
+        }))
+        .unwrap();
+        p.push(Event::Task(TaskEvent::Exited {
+            ts_ns: 7,
+            tgid: 1,
+            tid: 3,
+            group_dead: false,
+            comm: String::new(),
+        }))
+        .unwrap();
+        p.push(syscall(1, "getppid", None)).unwrap();
+        p.finish(&RunInfo {
+            mode: "test",
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            log.lines(),
+            [
+                r#"task tid=1 comm=Some("server")"#,
+                r#"task tid=3 comm=Some("worker")"#,
+                r#"getppid tid=3 comm=Some("worker") request=None data=None"#,
+                r#"task tid=1 comm=Some("server2")"#,
+                r#"task tid=3 comm=Some("worker")"#,
+                r#"getppid tid=1 comm=Some("server2") request=None data=None"#,
+                "finish test tasks=3",
+            ]
+        );
+    }
+
+    #[test]
+    fn anomalies_reach_every_sink_and_are_counted() {
+        let (a, b) = (Log::default(), Log::default());
+        let mut p = Pipeline::new(
+            SyscallFilter::default(),
+            vec![Box::new(a.clone()), Box::new(b.clone())],
+        );
+        let anomaly = Anomaly {
+            kind: "request_bleed".into(),
+            tgid: 1,
+            tid: 2,
+            fd: 5,
+            ts_ns: 9,
+            attributed: "a".into(),
+            found: "b".into(),
+        };
+        p.push_anomaly(&anomaly).unwrap();
+        assert_eq!(p.anomalies, 1);
+        assert_eq!(a.lines(), ["anomaly request_bleed tid=2"]);
+        assert_eq!(a.lines(), b.lines());
+    }
+
+    #[test]
+    fn a_failing_sink_stops_the_event() {
+        struct Full;
+        impl Sink for Full {
+            fn syscall(&mut self, _: &SyscallEvent, _: &Tasks) -> io::Result<()> {
+                Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"))
+            }
+        }
+        let after = Log::default();
+        let mut p = Pipeline::new(
+            SyscallFilter::default(),
+            vec![Box::new(Full), Box::new(after.clone())],
+        );
+        let err = p.push(syscall(1, "getppid", None)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+        assert!(after.lines().is_empty());
+    }
+}
