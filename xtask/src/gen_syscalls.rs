@@ -1016,8 +1016,17 @@ mod tests {
         run(&out).unwrap();
         let generated = fs::read_to_string(&out).unwrap();
         fs::remove_dir_all(&dir).unwrap();
+        // The header names the versions it was made from; a point release
+        // of the kernel headers package that changes no number must not
+        // make the table stale, so only what the table says is compared.
+        let body = |text: &str| -> String {
+            text.lines()
+                .filter(|line| !line.starts_with("// Numbers:"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
         assert!(
-            generated == committed,
+            body(&generated) == body(&committed),
             "tracer/src/syscalls/table.rs is stale: run `cargo xtask gen-syscalls`"
         );
     }
