@@ -58,7 +58,7 @@ pub enum Request {
 /// What a watch is on, once a request has been checked.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Target {
+pub enum WatchTarget {
     Pid(u32),
     Comm(String),
     /// A cgroup v2 path relative to /sys/fs/cgroup, starting with `/`, as in
@@ -66,12 +66,12 @@ pub enum Target {
     Cgroup(String),
 }
 
-impl std::fmt::Display for Target {
+impl std::fmt::Display for WatchTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Target::Pid(pid) => write!(f, "pid {pid}"),
-            Target::Comm(comm) => write!(f, "comm {comm}"),
-            Target::Cgroup(path) => write!(f, "cgroup {path}"),
+            WatchTarget::Pid(pid) => write!(f, "pid {pid}"),
+            WatchTarget::Comm(comm) => write!(f, "comm {comm}"),
+            WatchTarget::Cgroup(path) => write!(f, "cgroup {path}"),
         }
     }
 }
@@ -86,7 +86,7 @@ pub enum ApiError {
     #[error("malformed request: {0}")]
     Malformed(String),
     #[error("watch needs exactly one of pid, comm, cgroup")]
-    WatchTarget,
+    WatchNeedsOne,
     #[error("{0:?} is not a process name (1 to {MAX_COMM} bytes, no '/' or NUL)")]
     BadComm(String),
     #[error("{0:?} is not a cgroup path (a path under /sys/fs/cgroup without '..')")]
@@ -128,20 +128,20 @@ pub fn target(
     pid: Option<u32>,
     comm: Option<&str>,
     cgroup: Option<&str>,
-) -> Result<Target, ApiError> {
+) -> Result<WatchTarget, ApiError> {
     match (pid, comm, cgroup) {
         (Some(0), None, None) => Err(ApiError::BadPid),
-        (Some(pid), None, None) => Ok(Target::Pid(pid)),
+        (Some(pid), None, None) => Ok(WatchTarget::Pid(pid)),
         (None, Some(comm), None) => {
             let ok = !comm.is_empty() && comm.len() <= MAX_COMM && !comm.contains(['/', '\0']);
             if ok {
-                Ok(Target::Comm(comm.to_owned()))
+                Ok(WatchTarget::Comm(comm.to_owned()))
             } else {
                 Err(ApiError::BadComm(comm.to_owned()))
             }
         }
-        (None, None, Some(path)) => cgroup_path(path).map(Target::Cgroup),
-        _ => Err(ApiError::WatchTarget),
+        (None, None, Some(path)) => cgroup_path(path).map(WatchTarget::Cgroup),
+        _ => Err(ApiError::WatchNeedsOne),
     }
 }
 
@@ -197,7 +197,7 @@ pub fn error_line(message: &str) -> Vec<u8> {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct WatchInfo {
     pub id: u64,
-    pub target: Target,
+    pub target: WatchTarget,
     /// uid of the client that made it (0 for the config file's).
     pub owner: u32,
     pub processes: Vec<ProcessInfo>,
@@ -309,10 +309,10 @@ mod tests {
             err(r#"{"cmd":"list","uid":0}"#),
             ApiError::Malformed(_)
         ));
-        assert_eq!(err(r#"{"cmd":"watch"}"#), ApiError::WatchTarget);
+        assert_eq!(err(r#"{"cmd":"watch"}"#), ApiError::WatchNeedsOne);
         assert_eq!(
             err(r#"{"cmd":"watch","pid":1,"comm":"x"}"#),
-            ApiError::WatchTarget
+            ApiError::WatchNeedsOne
         );
         assert_eq!(err(r#"{"cmd":"watch","pid":0}"#), ApiError::BadPid);
         assert!(matches!(
@@ -348,9 +348,12 @@ mod tests {
     #[test]
     fn cgroup_paths_are_normalised() {
         let t = |s: &str| target(None, None, Some(s));
-        assert_eq!(t("/sys/fs/cgroup/a/b"), Ok(Target::Cgroup("/a/b".into())));
-        assert_eq!(t("a/b/"), Ok(Target::Cgroup("/a/b".into())));
-        assert_eq!(t("/sys/fs/cgroup"), Ok(Target::Cgroup("/".into())));
+        assert_eq!(
+            t("/sys/fs/cgroup/a/b"),
+            Ok(WatchTarget::Cgroup("/a/b".into()))
+        );
+        assert_eq!(t("a/b/"), Ok(WatchTarget::Cgroup("/a/b".into())));
+        assert_eq!(t("/sys/fs/cgroup"), Ok(WatchTarget::Cgroup("/".into())));
         assert!(t("/a//b").is_err());
         assert!(t("/a/./b").is_err());
     }

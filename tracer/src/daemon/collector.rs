@@ -1,4 +1,4 @@
-//! The collector thread: owns the eBPF programs and the flight recorder,
+//! The collector thread: owns the eBPF programs and the watch registry,
 //! drains the kernel's ring buffer, and answers the API's commands between
 //! drains. The API (tokio) never touches this state directly.
 
@@ -15,17 +15,19 @@ use std::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::{
-    api::{DumpInfo, ListReply, StatsReply, Target},
-    dump::Index,
-    recorder::{DumpJob, Host, Kernel, Reason, Recorder, Refused},
+    api::{DumpInfo, ListReply, StatsReply, WatchTarget},
+    dump::{DumpJob, Index},
+    host::{Kernel, ProcFs},
+    registry::{Refused, Registry},
+    triggers::Reason,
 };
-use crate::{clock::clock_ns, ebpf::EbpfSource, procfs};
+use crate::{clock::clock_ns, ebpf::EbpfSource};
 
 /// What the API asks of the collector. `uid` is the client's, from
 /// `SO_PEERCRED`.
 pub enum Command {
     Watch {
-        target: Target,
+        target: WatchTarget,
         uid: u32,
         reply: oneshot::Sender<Result<u64, String>>,
     },
@@ -98,7 +100,7 @@ impl Kernel for Ebpf<'_> {
     }
 }
 
-/// What the recorder asks of the kernel while events are being drained
+/// What the registry asks of the kernel while events are being drained
 /// (the source is borrowed then): done right after the drain.
 #[derive(Default)]
 struct Deferred(Vec<Op>);
@@ -143,45 +145,16 @@ impl Deferred {
     }
 }
 
-/// `/proc`, for real.
-pub struct Proc;
-
-impl Host for Proc {
-    fn uids(&self, pid: u32) -> Option<[u32; 3]> {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-        let line = status.lines().find_map(|l| l.strip_prefix("Uid:"))?;
-        let mut uids = line.split_whitespace().map(|u| u.parse::<u32>().ok());
-        Some([uids.next()??, uids.next()??, uids.next()??])
-    }
-
-    fn cgroup(&self, pid: u32) -> Option<String> {
-        let text = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).ok()?;
-        text.lines()
-            .find_map(|l| l.strip_prefix("0::"))
-            .map(str::to_owned)
-    }
-
-    fn comm(&self, pid: u32) -> Option<String> {
-        procfs::comm(pid)
-    }
-
-    fn tgid(&self, pid: u32) -> Option<u32> {
-        procfs::tgid(i32::try_from(pid).ok()?)
-            .ok()
-            .and_then(|t| u32::try_from(t).ok())
-    }
-}
-
 /// Runs until a `Shutdown` command (or the API side goes away).
 pub fn run(
     mut source: EbpfSource,
-    mut recorder: Recorder,
+    mut registry: Registry,
     commands: Receiver<Command>,
     dumps: Sender<DumpJob>,
     index: Index,
     written: Arc<AtomicU64>,
 ) {
-    let host = Proc;
+    let host = ProcFs;
     let mut rate = Rate::default();
     let mut deferred = Deferred::default();
     let mut housekept = 0;
@@ -196,7 +169,7 @@ pub fn run(
                 Ok(command) => handle(
                     command,
                     &mut source,
-                    &mut recorder,
+                    &mut registry,
                     &host,
                     &index,
                     &written,
@@ -212,20 +185,20 @@ pub fn run(
         // With no watch at all there is nothing to record: detach the
         // syscall probes so that the machine pays nothing for an idle
         // daemon (a watch attaches them again before it takes effect).
-        if recorder.watch_count() == 0 {
+        if registry.watch_count() == 0 {
             probes(&mut source, false);
         }
         let now = clock_ns(libc::CLOCK_MONOTONIC);
-        let n = source.drain(|event| recorder.event(event, now, &mut deferred, &host));
+        let n = source.drain(|event| registry.event(event, now, &mut deferred, &host));
         deferred.apply(&mut source);
         rate.add(n as u64, now);
         if now.saturating_sub(housekept) >= HOUSEKEEPING_NS || shutdown.is_some() {
             housekept = now;
-            recorder.lost = source.lost();
-            recorder.tick(now);
-            recorder.flush_streams();
+            registry.lost = source.lost();
+            registry.tick(now);
+            registry.flush_streams();
         }
-        for job in recorder.jobs.drain(..) {
+        for job in registry.jobs.drain(..) {
             if dumps.send(job).is_err() {
                 eprintln!("tracer-daemon: the dump writer is gone; dump lost");
             }
@@ -236,21 +209,21 @@ pub fn run(
             source.stop_sampling();
             {
                 let mut kernel = Ebpf(&mut source);
-                for tgid in recorder.tgids() {
+                for tgid in registry.tgids() {
                     kernel.untrace(tgid);
                 }
             }
             let now = clock_ns(libc::CLOCK_MONOTONIC);
-            source.drain(|event| recorder.event(event, now, &mut deferred, &host));
+            source.drain(|event| registry.event(event, now, &mut deferred, &host));
             deferred.apply(&mut source);
             if flush {
-                recorder.flush_all(now);
+                registry.flush_all(now);
             } else {
                 // Triggered dumps still waiting for their after-context
                 // are written with what they have.
-                recorder.tick(u64::MAX);
+                registry.tick(u64::MAX);
             }
-            for job in recorder.jobs.drain(..) {
+            for job in registry.jobs.drain(..) {
                 let _ = dumps.send(job);
             }
             drop(source);
@@ -274,8 +247,8 @@ fn probes(source: &mut EbpfSource, on: bool) {
 fn handle(
     command: Command,
     source: &mut EbpfSource,
-    recorder: &mut Recorder,
-    host: &Proc,
+    registry: &mut Registry,
+    host: &ProcFs,
     index: &Index,
     written: &AtomicU64,
     rate: &Rate,
@@ -288,7 +261,7 @@ fn handle(
     match command {
         Command::Watch { target, uid, reply } => {
             let shown = target.to_string();
-            let result = recorder.watch(target, uid, now, &mut kernel, host);
+            let result = registry.watch(target, uid, now, &mut kernel, host);
             match &result {
                 Ok(id) => eprintln!("tracer-daemon: watch {id}: {shown} (uid {uid})"),
                 Err(e) => eprintln!("tracer-daemon: watch {shown} refused for uid {uid}: {e}"),
@@ -296,7 +269,7 @@ fn handle(
             let _ = reply.send(result.map_err(|e| e.to_string()));
         }
         Command::Unwatch { watch, uid, reply } => {
-            let result = recorder.unwatch(watch, uid, &mut kernel);
+            let result = registry.unwatch(watch, uid, &mut kernel);
             if result.is_ok() {
                 eprintln!("tracer-daemon: watch {watch} removed (uid {uid})");
             }
@@ -304,10 +277,10 @@ fn handle(
         }
         Command::List { uid, reply } => {
             let per_run = source.run_cost().map(|(per, _)| per);
-            let watches = recorder
+            let watches = registry
                 .watch_ids(uid)
                 .into_iter()
-                .filter_map(|id| recorder.watch_info(id, now, per_run))
+                .filter_map(|id| registry.watch_info(id, now, per_run))
                 .collect();
             let dumps = index
                 .lock()
@@ -322,9 +295,9 @@ fn handle(
             let _ = reply.send(ListReply { watches, dumps });
         }
         Command::Dump { watch, uid, reply } => {
-            if let Err(e) = recorder.dump_now(watch, uid, Reason::Manual, now, None) {
+            if let Err(e) = registry.dump_now(watch, uid, Reason::Manual, now, None) {
                 let _ = reply.send(Err(e.to_string()));
-            } else if let Some(job) = recorder.jobs.last_mut() {
+            } else if let Some(job) = registry.jobs.last_mut() {
                 job.reply = Some(reply);
             }
         }
@@ -335,28 +308,28 @@ fn handle(
             reply,
         } => {
             let _ = reply.send(
-                recorder
+                registry
                     .stream(watch, uid, tx, now)
                     .map_err(|e: Refused| e.to_string()),
             );
         }
         Command::Stats { uid, reply } => {
             let per_run = source.run_cost().map(|(per, _)| per);
-            let processes = recorder
+            let processes = registry
                 .watch_ids(uid)
                 .into_iter()
-                .filter_map(|id| recorder.watch_info(id, now, per_run))
+                .filter_map(|id| registry.watch_info(id, now, per_run))
                 .flat_map(|w| w.processes)
                 .collect();
             let _ = reply.send(StatsReply {
                 events_per_s: rate.per_s,
-                events_total: recorder.counters.events,
+                events_total: registry.counters.events,
                 lost_events: source.lost(),
-                ring_bytes: recorder.ring_bytes(),
+                ring_bytes: registry.ring_bytes(),
                 rss_bytes: rss_bytes(),
-                watches: recorder.watch_count(),
+                watches: registry.watch_count(),
                 dumps_written: written.load(Ordering::Relaxed),
-                dumps_suppressed: recorder.counters.dumps_suppressed,
+                dumps_suppressed: registry.counters.dumps_suppressed,
                 ns_per_program_run: per_run,
                 processes,
             });

@@ -1,5 +1,5 @@
-//! Writing rings to recording files, named by when and why, and keeping
-//! the dump directory bounded.
+//! Writing rings to recording files, named by when and why (names made
+//! safe by [`sanitize`]), and keeping the dump directory bounded.
 
 use std::{
     fs,
@@ -9,15 +9,30 @@ use std::{
 
 use anyhow::{Context as _, Result};
 
-use super::{
-    api::DumpInfo,
-    recorder::{DumpJob, Item, sanitize},
-};
+use super::{api::DumpInfo, triggers::Reason};
 use crate::{
     clock::clock_ns,
     pipeline::{RunInfo, Sink, Tasks},
-    recording::{Header, Writer},
+    recording::{Header, Item, Writer},
 };
+
+/// A ring to be written to disk, by the dumper.
+pub struct DumpJob {
+    pub watch: u64,
+    pub pid: u32,
+    pub uid: u32,
+    pub comm: String,
+    pub reason: Reason,
+    /// `CLOCK_MONOTONIC` ns of the trigger.
+    pub trigger_ns: u64,
+    pub items: Vec<Item>,
+    /// The kernel's lost-event total at the time of the dump.
+    pub lost: u64,
+    /// Captured data was kept whole (`--keep-payload`).
+    pub keep_payload: bool,
+    /// Who waits for the file (a `ctl dump`), if anyone.
+    pub reply: Option<tokio::sync::oneshot::Sender<Result<DumpInfo, String>>>,
+}
 
 /// Dumps end with this; only such files are ever deleted by the daemon.
 pub const EXTENSION: &str = "trec";
@@ -38,6 +53,22 @@ pub fn name(job: &DumpJob) -> String {
         job.pid,
         job.reason
     )
+}
+
+/// Letters, digits, `-` and `_` only: safe in a file name.
+pub fn sanitize(text: &str) -> String {
+    let s: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(40)
+        .collect();
+    if s.is_empty() { "_".into() } else { s }
 }
 
 /// `YYYYMMDDTHHMMSSZ` of `secs` since the epoch.
@@ -186,5 +217,13 @@ mod tests {
         assert_eq!(utc_stamp(0), "19700101T000000Z");
         assert_eq!(utc_stamp(951_782_400), "20000229T000000Z");
         assert_eq!(utc_stamp(1_795_443_608), "20261123T142008Z");
+    }
+
+    #[test]
+    fn sanitized_names_stay_in_the_directory() {
+        assert_eq!(sanitize("../../etc/passwd"), "______etc_passwd");
+        assert_eq!(sanitize(""), "_");
+        assert_eq!(sanitize("panicked at"), "panicked_at");
+        assert_eq!(sanitize(&"x".repeat(100)).len(), 40);
     }
 }

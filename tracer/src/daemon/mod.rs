@@ -1,15 +1,22 @@
 //! `tracer daemon`: an always-on flight recorder.
 //!
 //! One process owns the eBPF programs (on a collector thread, see
-//! [`collector`]), keeps a bounded ring of recent events per watched
-//! process ([`recorder`]), writes rings to recording files when something
-//! goes wrong ([`dump`]), and serves a local API on a Unix socket
-//! ([`api`], served here with tokio). `tracer ctl` is its client.
+//! [`collector`]), keeps a registry of watches and a bounded ring of recent
+//! events per watched process ([`registry`], with [`ring`], [`triggers`],
+//! [`ending`], [`streams`]; the machine reached through [`host`]), writes
+//! rings to recording files when something goes wrong ([`dump`]), and
+//! serves a local API on a Unix socket ([`api`], served here with tokio).
+//! `tracer ctl` is its client.
 
 pub mod api;
 mod collector;
 mod dump;
-mod recorder;
+mod ending;
+mod host;
+mod registry;
+mod ring;
+mod streams;
+mod triggers;
 
 use std::{
     io::ErrorKind,
@@ -31,7 +38,9 @@ use tokio::{
 use self::{
     api::{ApiError, MAX_REQUEST_BYTES, Request},
     collector::Command,
-    recorder::{DEFAULT_PATTERNS, Recorder, Settings},
+    registry::{Registry, Settings},
+    ring::Keep,
+    triggers::DEFAULT_PATTERNS,
 };
 use crate::{ebpf::EbpfSource, request::patterns::Patterns};
 
@@ -160,7 +169,7 @@ struct Resolved {
     capture: u32,
     ring_size: u32,
     flush_on_exit: bool,
-    watches: Vec<api::Target>,
+    watches: Vec<api::WatchTarget>,
 }
 
 fn resolve(args: DaemonArgs) -> Result<Resolved> {
@@ -187,7 +196,7 @@ fn resolve(args: DaemonArgs) -> Result<Resolved> {
     let mut patterns: Vec<(String, String)> = Vec::new();
     if !(args.no_default_patterns || config.no_default_patterns) {
         for p in DEFAULT_PATTERNS {
-            patterns.push((recorder::sanitize(p), regex::escape(p)));
+            patterns.push((dump::sanitize(p), regex::escape(p)));
         }
     }
     for (i, p) in config.patterns.iter().chain(&args.patterns).enumerate() {
@@ -225,13 +234,15 @@ fn resolve(args: DaemonArgs) -> Result<Resolved> {
             .unwrap_or_else(|| DEFAULT_SOCKET.into()),
         socket_group: args.socket_group.or(config.socket_group),
         settings: Settings {
-            keep_ns: duration(args.keep, config.keep, "30s", "--keep")?,
-            keep_bytes: usize::try_from(size(
-                args.keep_bytes,
-                config.keep_bytes,
-                "64MiB",
-                "--keep-bytes",
-            )?)?,
+            keep: Keep {
+                ns: duration(args.keep, config.keep, "30s", "--keep")?,
+                bytes: usize::try_from(size(
+                    args.keep_bytes,
+                    config.keep_bytes,
+                    "64MiB",
+                    "--keep-bytes",
+                )?)?,
+            },
             after_ns: duration(args.after, config.after, "2s", "--after")?,
             patterns,
             burst: args.dump_burst.or(config.dump_burst).unwrap_or(3).max(1),
@@ -286,7 +297,7 @@ pub fn run(args: DaemonArgs) -> Result<crate::exit::Exit> {
     let source = EbpfSource::load(config.ring_size, config.capture)
         .context("cannot load the eBPF programs")?;
     // Checked here, built on the collector thread (it is not `Send`).
-    Recorder::new(config.settings.clone())?;
+    Registry::new(config.settings.clone())?;
 
     let index: dump::Index = Arc::new(Mutex::new(Vec::new()));
     let written = Arc::new(AtomicU64::new(0));
@@ -308,7 +319,7 @@ pub fn run(args: DaemonArgs) -> Result<crate::exit::Exit> {
         let settings = config.settings.clone();
         std::thread::Builder::new()
             .name("collector".into())
-            .spawn(move || match Recorder::new(settings) {
+            .spawn(move || match Registry::new(settings) {
                 Ok(recorder) => collector::run(source, recorder, cmd_rx, job_tx, index, written),
                 Err(e) => eprintln!("tracer-daemon: {e:#}"),
             })?

@@ -19,11 +19,23 @@ use crate::{
     pipeline::{ObserverCost, RunInfo},
 };
 
-/// What a recording holds, in order.
+/// What a recording holds, in order; also what the daemon keeps in its
+/// rings before they become recordings (one type for both).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Item {
     Event(Event),
     Anomaly(Anomaly),
+}
+
+impl Item {
+    /// When it happened (`CLOCK_MONOTONIC` ns).
+    pub fn ts(&self) -> u64 {
+        match self {
+            Item::Event(Event::Syscall(ev)) => ev.enter_ns,
+            Item::Event(Event::Task(task)) => task.ts_ns(),
+            Item::Anomaly(a) => a.ts_ns,
+        }
+    }
 }
 
 pub struct Reader<R: Read> {

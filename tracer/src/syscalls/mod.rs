@@ -404,6 +404,13 @@ pub(crate) mod nr {
     pub const PWRITEV2: u32 = nr_of("pwritev2");
     pub const CLOSE_RANGE: u32 = nr_of("close_range");
     pub const OPENAT2: u32 = nr_of("openat2");
+
+    // How a process ends (the daemon's `ending`).
+    pub const EXIT: u32 = nr_of("exit");
+    pub const EXIT_GROUP: u32 = nr_of("exit_group");
+    pub const KILL: u32 = nr_of("kill");
+    pub const TKILL: u32 = nr_of("tkill");
+    pub const TGKILL: u32 = nr_of("tgkill");
 }
 
 /// What to capture of syscall `nr`, for both sources: its string

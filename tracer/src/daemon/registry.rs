@@ -1,67 +1,44 @@
-//! The flight recorder: watches, one bounded ring of recent events per
-//! watched process, and the triggers that turn a ring into a dump.
+//! The daemon's registry of watches and watched processes: who watches
+//! what (and may), which process belongs to which watch, and what each
+//! event does: into the process's ring, to the watch's streams, or a
+//! trigger that turns a ring into a dump.
 //!
 //! Everything here runs on the collector thread and is plain state: the
-//! kernel is reached through [`Kernel`], `/proc` through [`Host`], so that
-//! the logic is tested with synthetic events.
-//!
-//! How a process's end is classified, from its own events:
-//! - its `exit_group(code)` (nr 231, `args[0]`) was seen: exit `code`
-//!   (non-zero triggers a dump, `exit-CODE`);
-//! - no `exit_group`, but the last thread's `exit(code)` (nr 60): the same;
-//! - neither: the kernel ended the group, i.e. a signal killed it
-//!   (`signal-NAME` when the process sent itself a fatal signal with
-//!   `kill`/`tkill`/`tgkill`, as `abort()` does; plain `signal` for faults
-//!   such as SIGSEGV or a kill from outside, which leave no syscall).
-//!
-//! A lost `exit_group` record (ring buffer full) makes a clean exit look
-//! like a signal; `stats` shows lost events.
+//! kernel is reached through [`Kernel`], `/proc` and the cgroup tree
+//! through [`Host`], so that the logic is tested with synthetic events.
+//! The parts it uses each have their own module: [`super::ring`] (the
+//! bounded history), [`super::triggers`] (why and how often to dump),
+//! [`super::ending`] (how a process ended), [`super::streams`] (clients
+//! following a watch).
 
-use std::{
-    cell::RefCell,
-    collections::{HashMap, VecDeque},
-    hash::{BuildHasherDefault, Hasher},
-    io,
-    rc::Rc,
-};
+use std::collections::{HashMap, VecDeque};
 
 use regex::bytes::RegexSet;
 use tokio::sync::mpsc;
 
-use super::api::{DumpInfo, ProcessInfo, Target, WatchInfo};
-use crate::{
-    event::{Anomaly, Event, SyscallEvent, TaskEvent},
-    output::text::{TextOptions, TextSink},
-    pipeline::{Pipeline, SHOWN_BYTES},
-    request::{Attributor, patterns::Patterns},
+use super::{
+    api::{DumpInfo, ProcessInfo, WatchInfo, WatchTarget},
+    dump::DumpJob,
+    ending::Ending,
+    host::{Host, Kernel},
+    ring::{Keep, Ring},
+    streams::Stream,
+    triggers::{Bucket, Reason},
 };
+use crate::{
+    event::{Event, SyscallEvent, TaskEvent},
+    pipeline::SHOWN_BYTES,
+    recording::Item,
+    request::{Attributor, IntHasher, patterns::Patterns},
+    syscalls::capture_spec,
+};
+use tracer_common::capture;
 
-/// How the recorder reaches the in-kernel filter.
-pub trait Kernel {
-    fn trace(&mut self, tgid: u32) -> anyhow::Result<()>;
-    fn untrace(&mut self, tgid: u32);
-    fn watch_comm(&mut self, comm: &str) -> anyhow::Result<()>;
-    fn unwatch_comm(&mut self, comm: &str);
-    fn watch_cgroup(&mut self, id: u64) -> anyhow::Result<()>;
-    fn unwatch_cgroup(&mut self, id: u64);
-}
-
-/// What the recorder asks of `/proc` (a trait so tests can answer).
-pub trait Host {
-    /// Real, effective and saved uid of process `pid`.
-    fn uids(&self, pid: u32) -> Option<[u32; 3]>;
-    /// The cgroup v2 path of `pid`, as in `/proc/PID/cgroup`.
-    fn cgroup(&self, pid: u32) -> Option<String>;
-    fn comm(&self, pid: u32) -> Option<String>;
-    /// The process (thread group) that task `pid` belongs to.
-    fn tgid(&self, pid: u32) -> Option<u32>;
-}
-
-/// The recorder's knobs (from the command line and the config file).
+/// The registry's knobs (from the command line and the config file).
 #[derive(Clone, Debug)]
 pub struct Settings {
-    pub keep_ns: u64,
-    pub keep_bytes: usize,
+    /// How much history each process's ring keeps.
+    pub keep: Keep,
     /// After-context: how long a live process goes on being recorded after
     /// a trigger before its ring is dumped.
     pub after_ns: u64,
@@ -79,192 +56,8 @@ pub struct Settings {
     pub request_ids: Patterns,
 }
 
-/// The patterns every daemon looks for unless told not to: Go and Rust
-/// panics, Python tracebacks, the race detectors' reports.
-pub const DEFAULT_PATTERNS: &[&str] = &[
-    "panic:",
-    "panicked at",
-    "Traceback",
-    "KeyError",
-    "DATA RACE",
-    "AddressSanitizer",
-];
-
-/// One thing in a ring.
-#[derive(Clone, Debug)]
-pub enum Item {
-    Event(Event),
-    Anomaly(Anomaly),
-}
-
-impl Item {
-    /// When it happened (`CLOCK_MONOTONIC` ns).
-    pub fn ts(&self) -> u64 {
-        match self {
-            Item::Event(Event::Syscall(ev)) => ev.enter_ns,
-            Item::Event(Event::Task(task)) => task.ts_ns(),
-            Item::Anomaly(a) => a.ts_ns,
-        }
-    }
-
-    /// Approximate heap and inline bytes held.
-    fn bytes(&self) -> usize {
-        let extra = match self {
-            Item::Event(Event::Syscall(ev)) => {
-                ev.data.as_ref().map_or(0, |d| d.bytes.capacity() + 32)
-                    + ev.strings.as_ref().map_or(0, |s| {
-                        std::mem::size_of_val(&**s)
-                            + s.iter()
-                                .flatten()
-                                .map(|a| a.bytes.capacity())
-                                .sum::<usize>()
-                    })
-            }
-            Item::Event(Event::Task(
-                TaskEvent::Spawned { comm, .. }
-                | TaskEvent::Named { comm, .. }
-                | TaskEvent::Exited { comm, .. },
-            )) => comm.capacity(),
-            Item::Anomaly(_) => 64,
-        };
-        std::mem::size_of::<Item>() + extra
-    }
-}
-
-/// A bounded ring of recent items: by age and by bytes.
-#[derive(Debug, Default)]
-pub struct Ring {
-    items: VecDeque<Item>,
-    bytes: usize,
-    pub evicted: u64,
-}
-
-impl Ring {
-    fn push(&mut self, item: Item, settings: &Settings) {
-        let newest = item.ts();
-        self.bytes += item.bytes();
-        self.items.push_back(item);
-        self.evict(newest, settings);
-    }
-
-    /// Drops items older than `keep` before `now`, and the oldest until the
-    /// ring fits `keep_bytes`.
-    fn evict(&mut self, now: u64, settings: &Settings) {
-        let oldest_kept = now.saturating_sub(settings.keep_ns);
-        while let Some(front) = self.items.front() {
-            if self.bytes <= settings.keep_bytes && front.ts() >= oldest_kept {
-                break;
-            }
-            self.bytes -= front.bytes();
-            self.items.pop_front();
-            self.evicted += 1;
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-}
-
-/// Why a dump is made; its text goes into the dump's name.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reason {
-    Exit(i32),
-    /// Killed by a signal; its number when the process sent it itself.
-    Signal(Option<i32>),
-    Pattern(String),
-    Anomaly(String),
-    Manual,
-    Shutdown,
-}
-
-impl std::fmt::Display for Reason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Reason::Exit(code) => write!(f, "exit-{code}"),
-            Reason::Signal(Some(sig)) => match nix::sys::signal::Signal::try_from(*sig) {
-                Ok(sig) => write!(f, "signal-{}", sig.as_str()),
-                Err(_) => write!(f, "signal-{sig}"),
-            },
-            Reason::Signal(None) => write!(f, "signal"),
-            Reason::Pattern(name) => write!(f, "pattern-{name}"),
-            Reason::Anomaly(kind) => write!(f, "anomaly-{}", sanitize(kind)),
-            Reason::Manual => write!(f, "manual"),
-            Reason::Shutdown => write!(f, "shutdown"),
-        }
-    }
-}
-
-/// A ring to be written to disk, by the dumper.
-pub struct DumpJob {
-    pub watch: u64,
-    pub pid: u32,
-    pub uid: u32,
-    pub comm: String,
-    pub reason: Reason,
-    /// `CLOCK_MONOTONIC` ns of the trigger.
-    pub trigger_ns: u64,
-    pub items: Vec<Item>,
-    /// The kernel's lost-event total at the time of the dump.
-    pub lost: u64,
-    /// Captured data was kept whole (`--keep-payload`).
-    pub keep_payload: bool,
-    /// Who waits for the file (a `ctl dump`), if anyone.
-    pub reply: Option<tokio::sync::oneshot::Sender<Result<DumpInfo, String>>>,
-}
-
-/// A token bucket.
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    last_ns: u64,
-}
-
-impl Bucket {
-    fn new(burst: u32, now: u64) -> Self {
-        Self {
-            tokens: f64::from(burst),
-            last_ns: now,
-        }
-    }
-
-    fn take(&mut self, now: u64, settings: &Settings) -> bool {
-        let refill = now.saturating_sub(self.last_ns) as f64 / settings.refill_ns.max(1) as f64;
-        self.tokens = (self.tokens + refill).min(f64::from(settings.burst));
-        self.last_ns = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-}
-
-/// A client following a watch's events as text.
-struct Stream {
-    tx: mpsc::Sender<Vec<u8>>,
-    pipeline: Pipeline,
-    buf: Rc<RefCell<Vec<u8>>>,
-    dropped: u64,
-}
-
-/// `Write` into a buffer shared with the recorder, which sends it on.
-struct SharedBuf(Rc<RefCell<Vec<u8>>>);
-
-impl io::Write for SharedBuf {
-    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.0.borrow_mut().extend_from_slice(data);
-        Ok(data.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 struct Watch {
-    target: Target,
+    target: WatchTarget,
     owner: u32,
     cgroup_id: Option<u64>,
     dumps: u64,
@@ -273,7 +66,8 @@ struct Watch {
     streams: Vec<Stream>,
 }
 
-struct Proc {
+/// A watched process: its ring and what the registry knows of it.
+struct Watched {
     watch: u64,
     comm: String,
     uid: u32,
@@ -281,34 +75,24 @@ struct Proc {
     attributor: Attributor,
     syscalls: u64,
     started_ns: u64,
-    exit_code: Option<i32>,
-    /// The last `exit` (not `exit_group`) of a thread: (tid, code).
-    thread_exit: Option<(u32, i32)>,
-    /// A fatal signal the process sent itself.
-    self_signal: Option<i32>,
+    ending: Ending,
     /// A trigger waiting for its after-context: (reason, trigger, due).
     pending: Option<(Reason, u64, u64)>,
 }
 
-impl Proc {
+impl Watched {
     /// A copy holding only what a dump needs: the watch, the name, the
     /// owner and these ring items.
     fn snapshot(watch: u64, comm: String, uid: u32, items: VecDeque<Item>) -> Self {
-        Proc {
+        Watched {
             watch,
             comm,
             uid,
-            ring: Ring {
-                items,
-                bytes: 0,
-                evicted: 0,
-            },
+            ring: Ring::snapshot(items),
             attributor: Attributor::default(),
             syscalls: 0,
             started_ns: 0,
-            exit_code: None,
-            thread_exit: None,
-            self_signal: None,
+            ending: Ending::default(),
             pending: None,
         }
     }
@@ -323,12 +107,12 @@ pub struct Counters {
     pub unclaimed: u64,
 }
 
-pub struct Recorder {
+pub struct Registry {
     settings: Settings,
     patterns: RegexSet,
     watches: HashMap<u64, Watch>,
     next_watch: u64,
-    procs: HashMap<u32, Proc, BuildHasherDefault<IdHasher>>,
+    procs: HashMap<u32, Watched, IntHasher>,
     /// Some watch has a stream: events are copied for it.
     streaming: bool,
     /// Tasks created by watched processes, until their first event says
@@ -354,7 +138,7 @@ pub enum Refused {
     Failed(String),
 }
 
-impl Recorder {
+impl Registry {
     pub fn new(settings: Settings) -> anyhow::Result<Self> {
         let patterns = RegexSet::new(settings.patterns.iter().map(|(_, re)| re.as_str()))?;
         Ok(Self {
@@ -381,7 +165,7 @@ impl Recorder {
     /// Adds a watch for `owner` (already authenticated by the caller).
     pub fn watch(
         &mut self,
-        target: Target,
+        target: WatchTarget,
         owner: u32,
         now: u64,
         kernel: &mut dyn Kernel,
@@ -390,11 +174,13 @@ impl Recorder {
         let mut cgroup_id = None;
         // A thread's id names its process.
         let target = match target {
-            Target::Pid(pid) => Target::Pid(host.tgid(pid).ok_or(Refused::NoProcess(pid))?),
+            WatchTarget::Pid(pid) => {
+                WatchTarget::Pid(host.tgid(pid).ok_or(Refused::NoProcess(pid))?)
+            }
             other => other,
         };
         match &target {
-            Target::Pid(pid) => {
+            WatchTarget::Pid(pid) => {
                 let Some(_) = host.uids(*pid) else {
                     return Err(Refused::NoProcess(*pid));
                 };
@@ -407,23 +193,15 @@ impl Recorder {
                     return Err(Refused::Failed(format!("pid {pid} is watched already")));
                 }
             }
-            Target::Comm(comm) => {
+            WatchTarget::Comm(comm) => {
                 if !self.watches.values().any(|w| w.target == target) {
                     kernel
                         .watch_comm(comm)
                         .map_err(|e| Refused::Failed(format!("{e:#}")))?;
                 }
             }
-            Target::Cgroup(path) => {
-                use std::os::unix::fs::MetadataExt;
-                let dir = format!("{}{}", super::CGROUP_ROOT, path);
-                let meta = std::fs::metadata(&dir)
-                    .map_err(|e| Refused::Failed(format!("cannot watch {dir}: {e}")))?;
-                if !meta.is_dir() {
-                    return Err(Refused::Failed(format!("{dir} is not a cgroup")));
-                }
-                // A cgroup v2 id is the inode number of its directory.
-                let id = meta.ino();
+            WatchTarget::Cgroup(path) => {
+                let id = host.cgroup_id(path).map_err(Refused::Failed)?;
                 if !self.watches.values().any(|w| w.cgroup_id == Some(id)) {
                     kernel
                         .watch_cgroup(id)
@@ -442,11 +220,11 @@ impl Recorder {
                 cgroup_id,
                 dumps: 0,
                 suppressed: 0,
-                bucket: Bucket::new(self.settings.burst, now),
+                bucket: Bucket::new(self.settings.burst, self.settings.refill_ns, now),
                 streams: Vec::new(),
             },
         );
-        if let Target::Pid(pid) = target {
+        if let WatchTarget::Pid(pid) = target {
             if let Err(e) = kernel.trace(pid) {
                 self.watches.remove(&id);
                 return Err(Refused::Failed(format!("{e:#}")));
@@ -461,7 +239,7 @@ impl Recorder {
     fn adopt(&mut self, tgid: u32, watch: u64, uid: u32, comm: String, now: u64) {
         self.procs.insert(
             tgid,
-            Proc {
+            Watched {
                 watch,
                 comm,
                 uid,
@@ -469,9 +247,7 @@ impl Recorder {
                 attributor: Attributor::new(self.settings.request_ids.clone()),
                 syscalls: 0,
                 started_ns: now,
-                exit_code: None,
-                thread_exit: None,
-                self_signal: None,
+                ending: Ending::default(),
                 pending: None,
             },
         );
@@ -499,25 +275,22 @@ impl Recorder {
         };
         // What the streams have buffered still goes out; then they end.
         for s in &watch.streams {
-            let chunk = std::mem::take(&mut *s.buf.borrow_mut());
-            if !chunk.is_empty() {
-                let _ = s.tx.try_send(chunk);
-            }
+            s.close();
         }
         match &watch.target {
-            Target::Comm(comm) => {
+            WatchTarget::Comm(comm) => {
                 if !self.watches.values().any(|w| w.target == watch.target) {
                     kernel.unwatch_comm(comm);
                 }
             }
-            Target::Cgroup(_) => {
+            WatchTarget::Cgroup(_) => {
                 if let Some(cg) = watch.cgroup_id
                     && !self.watches.values().any(|w| w.cgroup_id == Some(cg))
                 {
                     kernel.unwatch_cgroup(cg);
                 }
             }
-            Target::Pid(_) => {}
+            WatchTarget::Pid(_) => {}
         }
         let gone: Vec<u32> = self
             .procs
@@ -547,18 +320,7 @@ impl Recorder {
             .map(|(&tgid, p)| (tgid, p.comm.clone()))
             .collect();
         let watch = self.owned(id, uid)?;
-        let buf = Rc::new(RefCell::new(Vec::new()));
-        let sink = TextSink::new(SharedBuf(Rc::clone(&buf)), TextOptions::default());
-        let mut pipeline = Pipeline::new(Default::default(), vec![Box::new(sink)]);
-        for (tgid, comm) in known {
-            let _ = pipeline.add_task(tgid, tgid, Some(comm), now);
-        }
-        watch.streams.push(Stream {
-            tx,
-            pipeline,
-            buf,
-            dropped: 0,
-        });
+        watch.streams.push(Stream::new(tx, known, now));
         self.streaming = true;
         Ok(())
     }
@@ -599,24 +361,7 @@ impl Recorder {
             return;
         };
         proc_.syscalls += 1;
-        match ev.nr {
-            // exit_group(code)
-            231 => proc_.exit_code = Some(ev.args[0] as i32 & 0xff),
-            // exit(code), of one thread
-            60 => proc_.thread_exit = Some((ev.tid, ev.args[0] as i32 & 0xff)),
-            // kill(pid, sig), tkill(tid, sig), tgkill(tgid, tid, sig)
-            62 | 200 | 234 => {
-                let (target, sig) = match ev.nr {
-                    234 => (ev.args[0] as i32, ev.args[2] as i32),
-                    _ => (ev.args[0] as i32, ev.args[1] as i32),
-                };
-                let own = target == 0 || target as u32 == tgid || target as u32 == ev.tid;
-                if own && ev.ret == Some(0) && is_fatal(sig) {
-                    proc_.self_signal = Some(sig);
-                }
-            }
-            _ => {}
-        }
+        proc_.ending.syscall(&ev);
         let anomaly = proc_.attributor.syscall(&mut ev);
         let mut trigger = None;
         if let Some(data) = &ev.data
@@ -636,15 +381,15 @@ impl Recorder {
         let watch = proc_.watch;
         if let Some(anomaly) = anomaly {
             trigger = Some(Reason::Anomaly(anomaly.kind.clone()));
-            proc_.ring.push(Item::Anomaly(anomaly), &self.settings);
+            proc_.ring.push(Item::Anomaly(anomaly), self.settings.keep);
         }
         let event = Event::Syscall(ev);
         if self.streaming {
             let copy = event.clone();
-            proc_.ring.push(Item::Event(event), &self.settings);
+            proc_.ring.push(Item::Event(event), self.settings.keep);
             self.send_to_streams(watch, &copy);
         } else {
-            proc_.ring.push(Item::Event(event), &self.settings);
+            proc_.ring.push(Item::Event(event), self.settings.keep);
         }
         if let Some(reason) = trigger {
             self.trigger(tgid, reason, now);
@@ -722,7 +467,7 @@ impl Recorder {
             Event::Task(TaskEvent::Exited { tid, .. }) => *tid,
             _ => 0,
         };
-        proc_.ring.push(Item::Event(event), &self.settings);
+        proc_.ring.push(Item::Event(event), self.settings.keep);
         if dead {
             self.died(tgid, exited_tid, now, kernel);
         }
@@ -737,11 +482,11 @@ impl Recorder {
         ids.into_iter().copied().find(|id| {
             let w = &self.watches[id];
             let matches = match &w.target {
-                Target::Comm(c) => c == comm,
-                Target::Cgroup(path) => {
+                WatchTarget::Comm(c) => c == comm,
+                WatchTarget::Cgroup(path) => {
                     cgroup.get_or_insert_with(|| host.cgroup(tgid)).as_deref() == Some(path)
                 }
-                Target::Pid(_) => false,
+                WatchTarget::Pid(_) => false,
             };
             matches && Self::may_watch(host, w.owner, tgid)
         })
@@ -765,7 +510,7 @@ impl Recorder {
         self.adopt(tgid, watch, uid, comm.unwrap_or_default(), now);
         if let Some(w) = self.watches.get_mut(&watch) {
             for s in &mut w.streams {
-                let _ = s.pipeline.add_task(tgid, tgid, None, now);
+                s.add_process(tgid, now);
             }
         }
     }
@@ -773,7 +518,7 @@ impl Recorder {
     fn send_to_streams(&mut self, watch: u64, event: &Event) {
         if let Some(w) = self.watches.get_mut(&watch) {
             for s in &mut w.streams {
-                let _ = s.pipeline.push(event.clone());
+                s.push(event);
             }
         }
     }
@@ -784,26 +529,7 @@ impl Recorder {
             return;
         }
         for w in self.watches.values_mut() {
-            w.streams.retain_mut(|s| {
-                let mut buf = s.buf.borrow_mut();
-                if buf.is_empty() {
-                    return !s.tx.is_closed();
-                }
-                let mut chunk = std::mem::take(&mut *buf);
-                if s.dropped > 0 && s.tx.capacity() > 1 {
-                    let note = format!("tracer: {} lines dropped (client too slow)\n", s.dropped);
-                    chunk.splice(0..0, note.into_bytes());
-                    s.dropped = 0;
-                }
-                match s.tx.try_send(chunk) {
-                    Ok(()) => true,
-                    Err(mpsc::error::TrySendError::Full(chunk)) => {
-                        s.dropped += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
-                        true
-                    }
-                    Err(mpsc::error::TrySendError::Closed(_)) => false,
-                }
-            });
+            w.streams.retain_mut(Stream::flush);
         }
         self.streaming = self.watches.values().any(|w| !w.streams.is_empty());
     }
@@ -820,7 +546,7 @@ impl Recorder {
         let Some(watch) = self.watches.get_mut(&proc_.watch) else {
             return;
         };
-        if !watch.bucket.take(now, &self.settings) {
+        if !watch.bucket.take(now) {
             watch.suppressed += 1;
             self.counters.dumps_suppressed += 1;
             eprintln!(
@@ -843,15 +569,7 @@ impl Recorder {
         let Some(proc_) = self.procs.get(&tgid) else {
             return;
         };
-        let code = proc_.exit_code.or(match proc_.thread_exit {
-            Some((tid, code)) if tid == last_tid => Some(code),
-            _ => None,
-        });
-        let reason = match code {
-            Some(0) => None,
-            Some(code) => Some(Reason::Exit(code)),
-            None => Some(Reason::Signal(proc_.self_signal)),
-        };
+        let reason = proc_.ending.reason(last_tid);
         if proc_.pending.is_none()
             && let Some(reason) = reason
         {
@@ -866,7 +584,7 @@ impl Recorder {
         }
         // A pid watch ends with the last process it followed.
         if let Some(w) = self.watches.get(&watch)
-            && matches!(w.target, Target::Pid(_))
+            && matches!(w.target, WatchTarget::Pid(_))
             && !self.procs.values().any(|p| p.watch == watch)
         {
             self.remove_watch(watch, kernel);
@@ -876,7 +594,7 @@ impl Recorder {
     fn emit(
         &mut self,
         tgid: u32,
-        proc_: Proc,
+        proc_: Watched,
         reason: Reason,
         trigger_ns: u64,
         reply: Option<tokio::sync::oneshot::Sender<Result<DumpInfo, String>>>,
@@ -891,7 +609,7 @@ impl Recorder {
             comm: proc_.comm,
             reason,
             trigger_ns,
-            items: proc_.ring.items.into(),
+            items: proc_.ring.into_items().into(),
             lost: self.lost,
             keep_payload: self.settings.keep_payload,
             reply,
@@ -914,16 +632,16 @@ impl Recorder {
             let Some((reason, trigger_ns, _)) = proc_.pending.take() else {
                 continue;
             };
-            let snapshot = Proc::snapshot(
+            let snapshot = Watched::snapshot(
                 proc_.watch,
                 proc_.comm.clone(),
                 proc_.uid,
-                proc_.ring.items.clone(),
+                proc_.ring.items().clone(),
             );
             self.emit(tgid, snapshot, reason, trigger_ns, None);
         }
         for p in self.procs.values_mut() {
-            p.ring.evict(now, &self.settings);
+            p.ring.evict(now, self.settings.keep);
         }
     }
 
@@ -949,12 +667,12 @@ impl Recorder {
         };
         let mut items: Vec<Item> = tgids
             .iter()
-            .flat_map(|t| self.procs[t].ring.items.iter().cloned())
+            .flat_map(|t| self.procs[t].ring.items().iter().cloned())
             .collect();
         // Stable: each process's own order is kept for equal times.
         items.sort_by_key(Item::ts);
         let p = &self.procs[&first];
-        let snapshot = Proc::snapshot(id, p.comm.clone(), p.uid, items.into());
+        let snapshot = Watched::snapshot(id, p.comm.clone(), p.uid, items.into());
         self.emit(first, snapshot, reason, now, reply);
         Ok(())
     }
@@ -992,7 +710,7 @@ impl Recorder {
     }
 
     pub fn ring_bytes(&self) -> usize {
-        self.procs.values().map(|p| p.ring.bytes).sum()
+        self.procs.values().map(|p| p.ring.bytes()).sum()
     }
 
     pub fn watch_count(&self) -> usize {
@@ -1022,7 +740,7 @@ impl Recorder {
     }
 }
 
-fn process_info(tgid: u32, p: &Proc, now: u64, ns_per_run: Option<f64>) -> ProcessInfo {
+fn process_info(tgid: u32, p: &Watched, now: u64, ns_per_run: Option<f64>) -> ProcessInfo {
     let watched_ns = now.saturating_sub(p.started_ns);
     // Two program runs (enter, exit) per syscall, at the sampled average.
     let observer_ns = ns_per_run.map(|per| (per * 2.0 * p.syscalls as f64) as u64);
@@ -1032,7 +750,7 @@ fn process_info(tgid: u32, p: &Proc, now: u64, ns_per_run: Option<f64>) -> Proce
         uid: p.uid,
         syscalls: p.syscalls,
         ring_events: p.ring.len(),
-        ring_bytes: p.ring.bytes,
+        ring_bytes: p.ring.bytes(),
         evicted: p.ring.evicted,
         watched_s: watched_ns as f64 / 1e9,
         observer_ns,
@@ -1042,75 +760,30 @@ fn process_info(tgid: u32, p: &Proc, now: u64, ns_per_run: Option<f64>) -> Proce
     }
 }
 
-/// Syscalls whose data is what the process writes.
+/// Syscalls whose data is what the process writes (the direction comes
+/// from the one table of what is captured, `syscalls::capture_spec`).
 fn is_write(nr: u32) -> bool {
-    // write, pwrite64, writev, sendto, sendmsg, pwritev, sendmmsg, pwritev2
-    matches!(nr, 1 | 18 | 20 | 44 | 46 | 296 | 307 | 328)
-}
-
-/// Signals whose default action ends the process.
-fn is_fatal(sig: i32) -> bool {
-    !matches!(
-        sig,
-        0 | libc::SIGCHLD
-            | libc::SIGCONT
-            | libc::SIGSTOP
-            | libc::SIGTSTP
-            | libc::SIGTTIN
-            | libc::SIGTTOU
-            | libc::SIGURG
-            | libc::SIGWINCH
+    matches!(
+        capture_spec(nr).data,
+        capture::BUF_IN | capture::IOV_IN | capture::MSG_IN
     )
-}
-
-/// Hashes pids with one multiplication: the process map is looked up for
-/// every event, and pids are not chosen by an attacker who could flood one
-/// bucket (only watched processes are keys).
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        }
-    }
-
-    fn write_u32(&mut self, n: u32) {
-        self.0 = u64::from(n).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-    }
-}
-
-/// Letters, digits, `-` and `_` only: safe in a file name.
-pub fn sanitize(text: &str) -> String {
-    let s: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .take(40)
-        .collect();
-    if s.is_empty() { "_".into() } else { s }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::DataCapture;
+    use crate::{
+        daemon::{dump::sanitize, triggers::DEFAULT_PATTERNS},
+        event::DataCapture,
+        syscalls::nr,
+    };
 
     #[derive(Default)]
     struct FakeKernel {
         traced: Vec<u32>,
         untraced: Vec<u32>,
         comms: Vec<String>,
+        cgroups: Vec<u64>,
     }
 
     impl Kernel for FakeKernel {
@@ -1128,21 +801,34 @@ mod tests {
         fn unwatch_comm(&mut self, comm: &str) {
             self.comms.retain(|c| c != comm);
         }
-        fn watch_cgroup(&mut self, _id: u64) -> anyhow::Result<()> {
+        fn watch_cgroup(&mut self, id: u64) -> anyhow::Result<()> {
+            self.cgroups.push(id);
             Ok(())
         }
-        fn unwatch_cgroup(&mut self, _id: u64) {}
+        fn unwatch_cgroup(&mut self, id: u64) {
+            self.cgroups.retain(|&c| c != id);
+        }
     }
 
     /// Every pid below 1000 is root's, the others belong to uid = pid / 1000.
+    /// Pids whose last three digits are 500 or more run in cgroup
+    /// `/app.slice` (id 42), the others in `/test.slice` (id 41); there are
+    /// no other cgroups.
     struct FakeHost;
 
     impl Host for FakeHost {
         fn uids(&self, pid: u32) -> Option<[u32; 3]> {
             Some([pid / 1000; 3])
         }
-        fn cgroup(&self, _pid: u32) -> Option<String> {
-            Some("/test.slice".into())
+        fn cgroup(&self, pid: u32) -> Option<String> {
+            Some(
+                if pid % 1000 >= 500 {
+                    "/app.slice"
+                } else {
+                    "/test.slice"
+                }
+                .into(),
+            )
         }
         fn comm(&self, pid: u32) -> Option<String> {
             Some(format!("p{pid}"))
@@ -1150,12 +836,21 @@ mod tests {
         fn tgid(&self, pid: u32) -> Option<u32> {
             Some(pid)
         }
+        fn cgroup_id(&self, path: &str) -> Result<u64, String> {
+            match path {
+                "/test.slice" => Ok(41),
+                "/app.slice" => Ok(42),
+                _ => Err(format!("no cgroup {path}")),
+            }
+        }
     }
 
     fn settings() -> Settings {
         Settings {
-            keep_ns: 30_000_000_000,
-            keep_bytes: 1 << 20,
+            keep: Keep {
+                ns: 30_000_000_000,
+                bytes: 1 << 20,
+            },
             after_ns: 1_000_000_000,
             patterns: DEFAULT_PATTERNS
                 .iter()
@@ -1205,21 +900,21 @@ mod tests {
     #[test]
     fn clean_exit_dumps_nothing_nonzero_exit_dumps_the_ring() {
         let (mut k, h) = (FakeKernel::default(), FakeHost);
-        let mut r = Recorder::new(settings()).unwrap();
+        let mut r = Registry::new(settings()).unwrap();
         let w = r
-            .watch(Target::Comm("app".into()), 0, 0, &mut k, &h)
+            .watch(WatchTarget::Comm("app".into()), 0, 0, &mut k, &h)
             .unwrap();
         assert_eq!(k.comms, ["app"]);
         // Run 1: exits 0.
         r.event(named(10, "app", 1), 1, &mut k, &h);
-        r.event(sc(10, 1, 1, 2), 2, &mut k, &h);
-        r.event(sc(10, 231, 0, 3), 3, &mut k, &h);
+        r.event(sc(10, nr::WRITE, 1, 2), 2, &mut k, &h);
+        r.event(sc(10, nr::EXIT_GROUP, 0, 3), 3, &mut k, &h);
         r.event(exited(10, 4), 4, &mut k, &h);
         assert!(r.jobs.is_empty());
         // Run 2: exits 1.
         r.event(named(11, "app", 5), 5, &mut k, &h);
-        r.event(sc(11, 1, 2, 6), 6, &mut k, &h);
-        r.event(sc(11, 231, 1, 7), 7, &mut k, &h);
+        r.event(sc(11, nr::WRITE, 2, 6), 6, &mut k, &h);
+        r.event(sc(11, nr::EXIT_GROUP, 1, 7), 7, &mut k, &h);
         r.event(exited(11, 8), 8, &mut k, &h);
         assert_eq!(r.jobs.len(), 1);
         let job = &r.jobs[0];
@@ -1236,13 +931,13 @@ mod tests {
     #[test]
     fn signals_and_self_kills() {
         let (mut k, h) = (FakeKernel::default(), FakeHost);
-        let mut r = Recorder::new(settings()).unwrap();
-        r.watch(Target::Comm("app".into()), 0, 0, &mut k, &h)
+        let mut r = Registry::new(settings()).unwrap();
+        r.watch(WatchTarget::Comm("app".into()), 0, 0, &mut k, &h)
             .unwrap();
         r.event(named(10, "app", 1), 1, &mut k, &h);
         r.event(exited(10, 2), 2, &mut k, &h);
         r.event(named(11, "app", 3), 3, &mut k, &h);
-        let mut abort = sc(11, 234, 11, 4);
+        let mut abort = sc(11, nr::TGKILL, 11, 4);
         if let Event::Syscall(ev) = &mut abort {
             ev.args[1] = 11;
             ev.args[2] = libc::SIGABRT as u64;
@@ -1256,13 +951,13 @@ mod tests {
     #[test]
     fn pattern_waits_for_after_context_and_rate_limit_holds() {
         let (mut k, h) = (FakeKernel::default(), FakeHost);
-        let mut r = Recorder::new(settings()).unwrap();
-        let w = r.watch(Target::Pid(50), 0, 0, &mut k, &h).unwrap();
+        let mut r = Registry::new(settings()).unwrap();
+        let w = r.watch(WatchTarget::Pid(50), 0, 0, &mut k, &h).unwrap();
         assert_eq!(k.traced, [50]);
         let mut t = 10;
         let mut dumps = 0;
         for round in 0..4 {
-            let mut ev = sc(50, 1, 2, t);
+            let mut ev = sc(50, nr::WRITE, 2, t);
             if let Event::Syscall(e) = &mut ev {
                 e.data = Some(Box::new(DataCapture {
                     bytes: b"thread 'main' panicked at src/x.rs".to_vec(),
@@ -1276,7 +971,12 @@ mod tests {
                 dumps,
                 "round {round}: not before the after-context"
             );
-            r.event(sc(50, 0, 0, t + 600_000_000), t + 600_000_000, &mut k, &h);
+            r.event(
+                sc(50, nr::READ, 0, t + 600_000_000),
+                t + 600_000_000,
+                &mut k,
+                &h,
+            );
             r.tick(t + 1_100_000_000);
             if round < 2 {
                 dumps += 1;
@@ -1294,8 +994,8 @@ mod tests {
     #[test]
     fn forked_children_are_followed_and_pid_watch_ends_with_them() {
         let (mut k, h) = (FakeKernel::default(), FakeHost);
-        let mut r = Recorder::new(settings()).unwrap();
-        let w = r.watch(Target::Pid(100), 0, 0, &mut k, &h).unwrap();
+        let mut r = Registry::new(settings()).unwrap();
+        let w = r.watch(WatchTarget::Pid(100), 0, 0, &mut k, &h).unwrap();
         r.event(
             Event::Task(TaskEvent::Spawned {
                 ts_ns: 1,
@@ -1309,12 +1009,12 @@ mod tests {
             &h,
         );
         r.event(named(101, "child", 2), 2, &mut k, &h);
-        r.event(sc(101, 231, 3, 3), 3, &mut k, &h);
+        r.event(sc(101, nr::EXIT_GROUP, 3, 3), 3, &mut k, &h);
         r.event(exited(101, 4), 4, &mut k, &h);
         assert_eq!(r.jobs.len(), 1);
         assert_eq!((r.jobs[0].pid, r.jobs[0].comm.as_str()), (101, "child"));
         assert!(r.watch_info(w, 5, None).is_some());
-        r.event(sc(100, 231, 0, 5), 5, &mut k, &h);
+        r.event(sc(100, nr::EXIT_GROUP, 0, 5), 5, &mut k, &h);
         r.event(exited(100, 6), 6, &mut k, &h);
         assert!(r.watch_info(w, 7, None).is_none(), "pid watch ends");
     }
@@ -1322,18 +1022,18 @@ mod tests {
     #[test]
     fn owners_only() {
         let (mut k, h) = (FakeKernel::default(), FakeHost);
-        let mut r = Recorder::new(settings()).unwrap();
+        let mut r = Registry::new(settings()).unwrap();
         // uid 7 may watch 7xxx processes, not root's.
         assert!(matches!(
-            r.watch(Target::Pid(50), 7, 0, &mut k, &h),
+            r.watch(WatchTarget::Pid(50), 7, 0, &mut k, &h),
             Err(Refused::Permission(_))
         ));
-        let w = r.watch(Target::Pid(7001), 7, 0, &mut k, &h).unwrap();
+        let w = r.watch(WatchTarget::Pid(7001), 7, 0, &mut k, &h).unwrap();
         assert!(matches!(r.unwatch(w, 8, &mut k), Err(Refused::NoWatch(_))));
         assert!(r.watch_ids(8).is_empty());
         assert_eq!(r.watch_ids(0), [w]);
         // A comm watch of uid 7 does not claim root's process of that name.
-        r.watch(Target::Comm("app".into()), 7, 0, &mut k, &h)
+        r.watch(WatchTarget::Comm("app".into()), 7, 0, &mut k, &h)
             .unwrap();
         r.event(named(60, "app", 1), 1, &mut k, &h);
         assert!(k.untraced.contains(&60));
@@ -1344,18 +1044,38 @@ mod tests {
     }
 
     #[test]
-    fn ring_is_bounded_by_bytes_and_age() {
-        let mut s = settings();
-        s.keep_bytes = 100 * std::mem::size_of::<Item>();
-        s.keep_ns = 1_000;
-        let mut ring = Ring::default();
-        for t in 0..1000 {
-            ring.push(Item::Event(sc(1, 0, 0, t)), &s);
-        }
-        assert!(ring.len() <= 100);
-        assert_eq!(ring.evicted + ring.len() as u64, 1000);
-        ring.evict(1_000_000, &s);
-        assert_eq!(ring.len(), 0);
-        assert_eq!(ring.bytes, 0);
+    fn cgroup_watches_claim_processes_that_exec_in_their_cgroup() {
+        let (mut k, h) = (FakeKernel::default(), FakeHost);
+        let mut r = Registry::new(settings()).unwrap();
+        assert!(matches!(
+            r.watch(WatchTarget::Cgroup("/nowhere".into()), 0, 0, &mut k, &h),
+            Err(Refused::Failed(e)) if e.contains("no cgroup /nowhere")
+        ));
+        let w = r
+            .watch(WatchTarget::Cgroup("/app.slice".into()), 2, 0, &mut k, &h)
+            .unwrap();
+        assert_eq!(k.cgroups, [42], "the kernel filters on the cgroup's id");
+        // A second watch of the same cgroup shares the kernel's entry.
+        let w2 = r
+            .watch(WatchTarget::Cgroup("/app.slice".into()), 0, 0, &mut k, &h)
+            .unwrap();
+        assert_eq!(k.cgroups, [42]);
+        // uid 2's process in the cgroup is claimed by uid 2's watch...
+        r.event(named(2501, "app", 1), 1, &mut k, &h);
+        r.event(sc(2501, nr::EXIT_GROUP, 1, 2), 2, &mut k, &h);
+        r.event(exited(2501, 3), 3, &mut k, &h);
+        assert_eq!(r.jobs.len(), 1);
+        assert_eq!((r.jobs[0].watch, r.jobs[0].pid), (w, 2501));
+        // ...a process of uid 2 elsewhere is not claimed at all.
+        r.event(named(2001, "app", 4), 4, &mut k, &h);
+        assert!(k.untraced.contains(&2001));
+        // Root's process in the cgroup is not uid 2's: root's watch has it.
+        r.event(named(501, "app", 5), 5, &mut k, &h);
+        assert_eq!(r.watch_info(w2, 6, None).unwrap().processes.len(), 1);
+        assert!(r.watch_info(w, 6, None).unwrap().processes.is_empty());
+        r.unwatch(w, 2, &mut k).unwrap();
+        assert_eq!(k.cgroups, [42], "still watched by root");
+        r.unwatch(w2, 0, &mut k).unwrap();
+        assert!(k.cgroups.is_empty());
     }
 }
