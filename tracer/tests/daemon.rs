@@ -543,3 +543,77 @@ fn stream_and_clean_shutdown() {
     // Still running: the daemon never stops what it watches.
     assert!(sleeper.0.try_wait().unwrap().is_none());
 }
+
+/// `tracer daemon ARGS`, which must give up within 30 s: its exit status
+/// and what it said. A daemon that does not give up is killed, and the
+/// test fails.
+fn refused_daemon(args: &[&std::ffi::OsStr]) -> (std::process::ExitStatus, String) {
+    let child = Command::new(tracer())
+        .arg("daemon")
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = Killed(child);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the daemon {args:?} did not give up"
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    let mut said = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut said)
+        .unwrap();
+    (status, said)
+}
+
+/// Issue #11, item 9: a second daemon on the same socket gives up and
+/// leaves the first one's socket in place (it used to unlink it on its way
+/// out, leaving the first unreachable).
+#[test]
+fn a_second_daemon_leaves_the_first_ones_socket_alone() {
+    let daemon = Daemon::start("second", &[]);
+    let other_dumps = daemon.dir.join("other-dumps");
+    let (status, said) = refused_daemon(&[
+        "--socket".as_ref(),
+        daemon.socket.as_os_str(),
+        "--dump-dir".as_ref(),
+        other_dumps.as_os_str(),
+    ]);
+    assert!(!status.success());
+    assert!(said.contains("another daemon is listening"), "{said}");
+    assert!(
+        daemon.socket.exists(),
+        "the first daemon's socket was removed"
+    );
+    daemon.json(&["list"]);
+}
+
+/// Issue #11, item 9: `--socket` naming a regular file is refused, and the
+/// file is left as it was (it used to be deleted and replaced).
+#[test]
+fn a_socket_path_that_is_a_file_is_refused_and_kept() {
+    let dir = scratch("notsock");
+    let file = dir.join("precious");
+    std::fs::write(&file, b"keep me").unwrap();
+    let (status, said) = refused_daemon(&[
+        "--socket".as_ref(),
+        file.as_os_str(),
+        "--dump-dir".as_ref(),
+        dir.join("dumps").as_os_str(),
+    ]);
+    assert!(!status.success());
+    assert!(said.contains("is not a socket"), "{said}");
+    assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+}

@@ -15,6 +15,7 @@ mod ending;
 mod host;
 mod registry;
 mod ring;
+mod socket;
 mod streams;
 mod triggers;
 
@@ -49,9 +50,6 @@ pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 pub const DEFAULT_SOCKET: &str = "/run/tracer/daemon.sock";
 const DEFAULT_DUMP_DIR: &str = "/var/lib/tracer/dumps";
-/// The group given access to the socket when it exists (and no
-/// `--socket-group` says otherwise).
-const DEFAULT_GROUP: &str = "tracer";
 
 #[derive(Debug, Args)]
 pub struct DaemonArgs {
@@ -285,6 +283,10 @@ pub fn parse_duration(text: &str) -> Result<u64> {
 /// Runs the daemon until SIGTERM or SIGINT.
 pub fn run(args: DaemonArgs) -> Result<crate::exit::Exit> {
     let config = resolve(args)?;
+    // First, so that a daemon that cannot serve gives up before it loads
+    // anything; the socket is removed when `bound` is dropped, only if it
+    // is still this daemon's.
+    let (listener, bound) = socket::bind(&config.socket, config.socket_group.as_deref())?;
     // Dumps hold what processes read and wrote: root only.
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -342,61 +344,16 @@ pub fn run(args: DaemonArgs) -> Result<crate::exit::Exit> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    let served = runtime.block_on(serve(&config, cmd_tx.clone(), Arc::clone(&index)));
+    let served = runtime.block_on(serve(&config, listener, cmd_tx.clone(), Arc::clone(&index)));
     let _ = cmd_tx.send(Command::Shutdown {
         flush: config.flush_on_exit,
     });
     drop(cmd_tx);
     let _ = collector.join();
     let _ = dumper.join();
-    let _ = std::fs::remove_file(&config.socket);
+    drop(bound);
     eprintln!("tracer-daemon: stopped");
     served.map(|()| crate::exit::Exit::Code(0))
-}
-
-/// Binds the socket with its documented mode and group.
-fn bind(path: &Path, group: Option<&str>) -> Result<UnixListener> {
-    if let Some(dir) = path.parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o755)
-            .create(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    // A socket left by a daemon that died is replaced; a live one is not.
-    if path.exists() {
-        if std::os::unix::net::UnixStream::connect(path).is_ok() {
-            bail!("another daemon is listening on {}", path.display());
-        }
-        std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
-    }
-    let gid = match group {
-        Some(name) => Some(
-            nix::unistd::Group::from_name(name)?
-                .with_context(|| format!("no group {name:?}"))?
-                .gid,
-        ),
-        None => nix::unistd::Group::from_name(DEFAULT_GROUP)
-            .ok()
-            .flatten()
-            .map(|g| g.gid),
-    };
-    // Created 0600 (no window where others could connect), then opened to
-    // the group.
-    // SAFETY: umask only changes this process's file creation mask.
-    let old = unsafe { libc::umask(0o177) };
-    let listener = UnixListener::bind(path);
-    // SAFETY: as above, restoring it.
-    unsafe { libc::umask(old) };
-    let listener = listener.with_context(|| format!("cannot listen on {}", path.display()))?;
-    if let Some(gid) = gid {
-        nix::unistd::chown(path, None, Some(gid))
-            .with_context(|| format!("cannot chown {}", path.display()))?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
-    }
-    Ok(listener)
 }
 
 /// Most clients served at once; more are turned away.
@@ -406,10 +363,11 @@ const IDLE: Duration = Duration::from_secs(60);
 
 async fn serve(
     config: &Resolved,
+    listener: std::os::unix::net::UnixListener,
     commands: std::sync::mpsc::Sender<Command>,
     index: dump::Index,
 ) -> Result<()> {
-    let listener = bind(&config.socket, config.socket_group.as_deref())?;
+    let listener = UnixListener::from_std(listener).context("cannot serve the socket")?;
     eprintln!(
         "tracer-daemon: listening on {}, dumps in {}",
         config.socket.display(),
