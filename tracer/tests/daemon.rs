@@ -617,3 +617,26 @@ fn a_socket_path_that_is_a_file_is_refused_and_kept() {
     assert!(said.contains("is not a socket"), "{said}");
     assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
 }
+
+/// Issue #11, item 11: a `--dump-dir` owned by another user is refused,
+/// and left as it was (it used to be chmod'ed to 0700 and used, still in
+/// its owner's hands).
+#[test]
+fn a_dump_dir_of_another_user_is_refused() {
+    let dir = scratch("theirdumps");
+    let dumps = dir.join("dumps");
+    std::fs::create_dir(&dumps).unwrap();
+    std::fs::set_permissions(&dumps, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    std::os::unix::fs::chown(&dumps, Some(NOBODY), Some(NOBODY)).unwrap();
+    let (status, said) = refused_daemon(&[
+        "--socket".as_ref(),
+        dir.join("daemon.sock").as_os_str(),
+        "--dump-dir".as_ref(),
+        dumps.as_os_str(),
+    ]);
+    assert!(!status.success());
+    assert!(said.contains("belongs to uid 65534"), "{said}");
+    let meta = std::fs::metadata(&dumps).unwrap();
+    assert_eq!((meta.uid(), meta.mode() & 0o777), (NOBODY, 0o777));
+    assert!(!dir.join("daemon.sock").exists(), "socket left behind");
+}

@@ -1,13 +1,20 @@
 //! Writing rings to recording files, named by when and why (names made
 //! safe by [`sanitize`]), and keeping the dump directory bounded.
+//!
+//! Dumps hold what processes read and wrote, and the daemon runs as root:
+//! the directory must be the daemon's own ([`prepare_dir`] refuses one that
+//! another user owns or could replace), and every file is created
+//! exclusively, never through a symlink, mode 0600 ([`create_exclusive`]).
 
 use std::{
-    fs,
+    fs::{self, File},
+    io::{BufWriter, ErrorKind},
+    os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt},
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
 };
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 
 use super::{api::DumpInfo, triggers::Reason};
 use crate::{
@@ -95,22 +102,15 @@ pub fn utc_stamp(secs: i64) -> String {
 
 /// Writes `job` into `dir` (mode 0600) and returns what `list` shows.
 pub fn write(dir: &Path, job: &DumpJob) -> Result<DumpInfo> {
-    let mut file_name = name(job);
-    let mut n = 1;
-    while dir.join(&file_name).exists() {
-        n += 1;
-        file_name = format!(
-            "{}.{n}.{EXTENSION}",
-            name(job).trim_end_matches(&format!(".{EXTENSION}"))
-        );
-    }
+    let (file, file_name) = create_exclusive(dir, &name(job))?;
     let path = dir.join(&file_name);
     let command = vec![job.comm.clone()];
     let mut header = Header::now("ebpf", command, vec![job.pid], job.keep_payload);
     let first = job.items.first().map_or(job.trigger_ns, Item::ts);
     let last = job.items.last().map_or(job.trigger_ns, Item::ts);
     header.start_ns = first;
-    let mut writer = Writer::create(&path, &header)?;
+    let mut writer = Writer::new(BufWriter::with_capacity(1 << 16, file), &header)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     let tasks = Tasks::default();
     let mut syscalls = 0;
     for item in &job.items {
@@ -145,6 +145,87 @@ pub fn write(dir: &Path, job: &DumpJob) -> Result<DumpInfo> {
         bytes,
         events: job.items.len(),
     })
+}
+
+/// Creates a new file in `dir` named `name`, or `STEM.2.trec`, `STEM.3.trec`
+/// ... when that exists: exclusively (`O_EXCL`), never through a symlink
+/// (`O_NOFOLLOW`), mode 0600. Returns it with the name it got.
+pub fn create_exclusive(dir: &Path, name: &str) -> Result<(File, String)> {
+    let stem = name.trim_end_matches(&format!(".{EXTENSION}"));
+    let mut file_name = name.to_owned();
+    for n in 2..1000 {
+        let path = dir.join(&file_name);
+        match fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&path)
+        {
+            Ok(file) => return Ok((file, file_name)),
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {
+                file_name = format!("{stem}.{n}.{EXTENSION}");
+            }
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", path.display())),
+        }
+    }
+    bail!(
+        "cannot create {name} in {}: too many dumps of that name",
+        dir.display()
+    )
+}
+
+/// Makes `dir` ready for dumps: created 0700 when missing; refused when it
+/// is not a directory of this daemon's user, or when a directory above it
+/// could be changed by another user (who could then swap it); narrowed to
+/// 0700 (saying so) when it was open to others.
+pub fn prepare_dir(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let meta =
+        fs::symlink_metadata(dir).with_context(|| format!("cannot stat {}", dir.display()))?;
+    if !meta.is_dir() {
+        bail!("--dump-dir {} is not a directory", dir.display());
+    }
+    // SAFETY: geteuid cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me {
+        bail!(
+            "--dump-dir {} belongs to uid {}, not to this daemon (uid {me}): its owner could read \
+             and replace the dumps. Refusing it: choose another directory, or chown it to uid {me}",
+            dir.display(),
+            meta.uid()
+        );
+    }
+    let full =
+        fs::canonicalize(dir).with_context(|| format!("cannot resolve {}", dir.display()))?;
+    for above in full.ancestors().skip(1) {
+        let m = fs::metadata(above).with_context(|| format!("cannot stat {}", above.display()))?;
+        let others_write = m.mode() & 0o022 != 0 && m.mode() & 0o1000 == 0;
+        if (m.uid() != 0 && m.uid() != me) || others_write {
+            bail!(
+                "--dump-dir {}: {} can be changed by others (owner uid {}, mode {:o}), who could \
+                 swap the dump directory. Refusing it: choose a directory under one only root can change",
+                dir.display(),
+                above.display(),
+                m.uid(),
+                m.mode() & 0o7777
+            );
+        }
+    }
+    if meta.mode() & 0o077 != 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("cannot make {} private", dir.display()))?;
+        eprintln!(
+            "tracer-daemon: {} was mode {:o}; made it 0700 (dumps are private)",
+            dir.display(),
+            meta.mode() & 0o777
+        );
+    }
+    Ok(())
 }
 
 /// Deletes the oldest dumps (by name, which starts with the time) until at
@@ -217,6 +298,65 @@ mod tests {
         assert_eq!(utc_stamp(0), "19700101T000000Z");
         assert_eq!(utc_stamp(951_782_400), "20000229T000000Z");
         assert_eq!(utc_stamp(1_795_443_608), "20261123T142008Z");
+    }
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("tracer-dump-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+        dir
+    }
+
+    const NOBODY: u32 = 65534;
+
+    #[test]
+    fn a_dump_dir_of_another_user_is_refused_untouched() {
+        let top = scratch("theirs");
+        let dir = top.join("dumps");
+        fs::create_dir(&dir).unwrap();
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).unwrap();
+        std::os::unix::fs::chown(&dir, Some(NOBODY), Some(NOBODY)).unwrap();
+        let err = format!("{:#}", prepare_dir(&dir).unwrap_err());
+        assert!(err.contains("belongs to uid 65534"), "{err}");
+        let meta = fs::metadata(&dir).unwrap();
+        assert_eq!((meta.uid(), meta.mode() & 0o777), (NOBODY, 0o777));
+        // Nor one inside a directory another user could change.
+        let theirs = top.join("nobodys");
+        fs::create_dir(&theirs).unwrap();
+        std::os::unix::fs::chown(&theirs, Some(NOBODY), Some(NOBODY)).unwrap();
+        let err = format!("{:#}", prepare_dir(&theirs.join("dumps")).unwrap_err());
+        assert!(err.contains("can be changed by others"), "{err}");
+        // Nor a symlink to a directory of ours.
+        let ours = top.join("ours");
+        fs::create_dir(&ours).unwrap();
+        std::os::unix::fs::symlink(&ours, top.join("link")).unwrap();
+        assert!(prepare_dir(&top.join("link")).is_err());
+        // Our own, open to others: narrowed to 0700.
+        fs::set_permissions(&ours, fs::Permissions::from_mode(0o755)).unwrap();
+        prepare_dir(&ours).unwrap();
+        assert_eq!(fs::metadata(&ours).unwrap().mode() & 0o777, 0o700);
+        // Missing: created 0700.
+        prepare_dir(&top.join("new")).unwrap();
+        assert_eq!(fs::metadata(top.join("new")).unwrap().mode() & 0o777, 0o700);
+        fs::remove_dir_all(top).unwrap();
+    }
+
+    #[test]
+    fn dump_files_are_created_exclusively_never_through_symlinks() {
+        let dir = scratch("excl");
+        let victim = dir.join("victim");
+        fs::write(&victim, b"root's").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.join("a-1-exit-1.trec")).unwrap();
+        fs::write(dir.join("a-1-exit-1.2.trec"), b"earlier").unwrap();
+        let (_, name) = create_exclusive(&dir, "a-1-exit-1.trec").unwrap();
+        assert_eq!(name, "a-1-exit-1.3.trec");
+        let meta = fs::symlink_metadata(dir.join(&name)).unwrap();
+        assert!(meta.is_file());
+        assert_eq!(meta.mode() & 0o777, 0o600);
+        assert_eq!(fs::read(&victim).unwrap(), b"root's");
+        assert_eq!(fs::read(dir.join("a-1-exit-1.2.trec")).unwrap(), b"earlier");
+        fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

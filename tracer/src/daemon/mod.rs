@@ -21,7 +21,6 @@ mod triggers;
 
 use std::{
     io::ErrorKind,
-    os::unix::fs::{DirBuilderExt, PermissionsExt},
     path::{Path, PathBuf},
     sync::{Arc, Mutex, atomic::AtomicU64},
     time::Duration,
@@ -288,14 +287,7 @@ pub fn run(args: DaemonArgs) -> Result<crate::exit::Exit> {
     // is still this daemon's.
     let (listener, bound) = socket::bind(&config.socket, config.socket_group.as_deref())?;
     // Dumps hold what processes read and wrote: root only.
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(&config.dump_dir)
-        .with_context(|| format!("cannot create {}", config.dump_dir.display()))?;
-    // Also when it existed already.
-    std::fs::set_permissions(&config.dump_dir, std::fs::Permissions::from_mode(0o700))
-        .with_context(|| format!("cannot make {} private", config.dump_dir.display()))?;
+    dump::prepare_dir(&config.dump_dir)?;
     let source = EbpfSource::load(config.ring_size, config.capture)
         .context("cannot load the eBPF programs")?;
     // Checked here, built on the collector thread (it is not `Send`).
