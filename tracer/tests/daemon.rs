@@ -640,3 +640,86 @@ fn a_dump_dir_of_another_user_is_refused() {
     assert_eq!((meta.uid(), meta.mode() & 0o777), (NOBODY, 0o777));
     assert!(!dir.join("daemon.sock").exists(), "socket left behind");
 }
+
+/// Runs `f` on a new thread whose credentials alone (not the test
+/// process's) are `uid`/`gid` with no supplementary groups: raw syscalls,
+/// which Linux applies to the calling thread only. The thread cannot go
+/// back to root, and ends with `f`.
+fn on_thread_as<T: Send + 'static>(
+    uid: u32,
+    gid: u32,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    thread::spawn(move || {
+        // SAFETY: plain syscalls on this thread's own credentials.
+        unsafe {
+            assert_eq!(
+                libc::syscall(libc::SYS_setgroups, 0, std::ptr::null::<u32>()),
+                0
+            );
+            assert_eq!(libc::syscall(libc::SYS_setresgid, gid, gid, gid), 0);
+            assert_eq!(libc::syscall(libc::SYS_setresuid, uid, uid, uid), 0);
+        }
+        f()
+    })
+    .join()
+    .unwrap()
+}
+
+/// Issue #11, item 10: a hundred idle connections of one user used to lock
+/// every client out, root included, for a minute. Now that user is bounded
+/// and turned away with a reason, others and root get in, and idle
+/// connections are dropped within seconds.
+#[test]
+fn idle_connections_of_one_user_lock_nobody_else_out() {
+    let daemon = Daemon::start("flood", &["--socket-group", "nogroup"]);
+    let socket = daemon.socket.clone();
+    let (held, refused) = on_thread_as(NOBODY, NOBODY, move || {
+        let mut held = Vec::new();
+        let mut refused = Vec::new();
+        for _ in 0..100 {
+            let s = UnixStream::connect(&socket).unwrap();
+            s.set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            let mut line = String::new();
+            // A turned-away connection gets one error line and EOF; an
+            // admitted one gets nothing yet.
+            match BufReader::new(&s).read_line(&mut line) {
+                Ok(n) if n > 0 => refused.push(line),
+                _ => held.push(s),
+            }
+        }
+        (held, refused)
+    });
+    assert!(
+        !refused.is_empty() && refused[0].contains("too many connections of uid 65534"),
+        "{} held, refused: {refused:?}",
+        held.len()
+    );
+    // Root is served at once, and so is another user.
+    let started = Instant::now();
+    daemon.json(&["list"]);
+    let socket = daemon.socket.clone();
+    let answer = on_thread_as(NOBODY - 1, NOBODY, move || {
+        let mut s = UnixStream::connect(&socket).unwrap();
+        s.write_all(b"{\"cmd\":\"list\"}\n").unwrap();
+        let mut line = String::new();
+        BufReader::new(&s).read_line(&mut line).unwrap();
+        line
+    });
+    assert!(answer.contains("\"ok\":true"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The idle ones are dropped soon.
+    let mut first = &held[0];
+    first
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let started = Instant::now();
+    let n = first.read(&mut [0u8; 64]).unwrap_or(0);
+    assert_eq!(n, 0, "an idle connection was sent something");
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "idle connection kept {:?}",
+        started.elapsed()
+    );
+}

@@ -5,10 +5,12 @@
 //! events per watched process ([`registry`], with [`ring`], [`triggers`],
 //! [`ending`], [`streams`]; the machine reached through [`host`]), writes
 //! rings to recording files when something goes wrong ([`dump`]), and
-//! serves a local API on a Unix socket ([`api`], served here with tokio).
+//! serves a local API on a Unix socket ([`api`], served here with tokio;
+//! the socket in [`socket`], who may connect how often in [`clients`]).
 //! `tracer ctl` is its client.
 
 pub mod api;
+mod clients;
 mod collector;
 mod dump;
 mod ending;
@@ -32,7 +34,7 @@ use serde::Deserialize;
 use tokio::{
     io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader},
     net::{UnixListener, UnixStream},
-    sync::{Semaphore, mpsc, oneshot},
+    sync::{mpsc, oneshot},
 };
 
 use self::{
@@ -348,10 +350,9 @@ pub fn run(args: DaemonArgs) -> Result<crate::exit::Exit> {
     served.map(|()| crate::exit::Exit::Code(0))
 }
 
-/// Most clients served at once; more are turned away.
-const MAX_CLIENTS: usize = 64;
-/// A client that sends nothing for this long is dropped.
-const IDLE: Duration = Duration::from_secs(60);
+/// A client that sends nothing for this long between requests is dropped
+/// (`ctl` sends its request at once; a stream is not idle).
+const IDLE: Duration = Duration::from_secs(5);
 
 async fn serve(
     config: &Resolved,
@@ -367,7 +368,7 @@ async fn serve(
     );
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
-    let slots = Arc::new(Semaphore::new(MAX_CLIENTS));
+    let admission = clients::Admission::new(clients::LIMITS);
     let dump_dir = Arc::new(config.dump_dir.clone());
     loop {
         tokio::select! {
@@ -382,20 +383,33 @@ async fn serve(
                         continue;
                     }
                 };
-                // Never wait for a slot here: that would hold up SIGTERM.
-                let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
-                    let mut stream = stream;
-                    let busy = api::error_line("too many clients; try again later");
-                    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&busy)).await;
-                    continue;
+                // Who is asking, from the kernel, not from the request.
+                let uid = match stream.peer_cred() {
+                    Ok(cred) => cred.uid(),
+                    Err(e) => {
+                        eprintln!("tracer-daemon: SO_PEERCRED: {e}");
+                        continue;
+                    }
+                };
+                // Never wait here: that would hold up SIGTERM and others.
+                let slot = match admission.admit(uid) {
+                    Ok(slot) => slot,
+                    Err(refusal) => {
+                        tokio::spawn(async move {
+                            let mut stream = stream;
+                            let busy = api::error_line(&refusal.to_string());
+                            let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(&busy)).await;
+                        });
+                        continue;
+                    }
                 };
                 let (commands, index, dump_dir) =
                     (commands.clone(), Arc::clone(&index), Arc::clone(&dump_dir));
                 tokio::spawn(async move {
-                    if let Err(e) = client(stream, commands, index, &dump_dir).await {
+                    if let Err(e) = client(stream, uid, commands, index, &dump_dir).await {
                         eprintln!("tracer-daemon: client: {e:#}");
                     }
-                    drop(permit);
+                    drop(slot);
                 });
             }
         }
@@ -406,12 +420,11 @@ async fn serve(
 /// Serves one connection: requests until EOF, or one dump or stream.
 async fn client(
     stream: UnixStream,
+    uid: u32,
     commands: std::sync::mpsc::Sender<Command>,
     index: dump::Index,
     dump_dir: &Path,
 ) -> Result<()> {
-    // Who is asking, from the kernel, not from the request.
-    let uid = stream.peer_cred().context("SO_PEERCRED")?.uid();
     let (read, mut write) = stream.into_split();
     let mut read = BufReader::new(read);
     let mut line = Vec::with_capacity(256);
