@@ -70,6 +70,9 @@ const SMALL_BATCH: usize = 4096;
 /// Housekeeping (lost counter, after-context timers, ring ageing, streams)
 /// at most this often.
 const HOUSEKEEPING_NS: u64 = 5_000_000;
+/// Watched processes are checked against `/proc` this often, for exits
+/// whose record was lost (only then: it costs a read per process).
+const RECONCILE_NS: u64 = 1_000_000_000;
 
 struct Ebpf<'a>(&'a mut EbpfSource);
 
@@ -158,6 +161,7 @@ pub fn run(
     let mut rate = Rate::default();
     let mut deferred = Deferred::default();
     let mut housekept = 0;
+    let (mut reconciled, mut pending_reconcile) = (0, false);
     loop {
         let mut shutdown = None;
         loop {
@@ -194,7 +198,19 @@ pub fn run(
         rate.add(n as u64, now);
         if now.saturating_sub(housekept) >= HOUSEKEEPING_NS || shutdown.is_some() {
             housekept = now;
-            registry.lost = source.lost();
+            let lost = source.lost();
+            // Lost records can hide an exit: check /proc soon after some
+            // were lost, and every 10 s anyway (a pid watch can also miss
+            // an exit that came before its trace took effect).
+            if lost != registry.lost || now.saturating_sub(reconciled) >= 10 * RECONCILE_NS {
+                pending_reconcile = true;
+            }
+            if pending_reconcile && now.saturating_sub(reconciled) >= RECONCILE_NS {
+                reconciled = now;
+                pending_reconcile = false;
+                registry.reconcile(now, &mut Ebpf(&mut source), &host);
+            }
+            registry.lost = lost;
             registry.tick(now);
             registry.flush_streams();
         }

@@ -47,6 +47,12 @@ impl Ending {
         }
     }
 
+    /// Whether its `exit_group` was seen (how it ended is then known even
+    /// if its exit record is lost).
+    pub fn exit_seen(&self) -> bool {
+        self.exit_code.is_some()
+    }
+
     /// Why the process that just ended (its last thread `last_tid`) is to
     /// be dumped; `None` for a clean exit.
     pub fn reason(&self, last_tid: u32) -> Option<Reason> {

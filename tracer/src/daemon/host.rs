@@ -29,6 +29,8 @@ pub trait Host {
     fn comm(&self, pid: u32) -> Option<String>;
     /// The process (thread group) that task `pid` belongs to.
     fn tgid(&self, pid: u32) -> Option<u32>;
+    /// Whether process `pid` still exists (a thread group of that id).
+    fn alive(&self, pid: u32) -> bool;
     /// The id the kernel gives cgroup `path` (as in `/proc/PID/cgroup`),
     /// or why it is not a cgroup.
     fn cgroup_id(&self, path: &str) -> Result<u64, String>;
@@ -62,6 +64,10 @@ impl Host for ProcFs {
             .and_then(|t| u32::try_from(t).ok())
     }
 
+    fn alive(&self, pid: u32) -> bool {
+        self.tgid(pid) == Some(pid)
+    }
+
     fn cgroup_id(&self, path: &str) -> Result<u64, String> {
         use std::os::unix::fs::MetadataExt;
         let dir = format!("{CGROUP_ROOT}{path}");
@@ -89,6 +95,12 @@ mod tests {
         assert_eq!(host.tgid(me), Some(me));
         assert!(host.comm(me).is_some());
         assert_eq!(host.uids(u32::MAX), None);
+        assert!(host.alive(me));
+        // A reaped child is gone.
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(!host.alive(pid));
     }
 
     #[test]

@@ -115,6 +115,8 @@ pub struct Registry {
     procs: HashMap<u32, Watched, IntHasher>,
     /// Some watch has a stream: events are copied for it.
     streaming: bool,
+    /// Processes found gone from `/proc` by the last [`Registry::reconcile`].
+    suspects: Vec<u32>,
     /// Tasks created by watched processes, until their first event says
     /// whether they are threads or processes: tid → watch.
     spawned: HashMap<u32, u64>,
@@ -148,6 +150,7 @@ impl Registry {
             next_watch: 1,
             procs: HashMap::default(),
             streaming: false,
+            suspects: Vec::new(),
             spawned: HashMap::new(),
             counters: Counters::default(),
             jobs: Vec::new(),
@@ -570,6 +573,15 @@ impl Registry {
             return;
         };
         let reason = proc_.ending.reason(last_tid);
+        self.ended(tgid, reason, now, kernel);
+    }
+
+    /// Process `tgid` ended, for `reason` (none: a clean exit or an end
+    /// not seen): emit what is due, forget it.
+    fn ended(&mut self, tgid: u32, reason: Option<Reason>, now: u64, kernel: &mut dyn Kernel) {
+        let Some(proc_) = self.procs.get(&tgid) else {
+            return;
+        };
         if proc_.pending.is_none()
             && let Some(reason) = reason
         {
@@ -643,6 +655,42 @@ impl Registry {
         for p in self.procs.values_mut() {
             p.ring.evict(now, self.settings.keep);
         }
+    }
+
+    /// Forgets watched processes that are gone although their exit was
+    /// never seen (its record lost when the kernel's ring buffer was
+    /// full): they would otherwise be listed as live forever. A process
+    /// whose `exit_group` was seen ends as it said; one with a dump pending
+    /// is dumped; the others go without a dump, since how they ended is
+    /// not known.
+    ///
+    /// A process found gone is forgotten at the next call only: its exit
+    /// record may still be in the part of the kernel's buffer not yet
+    /// drained. Returns how many were forgotten.
+    pub fn reconcile(&mut self, now: u64, kernel: &mut dyn Kernel, host: &dyn Host) -> usize {
+        let (gone, suspects): (Vec<u32>, Vec<u32>) = self
+            .procs
+            .keys()
+            .copied()
+            .filter(|&tgid| !host.alive(tgid))
+            .partition(|tgid| self.suspects.contains(tgid));
+        self.suspects = suspects;
+        for &tgid in &gone {
+            let Some(proc_) = self.procs.get(&tgid) else {
+                continue;
+            };
+            let reason = proc_
+                .ending
+                .exit_seen()
+                .then(|| proc_.ending.reason(tgid))
+                .flatten();
+            eprintln!(
+                "tracer-daemon: pid {tgid} ({}) is gone but its exit was not seen (lost events); forgetting it",
+                proc_.comm
+            );
+            self.ended(tgid, reason, now, kernel);
+        }
+        gone.len()
     }
 
     /// `ctl dump WATCH`: every process of the watch in one dump, now.
@@ -810,11 +858,15 @@ mod tests {
         }
     }
 
-    /// Every pid below 1000 is root's, the others belong to uid = pid / 1000.
+    /// Every pid below 1000 is root's, the others belong to uid = pid / 1000;
+    /// every pid is alive but those in `gone`.
     /// Pids whose last three digits are 500 or more run in cgroup
     /// `/app.slice` (id 42), the others in `/test.slice` (id 41); there are
     /// no other cgroups.
-    struct FakeHost;
+    #[derive(Default)]
+    struct FakeHost {
+        gone: Vec<u32>,
+    }
 
     impl Host for FakeHost {
         fn uids(&self, pid: u32) -> Option<[u32; 3]> {
@@ -835,6 +887,9 @@ mod tests {
         }
         fn tgid(&self, pid: u32) -> Option<u32> {
             Some(pid)
+        }
+        fn alive(&self, pid: u32) -> bool {
+            !self.gone.contains(&pid)
         }
         fn cgroup_id(&self, path: &str) -> Result<u64, String> {
             match path {
@@ -899,7 +954,7 @@ mod tests {
 
     #[test]
     fn clean_exit_dumps_nothing_nonzero_exit_dumps_the_ring() {
-        let (mut k, h) = (FakeKernel::default(), FakeHost);
+        let (mut k, h) = (FakeKernel::default(), FakeHost::default());
         let mut r = Registry::new(settings()).unwrap();
         let w = r
             .watch(WatchTarget::Comm("app".into()), 0, 0, &mut k, &h)
@@ -930,7 +985,7 @@ mod tests {
 
     #[test]
     fn signals_and_self_kills() {
-        let (mut k, h) = (FakeKernel::default(), FakeHost);
+        let (mut k, h) = (FakeKernel::default(), FakeHost::default());
         let mut r = Registry::new(settings()).unwrap();
         r.watch(WatchTarget::Comm("app".into()), 0, 0, &mut k, &h)
             .unwrap();
@@ -950,7 +1005,7 @@ mod tests {
 
     #[test]
     fn pattern_waits_for_after_context_and_rate_limit_holds() {
-        let (mut k, h) = (FakeKernel::default(), FakeHost);
+        let (mut k, h) = (FakeKernel::default(), FakeHost::default());
         let mut r = Registry::new(settings()).unwrap();
         let w = r.watch(WatchTarget::Pid(50), 0, 0, &mut k, &h).unwrap();
         assert_eq!(k.traced, [50]);
@@ -993,7 +1048,7 @@ mod tests {
 
     #[test]
     fn forked_children_are_followed_and_pid_watch_ends_with_them() {
-        let (mut k, h) = (FakeKernel::default(), FakeHost);
+        let (mut k, h) = (FakeKernel::default(), FakeHost::default());
         let mut r = Registry::new(settings()).unwrap();
         let w = r.watch(WatchTarget::Pid(100), 0, 0, &mut k, &h).unwrap();
         r.event(
@@ -1021,7 +1076,7 @@ mod tests {
 
     #[test]
     fn owners_only() {
-        let (mut k, h) = (FakeKernel::default(), FakeHost);
+        let (mut k, h) = (FakeKernel::default(), FakeHost::default());
         let mut r = Registry::new(settings()).unwrap();
         // uid 7 may watch 7xxx processes, not root's.
         assert!(matches!(
@@ -1045,7 +1100,7 @@ mod tests {
 
     #[test]
     fn cgroup_watches_claim_processes_that_exec_in_their_cgroup() {
-        let (mut k, h) = (FakeKernel::default(), FakeHost);
+        let (mut k, h) = (FakeKernel::default(), FakeHost::default());
         let mut r = Registry::new(settings()).unwrap();
         assert!(matches!(
             r.watch(WatchTarget::Cgroup("/nowhere".into()), 0, 0, &mut k, &h),
@@ -1077,5 +1132,57 @@ mod tests {
         assert_eq!(k.cgroups, [42], "still watched by root");
         r.unwatch(w2, 0, &mut k).unwrap();
         assert!(k.cgroups.is_empty());
+    }
+
+    #[test]
+    fn processes_whose_exit_was_lost_are_forgotten() {
+        let (mut k, mut h) = (FakeKernel::default(), FakeHost::default());
+        let mut r = Registry::new(settings()).unwrap();
+        let w = r
+            .watch(WatchTarget::Comm("app".into()), 0, 0, &mut k, &h)
+            .unwrap();
+        for tgid in [10, 11, 12, 13] {
+            r.event(named(tgid, "app", 1), 1, &mut k, &h);
+        }
+        // 11 said exit_group(3), 12 had a pattern dump pending; then the
+        // exit records of 10, 11 and 12 were lost. 13 lives on.
+        r.event(sc(11, nr::EXIT_GROUP, 3, 2), 2, &mut k, &h);
+        let mut panic = sc(12, nr::WRITE, 2, 3);
+        if let Event::Syscall(e) = &mut panic {
+            e.data = Some(Box::new(DataCapture {
+                bytes: b"panic: boom".to_vec(),
+                truncated: false,
+            }));
+        }
+        r.event(panic, 3, &mut k, &h);
+        assert_eq!(r.reconcile(4, &mut k, &h), 0, "all alive");
+        assert_eq!(r.watch_info(w, 4, None).unwrap().processes.len(), 4);
+        h.gone = vec![10, 11, 12];
+        assert_eq!(
+            r.reconcile(5, &mut k, &h),
+            0,
+            "first found gone: the exit record may still be on its way"
+        );
+        assert_eq!(r.watch_info(w, 5, None).unwrap().processes.len(), 4);
+        assert_eq!(r.reconcile(6, &mut k, &h), 3);
+        let pids: Vec<u32> = r
+            .watch_info(w, 5, None)
+            .unwrap()
+            .processes
+            .iter()
+            .map(|p| p.pid)
+            .collect();
+        assert_eq!(pids, [13]);
+        let mut dumps: Vec<(u32, String)> = r
+            .jobs
+            .iter()
+            .map(|j| (j.pid, j.reason.to_string()))
+            .collect();
+        dumps.sort();
+        assert_eq!(
+            dumps,
+            [(11, "exit-3".to_owned()), (12, "pattern-panic_".to_owned())],
+            "10's end is unknown: no dump"
+        );
     }
 }
