@@ -136,8 +136,8 @@ impl Kernel for Deferred {
 }
 
 impl Deferred {
-    fn apply(&mut self, source: &mut EbpfSource) {
-        let mut kernel = Ebpf(source);
+    /// Does what was asked, in order.
+    fn apply(&mut self, kernel: &mut dyn Kernel) {
         for op in self.0.drain(..) {
             match op {
                 Op::Untrace(tgid) => kernel.untrace(tgid),
@@ -194,7 +194,7 @@ pub fn run(
         }
         let now = clock_ns(libc::CLOCK_MONOTONIC);
         let n = source.drain(|event| registry.event(event, now, &mut deferred, &host));
-        deferred.apply(&mut source);
+        deferred.apply(&mut Ebpf(&mut source));
         rate.add(n as u64, now);
         if now.saturating_sub(housekept) >= HOUSEKEEPING_NS || shutdown.is_some() {
             housekept = now;
@@ -231,7 +231,7 @@ pub fn run(
             }
             let now = clock_ns(libc::CLOCK_MONOTONIC);
             source.drain(|event| registry.event(event, now, &mut deferred, &host));
-            deferred.apply(&mut source);
+            deferred.apply(&mut Ebpf(&mut source));
             if flush {
                 registry.flush_all(now);
             } else {
@@ -380,4 +380,89 @@ fn rss_bytes() -> Option<u64> {
     // SAFETY: sysconf reads a constant.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     Some(pages * u64::try_from(page).ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Takes note of what it is asked, in one list.
+    #[derive(Default)]
+    struct Noted(Vec<String>);
+
+    impl Kernel for Noted {
+        fn trace(&mut self, tgid: u32) -> anyhow::Result<()> {
+            self.0.push(format!("trace {tgid}"));
+            Ok(())
+        }
+        fn untrace(&mut self, tgid: u32) {
+            self.0.push(format!("untrace {tgid}"));
+        }
+        fn watch_comm(&mut self, comm: &str) -> anyhow::Result<()> {
+            self.0.push(format!("watch {comm}"));
+            Ok(())
+        }
+        fn unwatch_comm(&mut self, comm: &str) {
+            self.0.push(format!("unwatch {comm}"));
+        }
+        fn watch_cgroup(&mut self, id: u64) -> anyhow::Result<()> {
+            self.0.push(format!("watch cgroup {id}"));
+            Ok(())
+        }
+        fn unwatch_cgroup(&mut self, id: u64) {
+            self.0.push(format!("unwatch cgroup {id}"));
+        }
+    }
+
+    #[test]
+    fn removals_while_draining_are_done_after_in_order() {
+        let mut d = Deferred::default();
+        d.untrace(7);
+        d.unwatch_comm("app");
+        d.unwatch_cgroup(42);
+        d.untrace(8);
+        let mut k = Noted::default();
+        d.apply(&mut k);
+        assert_eq!(
+            k.0,
+            ["untrace 7", "unwatch app", "unwatch cgroup 42", "untrace 8"]
+        );
+        // Done once.
+        d.apply(&mut k);
+        assert_eq!(k.0.len(), 4);
+    }
+
+    #[test]
+    fn additions_while_draining_are_refused() {
+        // Adding needs the source, which the drain holds: a watch is added
+        // only between drains, by a command.
+        let mut d = Deferred::default();
+        assert!(d.trace(7).is_err());
+        assert!(d.watch_comm("app").is_err());
+        assert!(d.watch_cgroup(42).is_err());
+        let mut k = Noted::default();
+        d.apply(&mut k);
+        assert!(k.0.is_empty());
+    }
+
+    #[test]
+    fn rate_is_per_second_over_the_last_full_window() {
+        let mut r = Rate::default();
+        r.add(500, 0);
+        r.add(300, 500_000_000);
+        assert_eq!(r.per_s, 0.0, "no full second yet");
+        r.add(200, 1_000_000_000);
+        assert_eq!(r.per_s, 1000.0);
+        // A two-second window: the rate is per second of it.
+        r.add(4000, 3_000_000_000);
+        assert_eq!(r.per_s, 2000.0);
+    }
+
+    #[test]
+    fn rss_is_read_from_proc() {
+        let rss = rss_bytes().unwrap();
+        // This test binary maps more than a megabyte and far less than a
+        // terabyte.
+        assert!((1 << 20..1 << 40).contains(&rss), "{rss}");
+    }
 }
