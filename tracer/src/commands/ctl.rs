@@ -204,6 +204,12 @@ fn print_stats(s: &StatsReply) {
         "dumps:           {} written, {} suppressed by the rate limit",
         s.dumps_written, s.dumps_suppressed
     );
+    if s.missed_unowned > 0 {
+        println!(
+            "missed:          {} processes gone before their owner could be checked (non-root watches)",
+            s.missed_unowned
+        );
+    }
     if let Some(ns) = s.ns_per_program_run {
         println!("eBPF program run: {ns:.0} ns on average");
     }

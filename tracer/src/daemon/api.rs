@@ -260,6 +260,10 @@ pub struct StatsReply {
     pub watches: usize,
     pub dumps_written: u64,
     pub dumps_suppressed: u64,
+    /// Processes that exec'd under a comm or cgroup watch but were gone
+    /// before their owner could be checked: missed by non-root watches.
+    #[serde(default)]
+    pub missed_unowned: u64,
     /// Average run time of one eBPF program run, from the sampling windows.
     pub ns_per_program_run: Option<f64>,
     pub processes: Vec<ProcessInfo>,

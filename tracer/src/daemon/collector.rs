@@ -346,6 +346,7 @@ fn handle(
                 watches: registry.watch_count(),
                 dumps_written: written.load(Ordering::Relaxed),
                 dumps_suppressed: registry.counters.dumps_suppressed,
+                missed_unowned: registry.counters.unowned,
                 ns_per_program_run: per_run,
                 processes,
             });
