@@ -130,7 +130,7 @@ pub struct Registry {
     pub lost: u64,
 }
 
-/// Why a request on the recorder was refused.
+/// Why a request on the registry was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum Refused {
     #[error("permission denied: {0}")]
