@@ -101,5 +101,9 @@ mod tests {
         assert!(parse(&["--ring-size", "3000"]).is_err());
         assert!(parse(&["--ring-size", "8G"]).is_err());
         assert!(parse(&["-p", "abc"]).is_err());
+        for bad in ["0", "-1", "1,0"] {
+            let err = parse(&["-p", bad]).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
+        }
     }
 }

@@ -12,6 +12,7 @@ mod event;
 mod exit;
 mod export;
 mod fds;
+mod files;
 mod launch;
 mod output;
 mod pipeline;

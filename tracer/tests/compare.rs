@@ -83,12 +83,79 @@ fn compare_rejects_bad_input() {
         )
     };
     let (code, err) = run(&["compare", "--modes", "none,strace", "--", "true"]);
-    assert_eq!(code, Some(1));
-    assert!(err.contains("unknown mode 'strace'"), "{err}");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("invalid value 'strace'"), "{err}");
     let (code, err) = run(&["compare", "--fail-on", "output=(", "--", "true"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("invalid --fail-on regex"), "{err}");
     let (code, err) = run(&["compare", "--", "no-such-command-xyz"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("command not found"), "{err}");
+}
+
+/// Every numeric option, and --modes, is checked before anything runs:
+/// a clear message and exit status 2, never a panic (`1e30` and `inf`
+/// used to abort converting to a Duration), and never a value that makes
+/// the runs meaningless (`--timeout 0`/`-1`/`nan`, `--jobs 0`).
+#[test]
+fn numeric_options_are_validated_in_every_subcommand() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["compare", "--timeout", "1e30", "--", "true"], "1e30"),
+        (&["compare", "--timeout", "inf", "--", "true"], "inf"),
+        (
+            &["compare", "--timeout", "0", "--", "true"],
+            "greater than 0",
+        ),
+        (&["compare", "--timeout=-1", "--", "true"], "greater than 0"),
+        (&["compare", "--timeout", "nan", "--", "true"], "nan"),
+        (&["compare", "--jobs", "0", "--", "true"], "--jobs"),
+        (&["compare", "--runs", "0", "--", "true"], "--runs"),
+        (
+            &["compare", "--modes", "none,none", "--", "true"],
+            "'none' twice",
+        ),
+        (&["compare", "--modes", "", "--", "true"], "--modes"),
+        (&["record", "-s", "5000", "--", "true"], "--capture-bytes"),
+        (
+            &["record", "--ring-size", "3000", "--", "true"],
+            "power of two",
+        ),
+        (&["record", "-p", "0"], "--attach"),
+        (&["record", "--attach=-5"], "--attach"),
+        (&["overhead", "--rounds", "0"], "--rounds"),
+        (&["overhead", "--syscalls", "0"], "--syscalls"),
+        (&["overhead", "--modes", "ebpf,ebpf"], "'ebpf' twice"),
+        (&["report", "--since", "nan", "x.rec"], "nan"),
+        (
+            &["report", "--since", "2", "--until", "1", "x.rec"],
+            "--until",
+        ),
+        (&["ctl", "watch", "0"], "0"),
+    ];
+    for (args, says) in cases {
+        let out = Command::new(sibling("tracer"))
+            .args(*args)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?} should say {says:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+    }
+}
+
+/// `--modes none` used to end with an empty `verdict:`; now the verdict
+/// says what the runs showed.
+#[test]
+fn untraced_only_compare_has_a_verdict() {
+    let out = Command::new(sibling("tracer"))
+        .args(["compare", "--runs", "3", "--modes", "none", "--", "false"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", out.status);
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("verdict: untraced only: 3/3 runs failed (100.0%"),
+        "{table}"
+    );
 }

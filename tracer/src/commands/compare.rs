@@ -6,6 +6,11 @@
 //! slowdown, the observer cost, and Fisher's exact test against untraced.
 //! A failure that disappears under ptrace but not under eBPF is evidence
 //! of a timing bug, not a dead end.
+//!
+//! Everything a run leaves (the recorder's summary, the output of failing
+//! runs) goes to a private directory made for this compare with mkdtemp
+//! semantics (`files::private_dir`); nothing is ever written at a name
+//! another user could predict and prepare.
 
 use std::{
     collections::BTreeMap,
@@ -36,23 +41,26 @@ use crate::{
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// Runs per mode.
-    #[arg(long, default_value_t = 50)]
+    /// Runs per mode (1 to 1000000).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub runs: u64,
-    /// Modes to compare: none (untraced), ebpf, ptrace.
-    #[arg(long, value_delimiter = ',', default_value = "none,ebpf,ptrace")]
+    /// Modes to compare, each once: none (untraced), ebpf, ptrace.
+    #[arg(long, value_delimiter = ',', default_value = "none,ebpf,ptrace",
+          value_parser = ["none", "ebpf", "ptrace"])]
     pub modes: Vec<String>,
     /// What makes a run a failure: exit (non-zero exit status), signal
     /// (death by a signal), output=REGEX (stdout or stderr matches).
     /// Repeatable; default: exit and signal.
     #[arg(long = "fail-on", value_name = "COND")]
     pub fail_on: Vec<String>,
-    /// Seconds before a run counts as hung (a failure of its own kind).
-    #[arg(long, default_value_t = 60.0)]
-    pub timeout: f64,
-    /// Runs at once. More than 1 changes the timing of what is measured.
-    #[arg(long, default_value_t = 1)]
-    pub jobs: usize,
+    /// Seconds before a run counts as hung (a failure of its own kind):
+    /// more than 0, at most a year.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = super::options::parse_seconds)]
+    pub timeout: Duration,
+    /// Runs at once (1 to 1024). More than 1 changes the timing of what is
+    /// measured.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub jobs: u64,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -60,8 +68,9 @@ pub struct CompareArgs {
     #[arg(long, default_value_t = 3)]
     pub keep_failures: usize,
     /// Keep the full recording (`record -w`) of every failing eBPF run, and
-    /// of one passing run to compare with, in DIR: open them with `tracer
-    /// report`.
+    /// of one passing run to compare with, in DIR (created 0700; an
+    /// existing one must be ours and writable by nobody else): open them
+    /// with `tracer report`.
     #[arg(long, value_name = "DIR")]
     pub trace_failures: Option<PathBuf>,
     /// The command to run.
@@ -179,21 +188,19 @@ struct CompareJson {
 
 pub fn run(args: CompareArgs) -> Result<Exit> {
     let modes = args.modes.clone();
-    for m in &modes {
-        if !["none", "ebpf", "ptrace"].contains(&m.as_str()) {
-            bail!("unknown mode '{m}' (expected none, ebpf or ptrace)");
+    for (i, m) in modes.iter().enumerate() {
+        if modes[..i].contains(m) {
+            super::options::usage_error(format!("--modes names '{m}' twice"));
         }
-    }
-    if modes.is_empty() || args.runs == 0 {
-        bail!("nothing to compare: give --runs ≥ 1 and at least one mode");
     }
     let fail_on = Arc::new(FailOn::parse(&args.fail_on)?);
     crate::launch::resolve(&args.command[0].clone().into())?;
     let me = std::env::current_exe().context("cannot find the tracer binary")?;
-    let keep_dir = std::env::temp_dir().join(format!("tracer-compare-{}", std::process::id()));
     if let Some(dir) = &args.trace_failures {
-        fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        recordings_dir(dir)?;
     }
+    // The runs' summaries and the kept outputs of failing runs.
+    let work = crate::files::private_dir("tracer-compare-")?;
 
     // Every (mode, run) pair, shuffled.
     let mut plan: Vec<usize> = (0..modes.len())
@@ -220,8 +227,10 @@ pub fn run(args: CompareArgs) -> Result<Exit> {
     );
 
     let (tx, rx) = mpsc::channel::<Run>();
-    let timeout = Duration::from_secs_f64(args.timeout.max(0.001));
-    let workers: Vec<_> = (0..args.jobs.max(1))
+    let timeout = args.timeout;
+    // Why a run could not be made: it ends the compare with an error.
+    let broken: Arc<Mutex<Option<anyhow::Error>>> = Arc::default();
+    let workers: Vec<_> = (0..args.jobs)
         .map(|_| {
             let queue = Arc::clone(&queue);
             let stop = Arc::clone(&stop);
@@ -231,6 +240,8 @@ pub fn run(args: CompareArgs) -> Result<Exit> {
             let me = me.clone();
             let rules = Arc::clone(&fail_on);
             let record_dir = args.trace_failures.clone();
+            let work = work.clone();
+            let broken = Arc::clone(&broken);
             thread::spawn(move || {
                 loop {
                     if stop.load(Ordering::Relaxed) {
@@ -239,8 +250,11 @@ pub fn run(args: CompareArgs) -> Result<Exit> {
                     let Some(mode) = queue.lock().ok().and_then(|mut q| q.pop()) else {
                         break;
                     };
-                    let dir = record_dir.as_deref();
-                    match run_once(&me, &modes[mode], &command, timeout, &rules, dir) {
+                    let dirs = Dirs {
+                        work: &work,
+                        recordings: record_dir.as_deref(),
+                    };
+                    match run_once(&me, &modes[mode], &command, timeout, &rules, dirs) {
                         Ok(mut run) => {
                             run.mode = mode;
                             if tx.send(run).is_err() {
@@ -248,7 +262,9 @@ pub fn run(args: CompareArgs) -> Result<Exit> {
                             }
                         }
                         Err(e) => {
-                            eprintln!("tracer compare: run failed to start: {e:#}");
+                            if let Ok(mut broken) = broken.lock() {
+                                broken.get_or_insert(e);
+                            }
                             stop.store(true, Ordering::Relaxed);
                         }
                     }
@@ -270,12 +286,12 @@ pub fn run(args: CompareArgs) -> Result<Exit> {
             *tally.failures.entry(kind).or_default() += 1;
             if tally.kept.len() < args.keep_failures {
                 let n = tally.kept.len();
-                let base = keep_dir.join(format!("{}-failure-{n}", modes[run.mode]));
-                if fs::create_dir_all(&keep_dir).is_ok()
-                    && write_private(&base.with_extension("stdout"), &run.stdout).is_ok()
-                    && write_private(&base.with_extension("stderr"), &run.stderr).is_ok()
-                {
-                    tally.kept.push(base);
+                let base = work.join(format!("{}-failure-{n}", modes[run.mode]));
+                let kept = write_private(&base.with_extension("stdout"), &run.stdout)
+                    .and_then(|()| write_private(&base.with_extension("stderr"), &run.stderr));
+                match kept {
+                    Ok(()) => tally.kept.push(base),
+                    Err(e) => eprintln!("tracer compare: {e:#}"),
                 }
             }
         }
@@ -296,6 +312,14 @@ pub fn run(args: CompareArgs) -> Result<Exit> {
         let _ = w.join();
     }
     bar.finish_and_clear();
+    if let Some(e) = broken.lock().ok().and_then(|mut b| b.take()) {
+        let _ = fs::remove_dir_all(&work);
+        return Err(e.context("a run could not be made"));
+    }
+    // Nothing kept: leave nothing behind (the summaries are gone already).
+    if tallies.iter().all(|t| t.kept.is_empty()) {
+        let _ = fs::remove_dir_all(&work);
+    }
 
     let interrupted = stop.load(Ordering::Relaxed);
     let result = summarise(&args, &modes, &tallies, interrupted);
@@ -307,12 +331,50 @@ pub fn run(args: CompareArgs) -> Result<Exit> {
     Ok(Exit::Code(if interrupted { 130 } else { 0 }))
 }
 
-/// Writes a kept output, mode 0600 like everything tracer writes: it is
-/// the target's own output, and may hold its secrets.
+/// Writes a kept output, mode 0600 like everything tracer writes (it is
+/// the target's own output, and may hold its secrets), as a new file in
+/// the private directory.
 fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut file = crate::output::create_private(path)?;
+    let mut file = crate::files::create_new(path)?;
     file.write_all(bytes)
         .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Makes `--trace-failures DIR` (mode 0700) unless it exists, and refuses
+/// one that another user owns or may write to: the recordings are made
+/// under names anyone can predict, and hold what the target did.
+fn recordings_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create {}", dir.display()))?;
+    let meta = fs::metadata(dir).with_context(|| format!("cannot stat {}", dir.display()))?;
+    let us = nix::unistd::geteuid().as_raw();
+    if meta.uid() != us {
+        bail!(
+            "--trace-failures {}: the directory belongs to uid {}, not to us (uid {us}); choose a directory of our own",
+            dir.display(),
+            meta.uid()
+        );
+    }
+    if meta.mode() & 0o022 != 0 {
+        bail!(
+            "--trace-failures {}: other users may write to it (mode {:o}); choose a private directory",
+            dir.display(),
+            meta.mode() & 0o7777
+        );
+    }
+    Ok(())
+}
+
+/// Where a run writes: the compare's private directory, and the
+/// recordings' directory with `--trace-failures`.
+#[derive(Clone, Copy)]
+struct Dirs<'a> {
+    work: &'a Path,
+    recordings: Option<&'a Path>,
 }
 
 /// Keeps a failing run's recording under a name that says so, the first
@@ -344,13 +406,16 @@ fn run_once(
     command: &[String],
     timeout: Duration,
     rules: &FailOn,
-    record_dir: Option<&Path>,
+    dirs: Dirs,
 ) -> Result<Run> {
-    let summary = tempfile_path(mode);
+    let summary = dirs.work.join(format!(
+        "{mode}-run-{}.json",
+        NEXT_SUMMARY.fetch_add(1, Ordering::Relaxed)
+    ));
     // Only eBPF runs are recorded: their timing is close enough to
     // untraced that their failures are the ones worth reading (ptrace
     // often hides or changes them).
-    let recording = match record_dir {
+    let recording = match dirs.recordings {
         Some(dir) if mode == "ebpf" => Some(dir.join(format!(
             "{mode}-run-{}.rec",
             NEXT_RECORDING.fetch_add(1, Ordering::Relaxed)
@@ -415,16 +480,26 @@ fn run_once(
     let mut wall_s = outer_wall;
     let mut observer = None;
     if mode != "none" {
-        if let Some(json) = fs::read(&summary)
+        let json = fs::read(&summary)
             .ok()
-            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-        {
-            if let Some(ns) = json["duration_ns"].as_u64() {
-                wall_s = ns as f64 / 1e9;
-            }
-            observer = json["observer"]["per_syscall_ns"].as_f64();
-        }
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
         let _ = fs::remove_file(&summary);
+        match json {
+            Some(json) => {
+                if let Some(ns) = json["duration_ns"].as_u64() {
+                    wall_s = ns as f64 / 1e9;
+                }
+                observer = json["observer"]["per_syscall_ns"].as_f64();
+            }
+            // No summary although the recorder was not killed: it failed
+            // (could not load, attach, or write), which says nothing about
+            // the command.
+            None if !timed_out => bail!(
+                "the {mode} recorder failed ({status}): {}",
+                String::from_utf8_lossy(&tracer_lines(&stderr)).trim_end()
+            ),
+            None => {}
+        }
         // Our own stderr lines are not the command's output.
         stderr = strip_tracer_lines(&stderr);
     }
@@ -457,6 +532,18 @@ fn run_once(
 
 /// Numbers the recordings of runs in flight.
 static NEXT_RECORDING: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+/// Numbers the recorders' summaries.
+static NEXT_SUMMARY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The lines tracer itself wrote to stderr (its errors among them).
+fn tracer_lines(stderr: &[u8]) -> Vec<u8> {
+    stderr
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|line| line.starts_with(b"tracer: "))
+        .flatten()
+        .copied()
+        .collect()
+}
 
 fn strip_tracer_lines(stderr: &[u8]) -> Vec<u8> {
     stderr
@@ -465,15 +552,6 @@ fn strip_tracer_lines(stderr: &[u8]) -> Vec<u8> {
         .flatten()
         .copied()
         .collect()
-}
-
-fn tempfile_path(mode: &str) -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    std::env::temp_dir().join(format!(
-        "tracer-compare-{}-{mode}-{n}.json",
-        std::process::id()
-    ))
 }
 
 fn summarise(
@@ -537,11 +615,9 @@ fn pct(x: f64) -> String {
     format!("{:.1}%", x * 100.0)
 }
 
-/// A plain-words reading of the numbers.
+/// A plain-words reading of the numbers: for each traced mode, whether
+/// the failure rate moved, which way, and whether the runs can tell.
 fn verdict(modes: &[ModeJson]) -> String {
-    let Some(base) = modes.iter().find(|m| m.mode == "none") else {
-        return "no untraced baseline (add mode none) to compare against".into();
-    };
     let describe = |m: &ModeJson| {
         format!(
             "{} [{}–{}]",
@@ -550,51 +626,95 @@ fn verdict(modes: &[ModeJson]) -> String {
             pct(m.ci95[1])
         )
     };
-    let mut parts = Vec::new();
-    for m in modes.iter().filter(|m| m.mode != "none") {
-        let p = m.p_value.unwrap_or(1.0);
-        let text = if m.significant && m.failure_rate < base.failure_rate {
-            format!(
-                "failure rate under {} {} vs {} untraced, p={p:.4}: the failure is timing-sensitive and watching with {} hides it",
-                m.mode,
-                describe(m),
-                describe(base),
-                m.mode
-            )
-        } else if m.significant {
-            format!(
-                "failure rate under {} {} vs {} untraced, p={p:.4}: watching with {} makes it fail more often",
-                m.mode,
-                describe(m),
-                describe(base),
-                m.mode
-            )
-        } else {
-            let needed = stats::runs_needed(base.failure_rate, m.failure_rate, 0.05, 0.8)
-                .filter(|&n| n > base.runs.min(m.runs));
-            match needed {
-                Some(n) if (m.failure_rate - base.failure_rate).abs() > 0.0 => format!(
-                    "{} keeps it ({} vs {} untraced, p={p:.2}); too few runs to tell a difference this size: about {n} runs per mode would be needed",
-                    m.mode,
-                    describe(m),
-                    describe(base)
-                ),
-                _ => format!(
-                    "{} keeps it ({} vs {} untraced, p={p:.2})",
-                    m.mode,
-                    describe(m),
-                    describe(base)
-                ),
-            }
-        };
-        parts.push(text);
+    let tally = |m: &ModeJson| {
+        format!(
+            "{} failed {}/{} runs ({})",
+            m.mode,
+            m.failures,
+            m.runs,
+            describe(m)
+        )
+    };
+    let Some(base) = modes.iter().find(|m| m.mode == "none") else {
+        let each: Vec<_> = modes.iter().map(tally).collect();
+        return format!(
+            "{}; no untraced baseline (add mode none) to compare against",
+            each.join("; ")
+        );
+    };
+    if base.runs == 0 {
+        return "no untraced run finished: nothing to compare against".into();
     }
-    if base.failures == 0 && modes.iter().all(|m| m.failures == 0) {
+    let traced: Vec<&ModeJson> = modes.iter().filter(|m| m.mode != "none").collect();
+    if traced.is_empty() {
+        return format!(
+            "untraced only: {}/{} runs failed ({}); add ebpf or ptrace to --modes to see whether watching changes that",
+            base.failures,
+            base.runs,
+            describe(base)
+        );
+    }
+    if modes.iter().all(|m| m.failures == 0 && m.runs > 0) {
         return format!(
             "no failure in any mode ({} runs each; the untraced rate is below {} with 95% confidence)",
             base.runs,
             pct(stats::rule_of_three(base.runs))
         );
+    }
+    let mut parts = Vec::new();
+    for m in traced {
+        if m.runs == 0 {
+            parts.push(format!("no run under {} finished", m.mode));
+            continue;
+        }
+        let p = m.p_value.unwrap_or(1.0);
+        let versus = format!("{} vs {} untraced", describe(m), describe(base));
+        let more_runs = || {
+            stats::runs_needed(base.failure_rate, m.failure_rate, 0.05, 0.8)
+                .filter(|&n| n > base.runs.min(m.runs))
+                .map(|n| format!("; about {n} runs per mode would tell"))
+                .unwrap_or_default()
+        };
+        let text = if m.significant && m.failure_rate < base.failure_rate {
+            format!(
+                "failure rate under {} {versus}, p={p:.4}: the failure is timing-sensitive and watching with {} hides it",
+                m.mode, m.mode
+            )
+        } else if m.significant && base.failures == 0 {
+            format!(
+                "failure rate under {} {versus}, p={p:.4}: the failure appears only under watching with {}",
+                m.mode, m.mode
+            )
+        } else if m.significant {
+            format!(
+                "failure rate under {} {versus}, p={p:.4}: watching with {} makes it fail more often",
+                m.mode, m.mode
+            )
+        } else if m.failures == 0 && base.failures == 0 {
+            format!("neither {} nor untraced runs failed", m.mode)
+        } else if base.failures == 0 {
+            format!(
+                "failed only under {} ({versus}, p={p:.2}), too rarely to be sure watching causes it{}",
+                m.mode,
+                more_runs()
+            )
+        } else if m.failures == 0 {
+            format!(
+                "never failed under {} ({versus}, p={p:.2}), but too few runs to be sure watching hides it{}",
+                m.mode,
+                more_runs()
+            )
+        } else {
+            let needed = more_runs();
+            match needed.is_empty() || m.failure_rate == base.failure_rate {
+                true => format!("{} keeps it ({versus}, p={p:.2})", m.mode),
+                false => format!(
+                    "{} keeps it ({versus}, p={p:.2}); too few runs to tell a difference this size{needed}",
+                    m.mode
+                ),
+            }
+        };
+        parts.push(text);
     }
     parts.join("; ")
 }
@@ -725,5 +845,41 @@ mod tests {
 
         let v = verdict(&[mode("none", 10, 0, None), mode("ebpf", 10, 0, Some(1.0))]);
         assert!(v.starts_with("no failure in any mode"), "{v}");
+    }
+
+    /// What used to read "ebpf keeps it (100% vs 0% untraced)": the
+    /// failure appears only under watching, and the verdict says so.
+    #[test]
+    fn verdict_says_which_way_it_moved() {
+        let v = verdict(&[mode("none", 2, 0, None), mode("ebpf", 2, 2, Some(0.33))]);
+        assert!(v.starts_with("failed only under ebpf (100.0%"), "{v}");
+        assert!(!v.contains("keeps it"), "{v}");
+        let v = verdict(&[mode("none", 30, 30, None), mode("ebpf", 30, 0, Some(1e-17))]);
+        assert!(v.contains("watching with ebpf hides it"), "{v}");
+        let v = verdict(&[mode("none", 30, 0, None), mode("ebpf", 30, 30, Some(1e-17))]);
+        assert!(v.contains("appears only under watching with ebpf"), "{v}");
+        let v = verdict(&[mode("none", 3, 2, None), mode("ptrace", 3, 0, Some(0.4))]);
+        assert!(v.starts_with("never failed under ptrace"), "{v}");
+        let v = verdict(&[
+            mode("none", 5, 0, None),
+            mode("ebpf", 5, 0, Some(1.0)),
+            mode("ptrace", 5, 5, Some(0.008)),
+        ]);
+        assert!(
+            v.starts_with("neither ebpf nor untraced runs failed; "),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn verdict_is_never_empty() {
+        let v = verdict(&[mode("none", 4, 1, None)]);
+        assert!(
+            v.starts_with("untraced only: 1/4 runs failed (25.0%"),
+            "{v}"
+        );
+        let v = verdict(&[mode("ebpf", 4, 1, Some(1.0))]);
+        assert!(v.starts_with("ebpf failed 1/4 runs"), "{v}");
+        assert!(v.contains("no untraced baseline"), "{v}");
     }
 }

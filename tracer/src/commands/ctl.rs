@@ -3,7 +3,7 @@
 
 use std::{
     io::{self, BufRead, BufReader, Read, Write},
-    os::unix::{fs::OpenOptionsExt, net::UnixStream},
+    os::unix::net::UnixStream,
     path::PathBuf,
 };
 
@@ -34,7 +34,8 @@ pub enum CtlCommand {
     /// cgroup. Prints the watch's ID.
     Watch {
         /// The process to watch (and the children it forks).
-        #[arg(required_unless_present_any = ["cgroup", "comm"], conflicts_with_all = ["cgroup", "comm"])]
+        #[arg(required_unless_present_any = ["cgroup", "comm"], conflicts_with_all = ["cgroup", "comm"],
+              value_parser = clap::value_parser!(u32).range(1..))]
         pid: Option<u32>,
         /// Every process that execs in this cgroup v2 directory.
         #[arg(long, value_name = "PATH", conflicts_with = "comm")]
@@ -121,13 +122,7 @@ pub fn run(args: CtlArgs) -> Result<Exit> {
         CtlCommand::Stats => print_stats(&serde_json::from_value(value)?),
         CtlCommand::Dump { write, .. } => {
             let len = value["bytes"].as_u64().context("answer without a size")?;
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .mode(0o600)
-                .open(&write)
-                .with_context(|| format!("cannot create {}", write.display()))?;
+            let mut file = crate::files::create_private(&write)?;
             let copied = io::copy(&mut reader.take(len), &mut file)?;
             if copied != len {
                 bail!("the daemon sent {copied} of {len} bytes");

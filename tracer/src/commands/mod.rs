@@ -6,6 +6,7 @@
 pub mod compare;
 pub mod ctl;
 pub mod export;
+mod options;
 pub mod overhead;
 pub mod record;
 pub mod report;

@@ -19,14 +19,16 @@ use crate::{exit::Exit, stats};
 
 #[derive(Debug, Args)]
 pub struct OverheadArgs {
-    /// Syscalls per run.
-    #[arg(long, default_value_t = 200_000)]
+    /// Syscalls per run (at least 1).
+    #[arg(long, default_value_t = 200_000, value_parser = clap::value_parser!(u64).range(1..))]
     pub syscalls: u64,
-    /// Rounds; every mode runs once per round.
-    #[arg(long, default_value_t = 5)]
-    pub rounds: usize,
-    /// Modes to calibrate (none is the untraced baseline, always run).
-    #[arg(long, value_delimiter = ',', default_value = "ebpf,ptrace")]
+    /// Rounds; every mode runs once per round (1 to 10000).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub rounds: u64,
+    /// Modes to calibrate, each once (none is the untraced baseline,
+    /// always run).
+    #[arg(long, value_delimiter = ',', default_value = "ebpf,ptrace",
+          value_parser = ["ebpf", "ptrace"])]
     pub modes: Vec<String>,
 }
 
@@ -43,12 +45,9 @@ pub fn syscall_loop(count: u64) -> Result<Exit> {
 }
 
 pub fn run(args: OverheadArgs) -> Result<Exit> {
-    if args.syscalls == 0 || args.rounds == 0 {
-        bail!("--syscalls and --rounds must be at least 1");
-    }
-    for mode in &args.modes {
-        if !["ebpf", "ptrace"].contains(&mode.as_str()) {
-            bail!("unknown mode '{mode}' (expected ebpf or ptrace)");
+    for (i, mode) in args.modes.iter().enumerate() {
+        if args.modes[..i].contains(mode) {
+            super::options::usage_error(format!("--modes names '{mode}' twice"));
         }
     }
     let me = std::env::current_exe().context("cannot find the tracer binary")?;

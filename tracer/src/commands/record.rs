@@ -45,7 +45,8 @@ pub struct RecordArgs {
         short = 'p',
         long = "attach",
         value_name = "PID",
-        value_delimiter = ','
+        value_delimiter = ',',
+        value_parser = clap::value_parser!(i32).range(1..)
     )]
     pub pids: Vec<i32>,
 

@@ -8,7 +8,7 @@ use std::{
     path::PathBuf,
 };
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Context as _, Result};
 use clap::Args;
 
 use crate::{
@@ -61,7 +61,7 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
     if let (Some(since), Some(until)) = (args.since, args.until)
         && until <= since
     {
-        bail!("--until must be later than --since");
+        super::options::usage_error("--until must be later than --since");
     }
     let path = &args.file;
     let reader = Reader::open(path).with_context(|| format!("cannot read {}", path.display()))?;

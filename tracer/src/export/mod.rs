@@ -112,7 +112,7 @@ impl ExportSpec {
 /// Creates `path` (mode 0600: traces show what the target did) behind a
 /// large buffer.
 pub fn create(path: &Path) -> Result<Box<dyn Write>> {
-    let file = crate::output::create_private(path)?;
+    let file = crate::files::create_private(path)?;
     Ok(Box::new(BufWriter::with_capacity(1 << 20, file)))
 }
 

@@ -4,13 +4,11 @@ pub mod summary;
 pub mod text;
 
 use std::{
-    fs::{File, OpenOptions, Permissions},
     io::{self, BufWriter, Write},
-    os::unix::fs::{OpenOptionsExt, PermissionsExt},
-    path::{Path, PathBuf},
+    path::PathBuf,
 };
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 
 use crate::pipeline::Sink;
 use summary::{SummaryFormat, SummarySink};
@@ -45,7 +43,10 @@ pub struct View {
 /// The sink that renders `view`.
 pub fn view_sink(view: &View) -> Result<Box<dyn Sink>> {
     let out: Box<dyn Write> = match &view.output {
-        Some(path) => Box::new(BufWriter::with_capacity(1 << 20, create_private(path)?)),
+        Some(path) => Box::new(BufWriter::with_capacity(
+            1 << 20,
+            crate::files::create_private(path)?,
+        )),
         None if view.stdout => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stderr())),
     };
@@ -68,30 +69,6 @@ pub fn view_sink(view: &View) -> Result<Box<dyn Sink>> {
             None => sink,
         })
     })
-}
-
-/// Creates (or truncates) `path` with mode 0600: traces show what the
-/// target did, and recordings may hold its data.
-///
-/// `mode` only applies to a file that is created, so an existing regular
-/// file (a trace from an earlier run, made world-readable) is narrowed to
-/// 0600 as well; anything else (`/dev/stdout`, a FIFO) is left as it is.
-pub fn create_private(path: &Path) -> Result<File> {
-    let file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
-    let metadata = file
-        .metadata()
-        .with_context(|| format!("cannot stat {}", path.display()))?;
-    if metadata.is_file() && metadata.permissions().mode() & 0o777 != 0o600 {
-        file.set_permissions(Permissions::from_mode(0o600))
-            .with_context(|| format!("cannot make {} private (mode 0600)", path.display()))?;
-    }
-    Ok(file)
 }
 
 /// The line every output ends with when events were dropped: loud, because a

@@ -85,7 +85,7 @@ pub struct Writer<W: Write> {
 impl Writer<BufWriter<File>> {
     /// Creates (or truncates) `path`, mode 0600, and writes the header.
     pub fn create(path: &Path, header: &Header) -> Result<Self> {
-        let file = crate::output::create_private(path)?;
+        let file = crate::files::create_private(path)?;
         Writer::new(BufWriter::with_capacity(1 << 20, file), header)
             .with_context(|| format!("cannot write {}", path.display()))
     }
