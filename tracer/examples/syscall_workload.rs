@@ -10,6 +10,9 @@
 //!   `done N`; exits 0 at end of input. Used to attach to a running process.
 //! - `signal`: prints `pid=N`, waits for SIGUSR1, prints `got SIGUSR1` and
 //!   exits 0. Checks that signals reach a traced process.
+//! - `leader-exits`: a thread serves as `serve` does while the main thread
+//!   exits on its own (`exit(2)`), leaving a zombie leader and a live
+//!   process. Prints `pid=N` and `thread_tid=N`. Checks attaching to it.
 //! - `capture`: moves known bytes through every call whose data tracer
 //!   captures: `write`/`read` and `writev`/`readv` on a pipe,
 //!   `sendto`/`recvfrom` and `sendmsg`/`recvmsg` on a socketpair,
@@ -80,6 +83,20 @@ fn serve() {
         writeln!(stdout, "done {n}").expect("stdout");
         stdout.flush().expect("stdout");
     }
+}
+
+fn leader_exits() {
+    println!("pid={}", std::process::id());
+    std::thread::spawn(|| {
+        println!("thread_tid={}", syscall0(libc::SYS_gettid));
+        serve();
+        std::process::exit(0);
+    });
+    // The raw exit(2), not pthread_exit (which would unwind through
+    // main): only this thread ends, the process lives on in the other.
+    // SAFETY: the other thread owns everything it uses.
+    unsafe { libc::syscall(libc::SYS_exit, 0) };
+    unreachable!("exit(2) returned");
 }
 
 fn iovec(bytes: &mut [u8]) -> libc::iovec {
@@ -201,8 +218,11 @@ fn main() {
         Some("serve") => serve(),
         Some("signal") => signal(),
         Some("capture") => capture(),
+        Some("leader-exits") => leader_exits(),
         other => {
-            eprintln!("usage: syscall_workload standard|serve|signal|capture (got {other:?})");
+            eprintln!(
+                "usage: syscall_workload standard|serve|signal|capture|leader-exits (got {other:?})"
+            );
             std::process::exit(2);
         }
     }

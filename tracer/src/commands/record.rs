@@ -139,11 +139,16 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     if args.command.is_empty() && args.pids.is_empty() {
         bail!("nothing to trace: give a command (tracer record -- CMD ARGS...) or -p PID");
     }
-    // Check every -p before loading anything, so a typo costs nothing.
+    // Check every -p before loading anything, so a typo costs nothing. A
+    // process named twice (`-p X,X`, or by two of its threads) is traced
+    // once.
     let mut attach = Vec::new();
     for &pid in &args.pids {
         procfs::check(pid)?;
-        attach.push(procfs::tgid(pid)?);
+        let tgid = procfs::tgid(pid)?;
+        if !attach.contains(&tgid) {
+            attach.push(tgid);
+        }
     }
     if let Some(program) = args.command.first() {
         launch::resolve(program)?;

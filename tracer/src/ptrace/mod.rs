@@ -43,7 +43,9 @@ pub enum PtraceError {
     Attach {
         pid: i32,
         errno: nix::errno::Errno,
-        hint: &'static str,
+        /// Why, as far as tracer can tell: ` (already traced by PID 1234
+        /// (strace))`.
+        hint: String,
     },
     #[error("the ptrace thread is gone")]
     ThreadGone,

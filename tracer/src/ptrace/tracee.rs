@@ -129,18 +129,37 @@ pub(super) fn run(
     tracer.shared.finished.store(true, Ordering::Release);
 }
 
+/// Why the kernel refused to let us seize `tgid`, in words: the real
+/// reason when /proc tells it (another tracer, Yama), not a guess.
+fn attach_hint(tgid: u32, errno: Errno) -> String {
+    match errno {
+        Errno::EPERM => {
+            if let Some(other) = procfs::tracer_of(tgid) {
+                let name = procfs::comm(other).unwrap_or_else(|| "?".into());
+                return format!(
+                    " (already traced by PID {other} ({name}); a process has one ptrace tracer at a time: use --mode ebpf, or stop {name})"
+                );
+            }
+            let scope = std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
+                .ok()
+                .and_then(|s| s.trim().parse::<u32>().ok());
+            match (nix::unistd::geteuid().is_root(), scope) {
+                (_, Some(3)) => " (ptrace is disabled on this machine: kernel.yama.ptrace_scope = 3; use --mode ebpf)".into(),
+                (false, _) => " (not permitted: run as root, or check /proc/sys/kernel/yama/ptrace_scope)".into(),
+                (true, _) => " (refused by the kernel even to root: a security module may forbid it; use --mode ebpf)".into(),
+            }
+        }
+        Errno::ESRCH => " (no such process)".into(),
+        _ => String::new(),
+    }
+}
+
 impl Tracer {
     fn seize_process(&mut self, tgid: u32, launched: bool) -> Result<Vec<u32>, PtraceError> {
         let attach_err = |errno: Errno| PtraceError::Attach {
             pid: tgid as i32,
             errno,
-            hint: match errno {
-                Errno::EPERM => {
-                    " (not permitted: run as root, or check /proc/sys/kernel/yama/ptrace_scope)"
-                }
-                Errno::ESRCH => " (no such process)",
-                _ => "",
-            },
+            hint: attach_hint(tgid, errno),
         };
         if launched {
             // The gated child is blocked reading its gate: seizing it does
@@ -163,9 +182,12 @@ impl Tracer {
         let mut seized = Vec::new();
         loop {
             let tids = procfs::threads(tgid as i32).map_err(|_| attach_err(Errno::ESRCH))?;
+            // A thread that has exited (the main thread of a process
+            // whose other threads run on) cannot be seized and makes no
+            // more syscalls: the live ones are the process.
             let fresh: Vec<u32> = tids
                 .into_iter()
-                .filter(|t| !self.tracees.contains_key(t))
+                .filter(|&t| !self.tracees.contains_key(&t) && !procfs::zombie(t))
                 .collect();
             if fresh.is_empty() {
                 break;
@@ -185,6 +207,10 @@ impl Tracer {
                 self.tracees.insert(tid, Tracee::new(tgid));
                 seized.push(tid);
             }
+        }
+        if seized.is_empty() {
+            // Every thread exited while we listed them.
+            return Err(attach_err(Errno::ESRCH));
         }
         Ok(seized)
     }
