@@ -1,4 +1,5 @@
-//! Project chores: `cargo xtask setup | test | demo | bench | gen-syscalls`.
+//! Project chores: `cargo xtask setup | test | demo | bench | install |
+//! gen-syscalls`.
 //!
 //! `setup` installs everything a fresh machine lacks, idempotently; `test`,
 //! `demo` and `bench` run it first, so the README's two commands work on a
@@ -6,6 +7,7 @@
 
 mod bench;
 mod gen_syscalls;
+mod install;
 mod setup;
 
 use std::{
@@ -33,6 +35,9 @@ enum Task {
     Demo,
     /// Setup, build, and measure tracer's overhead against other tracers.
     Bench(bench::BenchArgs),
+    /// Setup, build the release `tracer`, and put it in /usr/local/bin
+    /// (idempotent).
+    Install(install::InstallArgs),
     /// Regenerate tracer/src/syscalls/table.rs from this machine's kernel
     /// headers and tracefs.
     GenSyscalls,
@@ -55,6 +60,10 @@ fn main() -> Result<()> {
         Task::Bench(args) => {
             setup::run()?;
             bench::run(&root, &args)
+        }
+        Task::Install(args) => {
+            setup::run()?;
+            install::run(&root, &args)
         }
         Task::GenSyscalls => gen_syscalls::run(&root.join("tracer/src/syscalls/table.rs")),
     }
