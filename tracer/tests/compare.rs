@@ -159,3 +159,27 @@ fn untraced_only_compare_has_a_verdict() {
         "{table}"
     );
 }
+
+/// Every mode is timed over the same span: the command's own run, from
+/// its start to its exit, as an untraced run is timed (spawn to exit). A
+/// command that sleeps 0.3 s and leaves a child behind that lives on for
+/// 1 s shows a slowdown of about 1 in every mode; the recorder's own
+/// run time (which lasts until the last traced task is gone, and includes
+/// tracer's set-up and teardown) used to be taken instead: 3.3x here.
+#[test]
+fn slowdown_compares_the_same_span_in_every_mode() {
+    let out = Command::new(sibling("tracer"))
+        .args(["compare", "--runs", "3", "--json", "--"])
+        .args(["sh", "-c", "sleep 1 & exec sleep 0.3"])
+        .output()
+        .unwrap();
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{:?}", out.status);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for m in json["modes"].as_array().unwrap() {
+        let median = m["median_wall_s"].as_f64().unwrap();
+        let slowdown = m["slowdown"].as_f64().unwrap();
+        assert!((0.3..0.5).contains(&median), "{m}");
+        assert!((0.8..1.3).contains(&slowdown), "{m}");
+    }
+}

@@ -426,8 +426,15 @@ fn run_once(
         "none" => Command::new(&command[0]),
         traced => {
             let mut cmd = Command::new(me);
-            cmd.args(["record", "--mode", traced, "--json", "-o"])
-                .arg(&summary);
+            cmd.args([
+                "record",
+                "--mode",
+                traced,
+                "--print-command-ns",
+                "--json",
+                "-o",
+            ])
+            .arg(&summary);
             if let Some(recording) = &recording {
                 cmd.arg("-w").arg(recording);
             }
@@ -458,25 +465,14 @@ fn run_once(
         let _ = stderr.read_to_end(&mut buf);
         buf
     });
-    let mut timed_out = false;
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if start.elapsed() > timeout {
-            timed_out = true;
-            // SAFETY: kill(2) on the run's own process group.
-            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-            break child.wait()?;
-        }
-        thread::sleep(Duration::from_millis(2));
-    };
-    let outer_wall = start.elapsed().as_secs_f64();
+    let (status, timed_out, exited) = wait_for(&mut child, start + timeout)?;
+    let outer_wall = exited.duration_since(start).as_secs_f64();
     let stdout = out_reader.join().unwrap_or_default();
     let mut stderr = err_reader.join().unwrap_or_default();
 
-    // Traced runs: the recorder's own summary says how long the target ran
-    // (without the tracer's set-up) and what watching cost.
+    // Traced runs: the recorder's summary says how long the command ran,
+    // from its start to its exit as an untraced run is timed (without
+    // tracer's own set-up and teardown), and what watching cost.
     let mut wall_s = outer_wall;
     let mut observer = None;
     if mode != "none" {
@@ -486,7 +482,8 @@ fn run_once(
         let _ = fs::remove_file(&summary);
         match json {
             Some(json) => {
-                if let Some(ns) = json["duration_ns"].as_u64() {
+                // The recorder's own run time only if it could not tell.
+                if let Some(ns) = command_ns(&stderr).or(json["duration_ns"].as_u64()) {
                     wall_s = ns as f64 / 1e9;
                 }
                 observer = json["observer"]["per_syscall_ns"].as_f64();
@@ -530,10 +527,74 @@ fn run_once(
     })
 }
 
+/// Waits for `child` until `deadline`; at the deadline kills its process
+/// group. Returns its status, whether it timed out, and when it exited,
+/// as closely as the kernel says: a pidfd turns readable at the exit, so
+/// an untraced run is timed to its exit, not to the next poll.
+fn wait_for(
+    child: &mut std::process::Child,
+    deadline: Instant,
+) -> Result<(std::process::ExitStatus, bool, Instant)> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let kill_group = |child: &mut std::process::Child| {
+        // SAFETY: kill(2) on the run's own process group.
+        unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+        child.wait()
+    };
+    // SAFETY: pidfd_open(2) takes a pid and flags, returns a new fd or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
+    if fd < 0 {
+        // No pidfd (a kernel before 5.3): poll the status.
+        loop {
+            if let Some(status) = child.try_wait()? {
+                return Ok((status, false, Instant::now()));
+            }
+            if Instant::now() >= deadline {
+                return Ok((kill_group(child)?, true, Instant::now()));
+            }
+            thread::sleep(Duration::from_millis(1));
+        }
+    }
+    // SAFETY: a new fd that nothing else owns.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX);
+        let mut pfd = libc::pollfd {
+            fd: pidfd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd, for the duration of the call.
+        let n = unsafe { libc::poll(&mut pfd, 1, ms) };
+        let now = Instant::now();
+        if n > 0 {
+            return Ok((child.wait()?, false, now));
+        }
+        if n < 0 {
+            let err = std::io::Error::last_os_error();
+            if err.kind() != std::io::ErrorKind::Interrupted {
+                return Err(err).context("cannot wait for the run");
+            }
+        } else if now >= deadline {
+            return Ok((kill_group(child)?, true, now));
+        }
+    }
+}
+
 /// Numbers the recordings of runs in flight.
 static NEXT_RECORDING: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 /// Numbers the recorders' summaries.
 static NEXT_SUMMARY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// The command's run time the recorder reported (`--print-command-ns`).
+fn command_ns(stderr: &[u8]) -> Option<u64> {
+    stderr
+        .split(|&b| b == b'\n')
+        .rev()
+        .find_map(|line| line.strip_prefix(b"tracer: command_ns="))
+        .and_then(|n| std::str::from_utf8(n).ok()?.trim().parse().ok())
+}
 
 /// The lines tracer itself wrote to stderr (its errors among them).
 fn tracer_lines(stderr: &[u8]) -> Vec<u8> {
@@ -798,6 +859,14 @@ mod tests {
         assert!(!f.exit && !f.signal && f.output.len() == 1);
         assert!(FailOn::parse(&["exitt".into()]).is_err());
         assert!(FailOn::parse(&["output=(".into()]).is_err());
+    }
+
+    #[test]
+    fn reads_the_command_time() {
+        let s = b"out\ntracer: Process 1 attached\ntracer: command_ns=1234\n";
+        assert_eq!(command_ns(s), Some(1234));
+        assert_eq!(command_ns(b"tracer: command_ns=x\n"), None);
+        assert_eq!(command_ns(b"command_ns=5\n"), None);
     }
 
     #[test]

@@ -107,6 +107,12 @@ pub struct RecordArgs {
     #[arg(long, value_name = "BYTES", default_value = "64MiB", value_parser = parse_ring_size)]
     pub ring_size: u32,
 
+    /// For `compare`: print the launched command's run time, from the
+    /// release of its start gate to its exit, as a `tracer: command_ns=N`
+    /// line on stderr.
+    #[arg(long, hide = true)]
+    pub print_command_ns: bool,
+
     /// The command to run and trace.
     #[arg(
         trailing_var_arg = true,
@@ -222,12 +228,21 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         }
     };
     source.start();
+    let released_ns = clock_ns(libc::CLOCK_MONOTONIC);
     let child = gated.map(launch::Gated::release).transpose()?;
+    let mut span = CommandSpan {
+        pid: child.map(|pid| pid.as_raw() as u32),
+        start_ns: released_ns,
+        end_ns: None,
+    };
 
     let mut status = None;
     let mut failure: Option<io::Error> = None;
     loop {
-        source.poll(|event| forward(event, &mut pipeline, &mut live, &mut failure));
+        source.poll(|event| {
+            span.see(&event);
+            forward(event, &mut pipeline, &mut live, &mut failure)
+        });
         if failure.is_some() || stop.requested() {
             break;
         }
@@ -235,6 +250,11 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
             && status.is_none()
         {
             status = source.child_status(pid);
+            if status.is_some() {
+                // Up to a poll interval late: the exit event, when it
+                // comes, has the kernel's time.
+                span.reaped(clock_ns(libc::CLOCK_MONOTONIC));
+            }
         }
         // Task events say when the last task is gone; /proc backs them up
         // in case an exit record was lost (a full ring), so tracer never
@@ -248,7 +268,10 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     }
     // Detach first: the target runs untraced from here on. What was still
     // in flight (the last exit records) is taken on the way out.
-    source.detach(|event| forward(event, &mut pipeline, &mut live, &mut failure));
+    source.detach(|event| {
+        span.see(&event);
+        forward(event, &mut pipeline, &mut live, &mut failure)
+    });
     if let Some(pid) = child
         && status.is_none()
     {
@@ -269,6 +292,11 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         start_ns,
         end_ns,
     };
+    if args.print_command_ns
+        && let Some(ns) = span.ns()
+    {
+        eprintln!("tracer: command_ns={ns}");
+    }
     let orphaned = source.orphaned_captures();
     drop(source);
     for tgid in &attach {
@@ -297,6 +325,44 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         Some(WaitStatus::Signaled(_, signal, _)) => Exit::Signal(signal as i32),
         _ => Exit::Code(0),
     })
+}
+
+/// The launched command's run: from the release of its start gate (it
+/// then goes on to `execve`) to its exit. `compare` times an untraced run
+/// over the same span (its spawn to its exit) and asks for this one with
+/// `--print-command-ns`, so slowdowns compare like with like: tracer's own
+/// set-up and teardown are not in it.
+struct CommandSpan {
+    pid: Option<u32>,
+    start_ns: u64,
+    end_ns: Option<u64>,
+}
+
+impl CommandSpan {
+    /// The exit of the command's last thread, at the time the source saw
+    /// it (eBPF: the kernel's clock at `sched_process_exit`).
+    fn see(&mut self, event: &Event) {
+        if let Event::Task(TaskEvent::Exited {
+            tgid,
+            group_dead: true,
+            ts_ns,
+            ..
+        }) = event
+            && Some(*tgid) == self.pid
+        {
+            self.end_ns = Some(*ts_ns);
+        }
+    }
+
+    /// The command was reaped: its exit was at the latest now.
+    fn reaped(&mut self, now_ns: u64) {
+        self.end_ns.get_or_insert(now_ns);
+    }
+
+    fn ns(&self) -> Option<u64> {
+        self.pid?;
+        Some(self.end_ns?.saturating_sub(self.start_ns))
+    }
 }
 
 /// Keeps the set of live tasks in step, then hands the event on.
