@@ -733,7 +733,7 @@ fn verdict(modes: &[ModeJson]) -> String {
         let more_runs = || {
             stats::runs_needed(base.failure_rate, m.failure_rate, 0.05, 0.8)
                 .filter(|&n| n > base.runs.min(m.runs))
-                .map(|n| format!("; about {n} runs per mode would tell"))
+                .map(|n| format!(": about {n} runs per mode would be needed"))
                 .unwrap_or_default()
         };
         let text = if m.significant && m.failure_rate < base.failure_rate {
