@@ -518,9 +518,7 @@ fn json_u64(json: &str, key: &str) -> Option<u64> {
 }
 
 fn tempdir() -> Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("tracer-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
+    crate::private_dir("tracer-bench")
 }
 
 #[cfg(test)]

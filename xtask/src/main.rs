@@ -88,6 +88,32 @@ pub fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
+/// A new directory of our own in the temporary directory: mode 0700,
+/// created exclusively under a name nobody prepared (tasks run as root;
+/// a predictable, reused `/tmp` name could be another user's).
+pub fn private_dir(prefix: &str) -> Result<PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let nanos = |n: u32| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+            .wrapping_add(n)
+    };
+    for attempt in 0..100 {
+        let dir = std::env::temp_dir().join(format!(
+            "{prefix}-{}-{:08x}",
+            std::process::id(),
+            nanos(attempt)
+        ));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e).with_context(|| format!("cannot create {}", dir.display())),
+        }
+    }
+    bail!("cannot find a free name for a {prefix} directory")
+}
+
 fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     setup::apply_env(&mut cmd);
@@ -128,8 +154,7 @@ fn demo(root: &Path) -> Result<()> {
     ]))?;
     eprintln!("\n== tracer overhead: what each mode adds to one syscall ==");
     run(Command::new(&tracer).args(["overhead", "--syscalls", "20000", "--rounds", "3"]))?;
-    let scratch = std::env::temp_dir().join(format!("tracer-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch)?;
+    let scratch = private_dir("tracer-demo")?;
     let recording = scratch.join("server.rec");
     eprintln!(
         "\n== tracer record --by-request -w: lab/pooled_buffer_server's request bleed, caught \
@@ -164,4 +189,23 @@ fn demo(root: &Path) -> Result<()> {
         .args(["compare", "--runs", "40", "--"])
         .arg(bin.join("pooled_buffer_server")))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    #[test]
+    fn private_dirs_are_new_and_0700() {
+        let a = private_dir("xtask-test").unwrap();
+        let b = private_dir("xtask-test").unwrap();
+        assert_ne!(a, b);
+        for dir in [a, b] {
+            let meta = std::fs::symlink_metadata(&dir).unwrap();
+            assert!(meta.is_dir());
+            assert_eq!(meta.mode() & 0o777, 0o700);
+            std::fs::remove_dir(&dir).unwrap();
+        }
+    }
 }
