@@ -11,6 +11,17 @@
 /// Number of syscall arguments on x86_64.
 pub const MAX_ARGS: usize = 6;
 
+/// x86_64 numbers of the syscalls the eBPF programs single out, as the
+/// tracepoints give them (`long`). The kernel half cannot read tracer's
+/// syscall table, so these few live here; `tracer/src/syscalls/mod.rs`
+/// checks at compile time that each is the table's number for its name.
+pub mod nr {
+    pub const EXECVE: i64 = 59;
+    pub const EXIT: i64 = 60;
+    pub const EXIT_GROUP: i64 = 231;
+    pub const EXECVEAT: i64 = 322;
+}
+
 /// Names of the maps, programs and globals in the eBPF object, written once
 /// for the loader. The kernel side cannot use them: aya-ebpf's
 /// `#[map(name = ...)]` takes only a string literal, and programs and

@@ -116,10 +116,9 @@ static FORK_CHILD_PID_OFFSET: Global<u32> = Global::new(20);
 #[unsafe(no_mangle)]
 static EXIT_GROUP_DEAD_OFFSET: Global<u32> = Global::new(u32::MAX);
 
-const SYS_EXECVE: i64 = 59;
-const SYS_EXECVEAT: i64 = 322;
-const SYS_EXIT: i64 = 60;
-const SYS_EXIT_GROUP: i64 = 231;
+use tracer_common::nr::{
+    EXECVE as SYS_EXECVE, EXECVEAT as SYS_EXECVEAT, EXIT as SYS_EXIT, EXIT_GROUP as SYS_EXIT_GROUP,
+};
 
 /// The x86_64 `struct pt_regs` up to `di`: the syscall argument registers
 /// are di, si, dx, r10, r8, r9.

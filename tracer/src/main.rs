@@ -13,6 +13,7 @@ mod exit;
 mod export;
 mod fds;
 mod files;
+mod hash;
 mod launch;
 mod output;
 mod pipeline;

@@ -15,7 +15,7 @@ use std::{
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 
-use crate::{exit::Exit, stats};
+use crate::{exit::Exit, stats, syscalls::nr};
 
 #[derive(Debug, Args)]
 pub struct OverheadArgs {
@@ -38,7 +38,7 @@ pub fn syscall_loop(count: u64) -> Result<Exit> {
     let start = Instant::now();
     for _ in 0..count {
         // SAFETY: getppid takes no arguments and cannot fail.
-        unsafe { libc::syscall(libc::SYS_getppid) };
+        unsafe { libc::syscall(nr::GETPPID.into()) };
     }
     println!("{}", start.elapsed().as_nanos());
     Ok(Exit::Code(0))

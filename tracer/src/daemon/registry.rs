@@ -27,9 +27,10 @@ use super::{
 };
 use crate::{
     event::{Event, SyscallEvent, TaskEvent},
+    hash::IntHasher,
     pipeline::SHOWN_BYTES,
     recording::Item,
-    request::{Attributor, IntHasher, patterns::Patterns},
+    request::{Attributor, patterns::Patterns},
     syscalls::capture_spec,
 };
 use tracer_common::capture;

@@ -185,7 +185,7 @@ pub(crate) fn errno_name(ev: &SyscallEvent) -> Option<&'static str> {
 
 /// Whether syscall `nr` never returns to the caller when it succeeds.
 pub(crate) fn never_returns(nr: u32) -> bool {
-    matches!(syscalls::name(nr), Some("exit" | "exit_group"))
+    matches!(nr, syscalls::nr::EXIT | syscalls::nr::EXIT_GROUP)
 }
 
 #[cfg(test)]

@@ -693,7 +693,7 @@ mod tests {
         let getgid = SyscallEvent {
             tgid: 9,
             tid: 9,
-            nr: libc::SYS_getgid as u32,
+            nr: crate::syscalls::nr::GETGID,
             args: [0; 6],
             enter_ns: 100,
             exit_ns: Some(200),

@@ -16,10 +16,11 @@ use crate::{
         Anomaly, ArgString, ArgStrings, DataCapture, Event, RequestId, SyscallEvent, TaskEvent,
     },
     pipeline::{Pipeline, RunInfo},
+    syscalls::nr,
 };
 
 /// A syscall of a worker: number, arguments, return value, strings, data.
-type Call = (i64, [u64; 6], i64, Option<Box<ArgStrings>>, Option<Vec<u8>>);
+type Call = (u32, [u64; 6], i64, Option<Box<ArgStrings>>, Option<Vec<u8>>);
 
 const PROCESSES: [u32; 2] = [41_000, 42_000];
 const WORKERS: u32 = 3;
@@ -39,7 +40,7 @@ impl Gen<'_> {
         &mut self,
         tgid: u32,
         tid: u32,
-        nr: i64,
+        nr: u32,
         args: [u64; 6],
         ret: i64,
         request: Option<&RequestId>,
@@ -57,7 +58,7 @@ impl Gen<'_> {
         let ev = SyscallEvent {
             tgid,
             tid,
-            nr: nr as u32,
+            nr,
             args,
             enter_ns: enter,
             exit_ns: Some(enter + dur),
@@ -105,13 +106,8 @@ pub fn generate(events: u64, pipeline: &mut Pipeline) -> Result<RunInfo> {
                 .context("cannot write the export")?;
         }
     }
-    let (read, write, openat, close, futex) = (
-        libc::SYS_read,
-        libc::SYS_write,
-        libc::SYS_openat,
-        libc::SYS_close,
-        libc::SYS_futex,
-    );
+    let (read, write, openat, close, futex) =
+        (nr::READ, nr::WRITE, nr::OPENAT, nr::CLOSE, nr::FUTEX);
     let at_fdcwd = -100i64 as u64;
     let mut k: u64 = 0;
     'run: loop {
@@ -218,7 +214,7 @@ pub fn generate(events: u64, pipeline: &mut Pipeline) -> Result<RunInfo> {
         let ev = SyscallEvent {
             tgid,
             tid: tgid,
-            nr: libc::SYS_exit_group as u32,
+            nr: nr::EXIT_GROUP,
             args: [0; 6],
             enter_ns: g.now,
             exit_ns: None,

@@ -77,7 +77,7 @@ pub unsafe fn install(prog: &[sock_filter]) -> bool {
     unsafe {
         libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
             && libc::syscall(
-                libc::SYS_seccomp,
+                crate::syscalls::nr::SECCOMP.into(),
                 libc::SECCOMP_SET_MODE_FILTER,
                 0,
                 &fprog as *const libc::sock_fprog,

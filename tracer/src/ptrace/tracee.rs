@@ -35,9 +35,6 @@ const OPTIONS: Options = Options::PTRACE_O_TRACESYSGOOD
 /// channel is not touched per syscall.
 const BATCH: usize = 256;
 
-const SYS_EXIT: u64 = 60;
-const SYS_EXIT_GROUP: u64 = 231;
-
 /// Per-tracee state.
 struct Tracee {
     tgid: u32,
@@ -332,7 +329,9 @@ impl Tracer {
                 // SAFETY: `op` says the union holds `entry` (`seccomp`
                 // starts with the same nr and args).
                 let entry = unsafe { info.u.entry };
-                if entry.nr == SYS_EXIT || entry.nr == SYS_EXIT_GROUP {
+                if entry.nr == u64::from(syscalls::nr::EXIT)
+                    || entry.nr == u64::from(syscalls::nr::EXIT_GROUP)
+                {
                     // Never returns: emit now, as the eBPF side does.
                     tracee.entry = None;
                     self.push(Event::Syscall(SyscallEvent {

@@ -74,16 +74,20 @@ pub mod stream;
 
 use std::{
     collections::{HashMap, HashSet},
-    hash::{BuildHasherDefault, Hasher},
     sync::Arc,
 };
 
 use crate::{
     event::{Anomaly, RequestId, SyscallEvent, TaskEvent},
-    syscalls::nr,
+    hash::IntHasher,
+    syscalls::{
+        data::{Dir, direction},
+        format::{F_DUPFD, F_DUPFD_CLOEXEC},
+        nr,
+    },
 };
 use patterns::{Found, Patterns};
-use stream::{Dir, Streams};
+use stream::Streams;
 
 /// The `Anomaly::kind` of request bleed.
 pub const REQUEST_BLEED: &str = "request_bleed";
@@ -299,7 +303,7 @@ impl Attributor {
                 self.clients.retain(|&(t, fd)| !closed(t, fd));
                 self.streams.retain(|t, fd| !closed(t, fd));
             }
-            nr::FCNTL if !matches!(ev.args[1], F_DUPFD | F_DUPFD_CLOEXEC) => {}
+            nr::FCNTL if !matches!(u32::try_from(ev.args[1]), Ok(F_DUPFD | F_DUPFD_CLOEXEC)) => {}
             nr::OPEN
             | nr::OPENAT
             | nr::OPENAT2
@@ -394,85 +398,6 @@ impl Recent {
         self.ids[self.next] = Some(id.clone());
         self.latest = self.next;
         self.next = (self.next + 1) % RECENT;
-    }
-}
-
-/// Which way a syscall moves data, for the syscalls whose data is searched.
-fn direction(nr: u32) -> Option<Dir> {
-    match nr {
-        nr::READ
-        | nr::PREAD64
-        | nr::READV
-        | nr::PREADV
-        | nr::PREADV2
-        | nr::RECVFROM
-        | nr::RECVMSG => Some(Dir::In),
-        nr::WRITE
-        | nr::PWRITE64
-        | nr::WRITEV
-        | nr::PWRITEV
-        | nr::PWRITEV2
-        | nr::SENDTO
-        | nr::SENDMSG => Some(Dir::Out),
-        _ => None,
-    }
-}
-
-const F_DUPFD: u64 = 0;
-const F_DUPFD_CLOEXEC: u64 = 1030;
-
-/// A hasher for the small integer keys of the per-event maps (tids, fds):
-/// one multiply per word instead of SipHash. Keys come from the kernel, not
-/// from the traced program's data, so flooding is not a concern.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct IntHash(u64);
-
-pub type IntHasher = BuildHasherDefault<IntHash>;
-
-impl IntHash {
-    #[inline]
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
-impl Hasher for IntHash {
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.add(u64::from_le_bytes(word));
-        }
-    }
-
-    #[inline]
-    fn write_u32(&mut self, n: u32) {
-        self.add(u64::from(n));
-    }
-
-    #[inline]
-    fn write_i32(&mut self, n: i32) {
-        self.add(n as u32 as u64);
-    }
-
-    #[inline]
-    fn write_u64(&mut self, n: u64) {
-        self.add(n);
-    }
-
-    #[inline]
-    fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
-    }
-
-    #[inline]
-    fn write_isize(&mut self, n: isize) {
-        self.add(n as u64);
     }
 }
 

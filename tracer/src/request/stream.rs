@@ -15,22 +15,11 @@
 
 use std::collections::HashMap;
 
-use super::{
-    IntHasher,
-    patterns::{Found, Patterns},
-};
+use super::patterns::{Found, Patterns};
+use crate::{hash::IntHasher, syscalls::data::Dir};
 
 /// Bytes of a stream kept to join to its next chunk.
 pub const TAIL: usize = 256;
-
-/// Which way bytes went, as seen by the traced process.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Dir {
-    /// Read or received.
-    In,
-    /// Written or sent.
-    Out,
-}
 
 #[derive(Debug, Default)]
 pub struct Streams {

@@ -985,7 +985,7 @@ const FUTEX_WAKE_CMPS: &[&str] = &[
     "FUTEX_OP_CMP_GE",
 ];
 
-const F_DUPFD: u32 = 0;
+pub(crate) const F_DUPFD: u32 = 0;
 const F_GETFD: u32 = 1;
 const F_SETFD: u32 = 2;
 const F_GETFL: u32 = 3;
@@ -1004,7 +1004,7 @@ const F_OFD_SETLK: u32 = 37;
 const F_OFD_SETLKW: u32 = 38;
 const F_SETLEASE: u32 = 1024;
 const F_GETLEASE: u32 = 1025;
-const F_DUPFD_CLOEXEC: u32 = 1030;
+pub(crate) const F_DUPFD_CLOEXEC: u32 = 1030;
 const F_SETPIPE_SZ: u32 = 1031;
 const F_GETPIPE_SZ: u32 = 1032;
 const F_ADD_SEALS: u32 = 1033;

@@ -5,9 +5,12 @@
 //! The facts live in a generated table (`table.rs`, written by
 //! `cargo xtask gen-syscalls` from the kernel headers and tracefs) so that
 //! they cannot drift from the kernel by hand-editing; this module gives the
-//! table its types and lookups. Rendering is in [`format`], the `-e trace=`
-//! language in [`filter`], errno names in [`errno`].
+//! table its types and lookups, and [`nr`] the numbers tracer singles out.
+//! Rendering is in [`format`], the `-e trace=` language in [`filter`],
+//! errno names in [`errno`], which calls move data and which way in
+//! [`data`].
 
+pub mod data;
 pub mod errno;
 pub mod filter;
 pub mod format;
@@ -17,7 +20,7 @@ mod table;
 
 use std::borrow::Cow;
 
-use tracer_common::{CaptureSpec, capture};
+use tracer_common::CaptureSpec;
 
 /// How one argument is rendered. Derived by the generator from the C type
 /// and parameter name in tracefs (see `xtask/src/gen_syscalls.rs` for the
@@ -369,14 +372,24 @@ const fn str_eq(a: &str, b: &str) -> bool {
     true
 }
 
-/// Numbers of the syscalls that [`format`] renders specially and that
-/// request attribution (`crate::request`) looks at.
+/// Numbers of the syscalls tracer singles out by number: those [`format`]
+/// renders specially, those request attribution (`crate::request`), the
+/// data table ([`data`]) and the sources look at. The one way tracer names
+/// a syscall number: each is looked up by name in the generated table at
+/// compile time, so a misspelt name is a build error.
 pub(crate) mod nr {
     use super::nr_of;
 
     pub const CLONE: u32 = nr_of("clone");
     pub const FUTEX: u32 = nr_of("futex");
     pub const FCNTL: u32 = nr_of("fcntl");
+
+    pub const EXECVE: u32 = nr_of("execve");
+    pub const EXECVEAT: u32 = nr_of("execveat");
+    pub const GETPPID: u32 = nr_of("getppid");
+    pub const SECCOMP: u32 = nr_of("seccomp");
+    #[cfg(test)]
+    pub const GETGID: u32 = nr_of("getgid");
 
     pub const READ: u32 = nr_of("read");
     pub const WRITE: u32 = nr_of("write");
@@ -405,16 +418,27 @@ pub(crate) mod nr {
     pub const CLOSE_RANGE: u32 = nr_of("close_range");
     pub const OPENAT2: u32 = nr_of("openat2");
 
-    // How a process ends (the daemon's `ending`).
+    // How a process ends (the daemon's `ending`; calls that never
+    // return, for the sources and exporters).
     pub const EXIT: u32 = nr_of("exit");
     pub const EXIT_GROUP: u32 = nr_of("exit_group");
     pub const KILL: u32 = nr_of("kill");
     pub const TKILL: u32 = nr_of("tkill");
     pub const TGKILL: u32 = nr_of("tgkill");
+
+    // The numbers the eBPF programs know by heart (they cannot read this
+    // table) are the table's: a drift is a build error.
+    const _: () = {
+        use tracer_common::nr as kernel;
+        assert!(kernel::EXECVE == EXECVE as i64);
+        assert!(kernel::EXECVEAT == EXECVEAT as i64);
+        assert!(kernel::EXIT == EXIT as i64);
+        assert!(kernel::EXIT_GROUP == EXIT_GROUP as i64);
+    };
 }
 
 /// What to capture of syscall `nr`, for both sources: its string
-/// arguments, and how to find its data buffer (`tracer_common::capture`).
+/// arguments, and how to find its data buffer ([`data::mode`]).
 pub fn capture_spec(nr: u32) -> CaptureSpec {
     let Some(sc) = get(nr) else {
         return CaptureSpec::default();
@@ -425,20 +449,16 @@ pub fn capture_spec(nr: u32) -> CaptureSpec {
             paths |= 1 << i;
         }
     }
-    let data = match sc.name {
-        "write" | "pwrite64" | "sendto" => capture::BUF_IN,
-        "read" | "pread64" | "recvfrom" => capture::BUF_OUT,
-        "writev" | "pwritev" | "pwritev2" => capture::IOV_IN,
-        "readv" | "preadv" | "preadv2" => capture::IOV_OUT,
-        "sendmsg" => capture::MSG_IN,
-        "recvmsg" => capture::MSG_OUT,
-        _ => capture::NONE,
-    };
-    CaptureSpec { data, paths }
+    CaptureSpec {
+        data: data::mode(nr),
+        paths,
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use tracer_common::capture;
+
     use super::*;
 
     #[test]
