@@ -82,8 +82,8 @@ use crate::{
     hash::IntHasher,
     syscalls::{
         data::{Dir, direction},
-        format::{F_DUPFD, F_DUPFD_CLOEXEC},
         nr,
+        xlat::fcntl::{F_DUPFD, F_DUPFD_CLOEXEC},
     },
 };
 use patterns::{Found, Patterns};

@@ -6,14 +6,16 @@
 //! `cargo xtask gen-syscalls` from the kernel headers and tracefs) so that
 //! they cannot drift from the kernel by hand-editing; this module gives the
 //! table its types and lookups, and [`nr`] the numbers tracer singles out.
-//! Rendering is in [`format`], the `-e trace=` language in [`filter`],
-//! errno names in [`errno`], which calls move data and which way in
-//! [`data`].
+//! Rendering is in [`format`] (with its decoders per family of calls),
+//! the names of flag and enumeration values in [`xlat`], the `-e trace=`
+//! language in [`filter`], errno names in [`errno`], which calls move data
+//! and which way in [`data`].
 
 pub mod data;
 pub mod errno;
 pub mod filter;
 pub mod format;
+pub mod xlat;
 // Generated: formatted by its generator, one entry per line.
 #[rustfmt::skip]
 mod table;
