@@ -13,7 +13,7 @@
 
 use std::{collections::HashMap, fs, net::Ipv6Addr, rc::Rc};
 
-use crate::{event::SyscallEvent, syscalls};
+use crate::{event::SyscallEvent, syscalls::nr};
 
 /// Cached fd names per process.
 #[derive(Debug, Default)]
@@ -42,24 +42,25 @@ impl FdNames {
     /// Forgets what `ev` changed: call after showing it (its own fds are
     /// shown as they were before the call).
     pub fn after(&mut self, ev: &SyscallEvent) {
-        let Some(name) = syscalls::name(ev.nr) else {
-            return;
-        };
         let ret = ev.ret.unwrap_or(-1);
-        match name {
-            "close" => {
+        match ev.nr {
+            nr::CLOSE => {
                 self.cache.remove(&(ev.tgid, ev.args[0] as i32));
             }
-            "dup2" | "dup3" => {
+            nr::DUP2 | nr::DUP3 => {
                 self.cache.remove(&(ev.tgid, ev.args[1] as i32));
             }
             // The new fds are written to memory, not returned; and exec
             // closes the close-on-exec ones: start over for the process.
-            "pipe" | "pipe2" | "socketpair" | "execve" | "execveat" | "close_range" => {
+            nr::PIPE | nr::PIPE2 | nr::SOCKETPAIR | nr::EXECVE | nr::EXECVEAT | nr::CLOSE_RANGE => {
                 self.forget(ev.tgid);
             }
-            "open" | "creat" | "openat" | "openat2" if ret >= 0 => {
-                let arg = if name.starts_with("openat") { 1 } else { 0 };
+            nr::OPEN | nr::CREAT | nr::OPENAT | nr::OPENAT2 if ret >= 0 => {
+                let arg = if matches!(ev.nr, nr::OPENAT | nr::OPENAT2) {
+                    1
+                } else {
+                    0
+                };
                 let path = ev.strings.as_ref().and_then(|s| s[arg].as_ref());
                 let path = path.map(|p| Rc::from(String::from_utf8_lossy(&p.bytes).as_ref()));
                 match path {
@@ -71,11 +72,11 @@ impl FdNames {
                     }
                 }
             }
-            _ if ret >= 0 && returns_fd(name) => {
+            _ if ret >= 0 && returns_fd(ev.nr) => {
                 self.cache.remove(&(ev.tgid, ret as i32));
             }
             // `connect` turns a bare socket into a connected one.
-            "connect" | "bind" | "listen" => {
+            nr::CONNECT | nr::BIND | nr::LISTEN => {
                 self.cache.remove(&(ev.tgid, ev.args[0] as i32));
             }
             _ => {}
@@ -84,36 +85,36 @@ impl FdNames {
 }
 
 /// Syscalls whose return value is a new file descriptor.
-fn returns_fd(name: &str) -> bool {
+fn returns_fd(nr: u32) -> bool {
     matches!(
-        name,
-        "open"
-            | "openat"
-            | "openat2"
-            | "creat"
-            | "socket"
-            | "accept"
-            | "accept4"
-            | "dup"
-            | "fcntl"
-            | "eventfd"
-            | "eventfd2"
-            | "epoll_create"
-            | "epoll_create1"
-            | "memfd_create"
-            | "signalfd"
-            | "signalfd4"
-            | "timerfd_create"
-            | "inotify_init"
-            | "inotify_init1"
-            | "fanotify_init"
-            | "pidfd_open"
-            | "pidfd_getfd"
-            | "open_by_handle_at"
-            | "userfaultfd"
-            | "perf_event_open"
-            | "bpf"
-            | "io_uring_setup"
+        nr,
+        nr::OPEN
+            | nr::OPENAT
+            | nr::OPENAT2
+            | nr::CREAT
+            | nr::SOCKET
+            | nr::ACCEPT
+            | nr::ACCEPT4
+            | nr::DUP
+            | nr::FCNTL
+            | nr::EVENTFD
+            | nr::EVENTFD2
+            | nr::EPOLL_CREATE
+            | nr::EPOLL_CREATE1
+            | nr::MEMFD_CREATE
+            | nr::SIGNALFD
+            | nr::SIGNALFD4
+            | nr::TIMERFD_CREATE
+            | nr::INOTIFY_INIT
+            | nr::INOTIFY_INIT1
+            | nr::FANOTIFY_INIT
+            | nr::PIDFD_OPEN
+            | nr::PIDFD_GETFD
+            | nr::OPEN_BY_HANDLE_AT
+            | nr::USERFAULTFD
+            | nr::PERF_EVENT_OPEN
+            | nr::BPF
+            | nr::IO_URING_SETUP
     )
 }
 
@@ -260,5 +261,80 @@ mod tests {
         let file = fs::File::create(&path).unwrap();
         let _ = fs::remove_file(&path);
         file
+    }
+
+    /// An event of the current process: names cached from events belong
+    /// to it, and a fd it does not have looks up as nothing.
+    fn event(nr: u32, args: [u64; 6], ret: i64, path: Option<(usize, &str)>) -> SyscallEvent {
+        let strings = path.map(|(i, p)| {
+            let mut strings: crate::event::ArgStrings = Default::default();
+            strings[i] = Some(crate::event::ArgString {
+                bytes: p.as_bytes().to_vec(),
+                truncated: false,
+            });
+            Box::new(strings)
+        });
+        SyscallEvent {
+            tgid: std::process::id(),
+            tid: std::process::id(),
+            nr,
+            args,
+            enter_ns: 0,
+            exit_ns: Some(1),
+            ret: Some(ret),
+            strings,
+            data: None,
+            request: None,
+        }
+    }
+
+    #[test]
+    fn events_name_and_forget_fds() {
+        // Fds this process does not have: a name can only come from events.
+        let (a, b) = (9_000, 9_001);
+        let me = std::process::id();
+        let mut names = FdNames::default();
+        let opened = |nr, arg| {
+            let mut args = [0; 6];
+            args[0] = (-100i64) as u64;
+            event(nr, args, a, Some((arg, "/from/the/event")))
+        };
+        let name = |names: &mut FdNames, fd| names.name(me, fd as i32).map(|n| n.to_string());
+        for (nr, arg) in [
+            (nr::OPENAT, 1),
+            (nr::OPENAT2, 1),
+            (nr::OPEN, 0),
+            (nr::CREAT, 0),
+        ] {
+            names.after(&opened(nr, arg));
+            assert_eq!(name(&mut names, a).as_deref(), Some("/from/the/event"));
+            names.after(&event(nr::CLOSE, [a as u64, 0, 0, 0, 0, 0], 0, None));
+            assert_eq!(name(&mut names, a), None);
+        }
+        // A failed open names nothing.
+        let mut failed = opened(nr::OPENAT, 1);
+        failed.ret = Some(-2);
+        names.after(&failed);
+        names.forget(me);
+        assert_eq!(name(&mut names, a), None);
+        // dup2/dup3 replace their second fd; a new fd from another call
+        // replaces what was cached under its number.
+        names.after(&opened(nr::OPENAT, 1));
+        names.after(&event(nr::DUP2, [b as u64, a as u64, 0, 0, 0, 0], a, None));
+        assert_eq!(name(&mut names, a), None);
+        names.after(&opened(nr::OPENAT, 1));
+        names.after(&event(nr::SOCKET, [2, 1, 0, 0, 0, 0], a, None));
+        assert_eq!(name(&mut names, a), None);
+        // connect makes a socket another one.
+        names.after(&opened(nr::OPENAT, 1));
+        names.after(&event(nr::CONNECT, [a as u64, 0, 16, 0, 0, 0], 0, None));
+        assert_eq!(name(&mut names, a), None);
+        // pipe and exec start over; other calls change nothing.
+        names.after(&opened(nr::OPENAT, 1));
+        names.after(&event(nr::READ, [a as u64, 0, 1, 0, 0, 0], 1, None));
+        names.after(&event(9_999, [a as u64, 0, 0, 0, 0, 0], a, None));
+        assert_eq!(name(&mut names, a).as_deref(), Some("/from/the/event"));
+        names.after(&event(nr::EXECVE, [0; 6], 0, None));
+        assert_eq!(name(&mut names, a), None);
     }
 }

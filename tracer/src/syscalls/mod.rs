@@ -420,6 +420,32 @@ pub(crate) mod nr {
     pub const CLOSE_RANGE: u32 = nr_of("close_range");
     pub const OPENAT2: u32 = nr_of("openat2");
 
+    // What changes a process's descriptors, for `-y` (`crate::fds`).
+    pub const PIPE: u32 = nr_of("pipe");
+    pub const PIPE2: u32 = nr_of("pipe2");
+    pub const SOCKETPAIR: u32 = nr_of("socketpair");
+    pub const CONNECT: u32 = nr_of("connect");
+    pub const BIND: u32 = nr_of("bind");
+    pub const LISTEN: u32 = nr_of("listen");
+    pub const EVENTFD: u32 = nr_of("eventfd");
+    pub const EVENTFD2: u32 = nr_of("eventfd2");
+    pub const EPOLL_CREATE: u32 = nr_of("epoll_create");
+    pub const EPOLL_CREATE1: u32 = nr_of("epoll_create1");
+    pub const MEMFD_CREATE: u32 = nr_of("memfd_create");
+    pub const SIGNALFD: u32 = nr_of("signalfd");
+    pub const SIGNALFD4: u32 = nr_of("signalfd4");
+    pub const TIMERFD_CREATE: u32 = nr_of("timerfd_create");
+    pub const INOTIFY_INIT: u32 = nr_of("inotify_init");
+    pub const INOTIFY_INIT1: u32 = nr_of("inotify_init1");
+    pub const FANOTIFY_INIT: u32 = nr_of("fanotify_init");
+    pub const PIDFD_OPEN: u32 = nr_of("pidfd_open");
+    pub const PIDFD_GETFD: u32 = nr_of("pidfd_getfd");
+    pub const OPEN_BY_HANDLE_AT: u32 = nr_of("open_by_handle_at");
+    pub const USERFAULTFD: u32 = nr_of("userfaultfd");
+    pub const PERF_EVENT_OPEN: u32 = nr_of("perf_event_open");
+    pub const BPF: u32 = nr_of("bpf");
+    pub const IO_URING_SETUP: u32 = nr_of("io_uring_setup");
+
     // How a process ends (the daemon's `ending`; calls that never
     // return, for the sources and exporters).
     pub const EXIT: u32 = nr_of("exit");
