@@ -6,10 +6,10 @@
 //! `cargo xtask gen-syscalls` from the kernel headers and tracefs) so that
 //! they cannot drift from the kernel by hand-editing; this module gives the
 //! table its types and lookups, and [`nr`] the numbers tracer singles out.
-//! Rendering is in [`format`] (with its decoders per family of calls),
-//! the names of flag and enumeration values in [`xlat`], the `-e trace=`
-//! language in [`filter`], errno names in [`errno`], which calls move data
-//! and which way in [`data`].
+//! Rendering is in [`format`](mod@format) (with its decoders per family
+//! of calls), the names of flag and enumeration values in [`xlat`], the
+//! `-e trace=` language in [`filter`], errno names in [`errno`], which
+//! calls move data and which way in [`data`].
 
 pub mod data;
 pub mod errno;
@@ -374,11 +374,12 @@ const fn str_eq(a: &str, b: &str) -> bool {
     true
 }
 
-/// Numbers of the syscalls tracer singles out by number: those [`format`]
-/// renders specially, those request attribution (`crate::request`), the
-/// data table ([`data`]) and the sources look at. The one way tracer names
-/// a syscall number: each is looked up by name in the generated table at
-/// compile time, so a misspelt name is a build error.
+/// Numbers of the syscalls tracer singles out: those
+/// [`format`](mod@format) renders specially, and those request attribution
+/// (`crate::request`), `-y` (`crate::fds`), the data table ([`data`]), the
+/// exporters and the sources look at. The one way tracer names a syscall
+/// number: each is looked up by name in the generated table at compile
+/// time, so a misspelt name is a build error.
 pub(crate) mod nr {
     use super::nr_of;
 

@@ -15,7 +15,7 @@
 //! - [`decode`]: the families whose arguments need more than a kind
 //!   (clone, futex, fcntl, ioctl, sockets, ...), one file per family; a
 //!   decoder for a new structure goes there;
-//! - [`print`]: numbers, flags and enumerations (strace's `printflags`,
+//! - [`print`](mod@print): numbers, flags and enumerations (strace's `printflags`,
 //!   `printxval`), which every layout shares;
 //! - [`quote`]: strings and names from the target, quoted and escaped.
 //!
@@ -37,8 +37,8 @@ use decode::{clone::write_clone, fcntl::write_fcntl, futex::write_futex};
 use print::{push_hex, push_hex0, push_i64, push_mode, sep};
 pub use quote::write_quoted;
 
-/// A string argument read from the tracee's memory, for the [`ArgKind::Path`]
-/// and [`ArgKind::Str`] arguments: sources that capture strings pass them to
+/// A string argument read from the tracee's memory, for the
+/// [`super::ArgKind::Path`] and [`super::ArgKind::Str`] arguments: sources that capture strings pass them to
 /// [`write_call_with`], which quotes them like strace (`"/etc/hosts"`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Captured<'a> {

@@ -5,10 +5,12 @@
 use tracer_common::MAX_ARGS;
 
 use super::signal::write_signal;
-use crate::syscalls::format::print::{push_ptr, write_flags};
-use crate::syscalls::xlat::process::{
-    CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FLAGS, CLONE_PARENT_SETTID, CLONE_PIDFD,
-    CLONE_SETTLS,
+use crate::syscalls::{
+    format::print::{push_ptr, write_flags},
+    xlat::process::{
+        CLONE_CHILD_CLEARTID, CLONE_CHILD_SETTID, CLONE_FLAGS, CLONE_PARENT_SETTID, CLONE_PIDFD,
+        CLONE_SETTLS,
+    },
 };
 
 /// `clone(child_stack=…, flags=…, …)`: strace names the arguments and

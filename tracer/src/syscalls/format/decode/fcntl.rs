@@ -4,8 +4,10 @@
 use tracer_common::MAX_ARGS;
 
 use super::{file::write_open_flags, signal::write_signal};
-use crate::syscalls::format::print::{push_hex0, push_i64, push_ptr, write_enum, write_flags};
-use crate::syscalls::xlat::fcntl::*;
+use crate::syscalls::{
+    format::print::{push_hex0, push_i64, push_ptr, write_enum, write_flags},
+    xlat::fcntl::*,
+};
 
 /// `fcntl(fd, cmd[, arg])`: the argument's meaning, and whether there is
 /// one, depends on the command.

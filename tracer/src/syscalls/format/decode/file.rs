@@ -3,9 +3,9 @@
 //! device numbers (`makedev(0x1, 0x3)`), `statx` flags (a sync mode, then
 //! `AT_*` flags).
 
-use crate::syscalls::format::print::{push_hex0, push_mode, write_flags};
-use crate::syscalls::xlat::fs::{
-    AT_FLAGS, FILE_TYPES, OPEN_FLAGS, S_IFMT, STATX_SYNC, STATX_SYNC_MASK,
+use crate::syscalls::{
+    format::print::{push_hex0, push_mode, write_flags},
+    xlat::fs::{AT_FLAGS, FILE_TYPES, OPEN_FLAGS, S_IFMT, STATX_SYNC, STATX_SYNC_MASK},
 };
 
 /// `O_RDONLY|O_CLOEXEC`: the access mode, named even when 0, then flags.

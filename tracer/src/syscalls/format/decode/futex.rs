@@ -3,8 +3,10 @@
 
 use tracer_common::MAX_ARGS;
 
-use crate::syscalls::format::print::{comment, push_hex0, push_ptr, push_u64, unknown};
-use crate::syscalls::xlat::futex::*;
+use crate::syscalls::{
+    format::print::{comment, push_hex0, push_ptr, push_u64, unknown},
+    xlat::futex::*,
+};
 
 /// `futex(uaddr, op, …)`: which arguments follow depends on the operation.
 pub fn write_futex(out: &mut Vec<u8>, args: &[u64; MAX_ARGS]) {

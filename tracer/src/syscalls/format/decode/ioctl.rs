@@ -1,8 +1,7 @@
 //! `ioctl` requests: the name for the common ones, else the request's
 //! encoded fields as strace shows them.
 
-use crate::syscalls::format::print::push_hex0;
-use crate::syscalls::xlat::ioctl::IOCTLS;
+use crate::syscalls::{format::print::push_hex0, xlat::ioctl::IOCTLS};
 
 /// `TCGETS` for a few common requests, else strace's decoding of the
 /// request's fields: `_IOC(_IOC_READ|_IOC_WRITE, 0x62, 0x1, 0x18)`.

@@ -1,7 +1,9 @@
 //! `mmap` flags: the map type, then flags, then the huge page size.
 
-use crate::syscalls::format::print::{push_u64, write_enum, write_flags};
-use crate::syscalls::xlat::mm::{MAP_HUGE_MASK, MAP_HUGE_SHIFT, MAP_TYPE, MAP_TYPES, MMAP_FLAGS};
+use crate::syscalls::{
+    format::print::{push_u64, write_enum, write_flags},
+    xlat::mm::{MAP_HUGE_MASK, MAP_HUGE_SHIFT, MAP_TYPE, MAP_TYPES, MMAP_FLAGS},
+};
 
 /// The map type (`MAP_PRIVATE`), then flags, then the huge page size.
 pub fn write_mmap_flags(out: &mut Vec<u8>, flags: u64) {

@@ -1,7 +1,9 @@
 //! Signal numbers: `SIGTERM`, real-time signals as `SIGRTMIN`, `SIGRT_1`.
 
-use crate::syscalls::format::print::push_i64;
-use crate::syscalls::xlat::signal::{SIGRTMAX, SIGRTMIN};
+use crate::syscalls::{
+    format::print::push_i64,
+    xlat::signal::{SIGRTMAX, SIGRTMIN},
+};
 
 /// `SIGTERM`; real-time signals as `SIGRTMIN`, `SIGRT_1`…; else a number.
 pub fn write_signal(out: &mut Vec<u8>, signal: i32) {

@@ -1,10 +1,12 @@
 //! `socket`'s arguments: the type with its flags, and the protocol named
 //! in the namespace of the family.
 
-use crate::syscalls::format::print::{push_i64, write_enum, write_flags};
-use crate::syscalls::xlat::net::{
-    AF_INET, AF_INET6, AF_NETLINK, INET_PROTOCOLS, NETLINK_PROTOCOLS, SOCK_FLAGS, SOCK_TYPE_MASK,
-    SOCK_TYPES,
+use crate::syscalls::{
+    format::print::{push_i64, write_enum, write_flags},
+    xlat::net::{
+        AF_INET, AF_INET6, AF_NETLINK, INET_PROTOCOLS, NETLINK_PROTOCOLS, SOCK_FLAGS,
+        SOCK_TYPE_MASK, SOCK_TYPES,
+    },
 };
 
 /// The protocol of `socket`, named in the family's namespace.
