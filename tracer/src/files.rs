@@ -75,16 +75,39 @@ pub fn create_new(path: &Path) -> Result<File, FileError> {
 /// permission for group and others (0644 becomes 0600). A character device (`/dev/null`, a terminal) is
 /// written as it is: nobody can plant one without privilege.
 pub fn create_private(path: &Path) -> Result<File, FileError> {
-    let file = OpenOptions::new()
+    let opened = OpenOptions::new()
         .write(true)
         .create(true)
         .mode(0o600)
         .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => FileError::Symlink(path.to_owned()),
-            _ => FileError::Create(path.to_owned(), e),
-        })?;
+        .open(path);
+    let file = match opened {
+        Ok(file) => file,
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) && placed_by_root(path) => {
+            // `/dev/stdout`, `/dev/stderr`: a link only root could have
+            // made (the kernel's protected_symlinks rule) is followed when
+            // it leads to a terminal, a pipe or a socket; never to a plain
+            // file, whose reuse has the rules below. Opening without
+            // `O_CREAT` or `O_TRUNC` changes nothing before that check.
+            let file = OpenOptions::new()
+                .append(true)
+                .custom_flags(libc::O_CLOEXEC)
+                .open(path)
+                .map_err(|e| FileError::Create(path.to_owned(), e))?;
+            let kind = file
+                .metadata()
+                .map_err(|e| FileError::Create(path.to_owned(), e))?
+                .file_type();
+            if kind.is_file() || kind.is_dir() {
+                return Err(FileError::Symlink(path.to_owned()));
+            }
+            return Ok(file);
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(FileError::Symlink(path.to_owned()));
+        }
+        Err(e) => return Err(FileError::Create(path.to_owned(), e)),
+    };
     // Every check is on the open file, so nothing can be swapped in
     // between the check and the write.
     let meta = file
@@ -119,6 +142,18 @@ pub fn create_private(path: &Path) -> Result<File, FileError> {
         }
     }
     Ok(file)
+}
+
+/// Whether the symlink at `path` is root's, in a directory only root can
+/// change: nobody else can have planted it or can swap it.
+fn placed_by_root(path: &Path) -> bool {
+    let root_only = |meta: std::fs::Metadata| meta.uid() == 0 && meta.mode() & 0o022 == 0;
+    let link_is_roots = std::fs::symlink_metadata(path).is_ok_and(|m| m.uid() == 0);
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    link_is_roots && std::fs::metadata(parent).is_ok_and(root_only)
 }
 
 #[cfg(test)]
@@ -172,10 +207,15 @@ mod tests {
         let victim = dir.join("victim");
         std::fs::write(&victim, "keep").unwrap();
 
-        let link = dir.join("link");
+        // A link in a directory where anybody may plant one (as /tmp).
+        let open_dir = dir.join("open");
+        std::fs::create_dir(&open_dir).unwrap();
+        std::fs::set_permissions(&open_dir, Permissions::from_mode(0o1777)).unwrap();
+        let link = open_dir.join("link");
         symlink(&victim, &link).unwrap();
         let err = create_private(&link).unwrap_err();
         assert!(matches!(err, FileError::Symlink(_)), "{err}");
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
 
         let hard = dir.join("hard");
         std::fs::hard_link(&victim, &hard).unwrap();
@@ -208,6 +248,21 @@ mod tests {
         std::fs::set_permissions(&ours, Permissions::from_mode(0o400)).unwrap();
         drop(create_private(&ours));
         assert_eq!(std::fs::metadata(&ours).unwrap().mode() & 0o777, 0o400);
+
+        // A root-owned link in a directory only root can change is
+        // followed to a device or pipe (`/dev/stdout`), never to a plain
+        // file; the same link in a directory others may write is not.
+        let roots = dir.join("roots-link");
+        symlink("/dev/null", &roots).unwrap();
+        create_private(&roots).unwrap().write_all(b"x").unwrap();
+        let roots_file = dir.join("roots-file-link");
+        symlink(&ours, &roots_file).unwrap();
+        let err = create_private(&roots_file).unwrap_err();
+        assert!(matches!(err, FileError::Symlink(_)), "{err}");
+        let planted = open_dir.join("null-link");
+        symlink("/dev/null", &planted).unwrap();
+        let err = create_private(&planted).unwrap_err();
+        assert!(matches!(err, FileError::Symlink(_)), "{err}");
 
         // A device is written as it is.
         create_private(Path::new("/dev/null"))
