@@ -78,15 +78,21 @@ impl Source {
         }
     }
 
-    /// How the launched child must prepare itself for this source. Under
-    /// ptrace with a narrowed `-e trace=`, a seccomp filter keeps the other
-    /// syscalls from stopping it at all.
+    /// The seccomp filter a launched child installs under ptrace with a
+    /// narrowed `-e trace=`, so the other syscalls do not stop it at all.
+    /// Built before the source exists (the launcher is forked first), for
+    /// whichever source it turns out to be.
+    pub fn seccomp_program(mode: Mode, filter: &SyscallFilter) -> Option<Vec<libc::sock_filter>> {
+        (mode != Mode::Ebpf && !filter.is_all()).then(|| seccomp::program(|nr| filter.matches(nr)))
+    }
+
+    /// How the launched child must prepare itself for this source.
     pub fn prepare(&self, filter: &SyscallFilter) -> Prepare {
         match self {
             Self::Ebpf(_) => Prepare::default(),
             Self::Ptrace(_) => Prepare {
                 stop_before_exec: true,
-                seccomp: (!filter.is_all()).then(|| seccomp::program(|nr| filter.matches(nr))),
+                seccomp: !filter.is_all(),
             },
         }
     }

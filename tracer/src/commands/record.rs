@@ -13,16 +13,25 @@ use std::{
     },
 };
 
+use std::time::Duration;
+
 use anyhow::{Context as _, Result, bail};
 use clap::{ArgAction, Args};
-use nix::sys::wait::WaitStatus;
+use nix::{
+    errno::Errno,
+    sys::{
+        signal::Signal,
+        wait::{WaitPidFlag, WaitStatus, waitpid},
+    },
+    unistd::Pid,
+};
 
 use crate::{
     clock::clock_ns,
     commands::show::ShowArgs,
     event::{Event, TaskEvent},
     exit::Exit,
-    launch,
+    launch::{self, inherited::Inherited},
     output::View,
     pipeline::{Pipeline, RunInfo},
     procfs,
@@ -156,9 +165,17 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
             attach.push(tgid);
         }
     }
-    if let Some(program) = args.command.first() {
-        launch::resolve(program)?;
-    }
+    // First, while tracer is small and has one thread: the handlers (a
+    // Ctrl-C from now on is tracer's to interpret) and the launcher, which
+    // forks the command later without tracer's ring, maps and threads.
+    let stop = Stop::install(!args.command.is_empty())?;
+    let launcher = match args.command.is_empty() {
+        true => None,
+        false => Some(launch::Launcher::start(
+            &args.command,
+            Source::seccomp_program(args.mode, &filter),
+        )?),
+    };
 
     // One wall-clock offset for the lines shown and the recording written,
     // so that `tracer report` shows the same times to the microsecond.
@@ -195,7 +212,6 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         pipeline = pipeline.with_attributor(Attributor::new(patterns));
     }
 
-    let stop = Stop::install()?;
     let start_ns = clock_ns(libc::CLOCK_MONOTONIC);
 
     let mut live: HashSet<u32> = HashSet::new();
@@ -213,10 +229,10 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
             "tracer: seccomp cannot be added to a running process: with -p, every syscall stops it"
         );
     }
-    let gated = match args.command.is_empty() {
-        true => None,
-        false => {
-            let gated = launch::spawn_gated(&args.command, source.prepare(&prepare_filter))?;
+    let gated = match launcher {
+        None => None,
+        Some(launcher) => {
+            let gated = launcher.spawn(source.prepare(&prepare_filter))?;
             let pid = gated.pid().as_raw() as u32;
             source.trace(pid, true)?;
             live.insert(pid);
@@ -226,6 +242,26 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
                 .context("cannot write the output")?;
             Some(gated)
         }
+    };
+    let gated = match (gated, stop.signal()) {
+        (Some(gated), Some(signal)) => {
+            // Stopped before the command ran: it never runs, and tracer
+            // ends as the signal says (an untraced command would have
+            // died of a Ctrl-C then).
+            let pid = gated.abort();
+            drop(source);
+            let _ = waitpid(pid, None);
+            eprintln!(
+                "tracer: {} was not started: stopped by {}",
+                args.command[0].to_string_lossy(),
+                signal_name(signal)
+            );
+            return Ok(match stop.terminated() {
+                true => stop.exit(),
+                false => Exit::Signal(signal),
+            });
+        }
+        (gated, _) => gated,
     };
     source.start();
     let released_ns = clock_ns(libc::CLOCK_MONOTONIC);
@@ -243,7 +279,7 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
             span.see(&event);
             forward(event, &mut pipeline, &mut live, &mut failure)
         });
-        if failure.is_some() || stop.requested() {
+        if failure.is_some() {
             break;
         }
         if let Some(pid) = child
@@ -256,6 +292,9 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
                 span.reaped(clock_ns(libc::CLOCK_MONOTONIC));
             }
         }
+        if stop.now(child.is_some() && status.is_none()) {
+            break;
+        }
         // Task events say when the last task is gone; /proc backs them up
         // in case an exit record was lost (a full ring), so tracer never
         // waits for a task that no longer exists.
@@ -265,6 +304,15 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         if target_gone {
             break;
         }
+    }
+    if let (Some(err), Some(pid)) = (&failure, child)
+        && status.is_none()
+    {
+        // Said now, not after the command ends: it may run for long.
+        eprintln!(
+            "tracer: cannot write the output: {err}; recording stopped, {} (pid {pid}) goes on untraced and tracer waits for it",
+            args.command[0].to_string_lossy()
+        );
     }
     // Detach first: the target runs untraced from here on. What was still
     // in flight (the last exit records) is taken on the way out.
@@ -276,10 +324,14 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         && status.is_none()
     {
         status = source.child_status(pid);
-        if status.is_none() && stop.requested() && args.kill_on_exit {
+        if status.is_none() && failure.is_some() {
+            // The output broke, not the command: its fate is still ours
+            // to report, so wait for it (SIGTERM/SIGHUP stop waiting).
+            status = wait_for(pid, &stop);
+        } else if status.is_none() && stop.terminated() && args.kill_on_exit {
             // Detached already, so this is a plain kill of our own child.
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            status = nix::sys::wait::waitpid(pid, None).ok();
+            status = waitpid(pid, None).ok();
         }
     }
 
@@ -304,9 +356,18 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
             eprintln!("tracer: Process {tgid} detached");
         }
     }
-    pipeline.finish(&run).context("cannot write the output")?;
-    if let Some(err) = failure {
-        return Err(err).context("cannot write the output");
+    // An output error (the disk is full) does not change the command's
+    // fate: once its status is known, tracer exits with it, and says the
+    // recording is incomplete.
+    let finished = pipeline.finish(&run);
+    if let Some(err) = failure.or(finished.err()) {
+        match (child, status) {
+            (Some(pid), Some(_)) => eprintln!(
+                "tracer: the recording is incomplete (cannot write the output: {err}); exiting with the status of {} (pid {pid})",
+                args.command[0].to_string_lossy()
+            ),
+            _ => return Err(err).context("cannot write the output"),
+        }
     }
     if run.lost_events > 0 && args.show.output.is_some() {
         eprintln!("{}", crate::output::lost_banner(run.lost_events));
@@ -317,12 +378,24 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
             "tracer: {orphaned} captures (paths, data) dropped: their syscall never came (lost, or in flight at detach)"
         );
     }
-    if let Some(signal) = stop.signal() {
-        return Ok(Exit::Code(128 + signal));
+    if stop.terminated() || (stop.signal().is_some() && child.is_none()) {
+        return Ok(stop.exit());
     }
     Ok(match status {
         Some(WaitStatus::Exited(_, code)) => Exit::Code(code),
-        Some(WaitStatus::Signaled(_, signal, _)) => Exit::Signal(signal as i32),
+        Some(WaitStatus::Signaled(pid, signal, core)) => {
+            if core {
+                // The shell cannot say it: tracer dies of the same signal
+                // without dumping a core of its own over the command's
+                // (as strace does), so say it here.
+                eprintln!(
+                    "tracer: {} (pid {pid}) killed by {} (core dumped)",
+                    args.command[0].to_string_lossy(),
+                    signal.as_str()
+                );
+            }
+            Exit::Signal(signal as i32)
+        }
         _ => Exit::Code(0),
     })
 }
@@ -365,6 +438,28 @@ impl CommandSpan {
     }
 }
 
+/// Waits for our child `pid` after recording stopped, until it ends or
+/// tracer is told to stop (SIGTERM, SIGHUP).
+fn wait_for(pid: Pid, stop: &Stop) -> Option<WaitStatus> {
+    loop {
+        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
+            Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
+                return Some(status);
+            }
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(_) => return None,
+        }
+        if stop.terminated() {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    Signal::try_from(signal).map_or("a signal", Signal::as_str)
+}
+
 /// Keeps the set of live tasks in step, then hands the event on.
 fn forward(
     event: Event,
@@ -389,29 +484,78 @@ fn forward(
     }
 }
 
-/// SIGINT/SIGTERM/SIGHUP ask for a clean stop: detach, summarise, exit.
+/// What tracer's own signals mean.
+///
+/// SIGTERM and SIGHUP ask for a clean stop: detach, summarise, exit
+/// 128+signal (the launched command goes on, untraced, unless
+/// `--kill-on-exit`).
+///
+/// SIGINT and SIGQUIT come from the terminal, which sends them to the
+/// whole foreground group: the launched command got its own, and decides.
+/// So while a launched command runs, tracer keeps recording and waits for
+/// it, then exits with its status (as `strace -o FILE CMD` does); before it
+/// runs, they stop the launch; with `-p` alone they stop as SIGTERM does.
+///
+/// A signal tracer was started with ignored (nohup, `trap ""`) stays
+/// ignored: tracer does not catch it.
 struct Stop {
-    signal: Arc<AtomicUsize>,
+    interrupt: Arc<AtomicUsize>,
+    terminate: Arc<AtomicUsize>,
 }
 
 impl Stop {
-    fn install() -> Result<Self> {
-        let signal = Arc::new(AtomicUsize::new(0));
-        for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
-            signal_hook::flag::register_usize(sig, Arc::clone(&signal), sig as usize)
+    /// `launching`: a command will be launched (SIGQUIT is caught too).
+    fn install(launching: bool) -> Result<Self> {
+        let interrupt = Arc::new(AtomicUsize::new(0));
+        let terminate = Arc::new(AtomicUsize::new(0));
+        let inherited = Inherited::at_startup();
+        let quit = launching.then_some(libc::SIGQUIT);
+        let handled = [
+            (libc::SIGINT, &interrupt),
+            (libc::SIGTERM, &terminate),
+            (libc::SIGHUP, &terminate),
+        ]
+        .into_iter()
+        .chain(quit.map(|sig| (sig, &interrupt)));
+        for (sig, flag) in handled {
+            if inherited.ignores(sig) {
+                continue;
+            }
+            signal_hook::flag::register_usize(sig, Arc::clone(flag), sig as usize)
                 .context("cannot install signal handlers")?;
         }
-        Ok(Self { signal })
+        Ok(Self {
+            interrupt,
+            terminate,
+        })
     }
 
-    fn requested(&self) -> bool {
-        self.signal.load(Ordering::Relaxed) != 0
+    /// Whether to stop recording now; `command_running`: the launched
+    /// command has not ended.
+    fn now(&self, command_running: bool) -> bool {
+        self.terminated() || (self.interrupted() && !command_running)
     }
 
+    fn terminated(&self) -> bool {
+        self.terminate.load(Ordering::Relaxed) != 0
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupt.load(Ordering::Relaxed) != 0
+    }
+
+    /// The signal that stopped tracer, if any (SIGTERM/SIGHUP first).
     fn signal(&self) -> Option<i32> {
-        match self.signal.load(Ordering::Relaxed) {
-            0 => None,
-            sig => Some(sig as i32),
-        }
+        [&self.terminate, &self.interrupt]
+            .into_iter()
+            .map(|flag| flag.load(Ordering::Relaxed))
+            .find(|&sig| sig != 0)
+            .map(|sig| sig as i32)
+    }
+
+    /// How tracer exits when a signal, not the command, ended it: 128 +
+    /// the signal, after the summary.
+    fn exit(&self) -> Exit {
+        Exit::Code(self.signal().map_or(0, |sig| 128 + sig))
     }
 }
