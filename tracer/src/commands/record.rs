@@ -20,7 +20,7 @@ use clap::{ArgAction, Args};
 use nix::{
     errno::Errno,
     sys::{
-        signal::Signal,
+        signal::{SigSet, Signal},
         wait::{WaitPidFlag, WaitStatus, waitpid},
     },
     unistd::Pid,
@@ -77,8 +77,9 @@ pub struct RecordArgs {
     #[arg(short = 'f', action = ArgAction::Count, hide = true)]
     pub follow: u8,
 
-    /// When tracer is stopped (Ctrl-C, SIGTERM, SIGHUP), kill the launched
-    /// command too. By default it is left running, untraced.
+    /// When tracer is stopped (SIGTERM, SIGHUP), kill the launched command
+    /// too. By default it is left running, untraced. (Ctrl-C does not stop
+    /// tracer while the command runs: the command gets it and decides.)
     #[arg(long)]
     pub kill_on_exit: bool,
 
@@ -185,7 +186,8 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         realtime_offset_ns: Some(clock_offset),
         ..args.show.view()
     })?];
-    let mut source = Source::open(args.mode, args.ring_size, args.capture_bytes)?;
+    let mut source =
+        stop.in_main_thread_only(|| Source::open(args.mode, args.ring_size, args.capture_bytes))?;
     if let Some(path) = &args.write {
         let command = args
             .command
@@ -234,12 +236,21 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         Some(launcher) => {
             let gated = launcher.spawn(source.prepare(&prepare_filter))?;
             let pid = gated.pid().as_raw() as u32;
-            source.trace(pid, true)?;
-            live.insert(pid);
             // Named at its exec, by the source.
-            pipeline
-                .add_task(pid, pid, None, start_ns)
-                .context("cannot write the output")?;
+            let traced = source.trace(pid, true).and_then(|_| {
+                pipeline
+                    .add_task(pid, pid, None, start_ns)
+                    .context("cannot write the output")
+            });
+            match traced {
+                Ok(()) => {
+                    live.insert(pid);
+                }
+                // A Ctrl-C to the group can kill the command at its gate
+                // before it is traced: the signal decides, below.
+                Err(_) if stop.signal().is_some() => {}
+                Err(err) => return Err(err),
+            }
             Some(gated)
         }
     };
@@ -528,6 +539,28 @@ impl Stop {
             interrupt,
             terminate,
         })
+    }
+
+    /// Runs `f`, which may start threads, so that those threads block the
+    /// signals handled here: the kernel then hands them to the main thread,
+    /// whose handler runs before its current syscall returns. A Ctrl-C
+    /// that reaches the group before the command exists is then seen
+    /// before the command is released (a handler run late on another
+    /// thread would let the command start without it).
+    fn in_main_thread_only<T>(&self, f: impl FnOnce() -> T) -> T {
+        let mut handled = SigSet::empty();
+        for sig in [
+            Signal::SIGINT,
+            Signal::SIGQUIT,
+            Signal::SIGTERM,
+            Signal::SIGHUP,
+        ] {
+            handled.add(sig);
+        }
+        let _ = handled.thread_block();
+        let result = f();
+        let _ = handled.thread_unblock();
+        result
     }
 
     /// Whether to stop recording now; `command_running`: the launched

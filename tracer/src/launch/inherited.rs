@@ -34,37 +34,71 @@ static RECORD_AT_STARTUP: extern "C" fn() = record;
 
 extern "C" fn record() {
     let mut ignored = 0u64;
-    let mut blocked = 0u64;
+    for sig in 1..=MAX_SIGNAL {
+        if get_action(sig).is_some_and(|action| action.handler == libc::SIG_IGN) {
+            ignored |= 1 << (sig - 1);
+        }
+    }
     let mut closed = 0u64;
-    // SAFETY: queries only (a null new action / new mask), into zeroed
-    // stack values; no allocation, nothing of std used yet.
-    unsafe {
-        for sig in 1..=MAX_SIGNAL {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            if libc::sigaction(sig, std::ptr::null(), &mut old) == 0
-                && old.sa_sigaction == libc::SIG_IGN
-            {
-                ignored |= 1 << (sig - 1);
-            }
-        }
-        let mut mask: libc::sigset_t = std::mem::zeroed();
-        if libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut mask) == 0 {
-            for sig in 1..=MAX_SIGNAL {
-                if libc::sigismember(&mask, sig) == 1 {
-                    blocked |= 1 << (sig - 1);
-                }
-            }
-        }
-        for fd in 0..3 {
-            if libc::fcntl(fd, libc::F_GETFD) == -1 {
-                closed |= 1 << fd;
-            }
+    for fd in 0..3 {
+        // SAFETY: F_GETFD only queries the fd.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } == -1 {
+            closed |= 1 << fd;
         }
     }
     IGNORED.store(ignored, Ordering::Relaxed);
-    BLOCKED.store(blocked, Ordering::Relaxed);
+    BLOCKED.store(get_mask().unwrap_or(0), Ordering::Relaxed);
     CLOSED.store(closed, Ordering::Relaxed);
     RECORDED.store(true, Ordering::Release);
+}
+
+/// The kernel's `struct sigaction` (x86_64): the raw syscalls see every
+/// signal, where glibc's wrappers hide the two it reserves (32 and 33)
+/// and so could neither record nor restore them.
+#[repr(C)]
+struct KernelSigaction {
+    handler: libc::sighandler_t,
+    flags: libc::c_ulong,
+    restorer: usize,
+    mask: u64,
+}
+
+/// The disposition of `sig`, straight from the kernel.
+fn get_action(sig: i32) -> Option<KernelSigaction> {
+    let mut old = KernelSigaction {
+        handler: 0,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // SAFETY: a query (null new action) into a valid struct of the size
+    // the kernel expects; the last argument is the size of its mask.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            sig,
+            std::ptr::null::<KernelSigaction>(),
+            &mut old as *mut KernelSigaction,
+            8,
+        )
+    };
+    (rc == 0).then_some(old)
+}
+
+/// The calling thread's signal mask, straight from the kernel.
+fn get_mask() -> Option<u64> {
+    let mut mask = 0u64;
+    // SAFETY: a query (null new mask) into a u64, the kernel's sigset.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_BLOCK,
+            std::ptr::null::<u64>(),
+            &mut mask as *mut u64,
+            8,
+        )
+    };
+    (rc == 0).then_some(mask)
 }
 
 /// The startup state, copied out of the statics so that a forked child
@@ -96,35 +130,45 @@ impl Inherited {
     /// what tracer was started with: SIG_IGN where it was ignored, SIG_DFL
     /// everywhere else (no handler survives `execve` anyway).
     ///
-    /// Only async-signal-safe calls on stack memory: meant for a freshly
-    /// forked child.
+    /// Only raw syscalls on stack memory: meant for a freshly forked
+    /// child.
     pub fn restore_signals(&self) {
-        // SAFETY: sigaction/sigprocmask with stack values; the signals
-        // that cannot be changed (KILL, STOP, glibc's internal ones) just
-        // fail, which is harmless.
-        unsafe {
-            for sig in 1..=MAX_SIGNAL {
-                if sig == libc::SIGKILL || sig == libc::SIGSTOP {
-                    continue;
-                }
-                let mut action: libc::sigaction = std::mem::zeroed();
-                action.sa_sigaction = if self.ignored & (1 << (sig - 1)) != 0 {
+        for sig in 1..=MAX_SIGNAL {
+            if sig == libc::SIGKILL || sig == libc::SIGSTOP {
+                continue;
+            }
+            let action = KernelSigaction {
+                handler: if self.ignored & (1 << (sig - 1)) != 0 {
                     libc::SIG_IGN
                 } else {
                     libc::SIG_DFL
-                };
-                libc::sigemptyset(&mut action.sa_mask);
-                libc::sigaction(sig, &action, std::ptr::null_mut());
-            }
-            let mut mask: libc::sigset_t = std::mem::zeroed();
-            libc::sigemptyset(&mut mask);
-            for sig in 1..=MAX_SIGNAL {
-                if self.blocked & (1 << (sig - 1)) != 0 {
-                    libc::sigaddset(&mut mask, sig);
-                }
-            }
-            libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
+                },
+                flags: 0,
+                restorer: 0,
+                mask: 0,
+            };
+            // SAFETY: rt_sigaction with a valid struct; SIG_DFL and
+            // SIG_IGN need no restorer.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    sig,
+                    &action as *const KernelSigaction,
+                    std::ptr::null_mut::<KernelSigaction>(),
+                    8,
+                )
+            };
         }
+        // SAFETY: rt_sigprocmask with a valid u64 set.
+        unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &self.blocked as *const u64,
+                std::ptr::null_mut::<u64>(),
+                8,
+            )
+        };
     }
 
     /// Closes again the standard fds that were closed at startup (std
@@ -150,12 +194,7 @@ mod tests {
         // after our constructor ran, so the record says "not ignored".
         assert!(RECORDED.load(Ordering::Acquire));
         assert!(!Inherited::at_startup().ignores(libc::SIGPIPE));
-        // SAFETY: a query into a zeroed stack value.
-        let now = unsafe {
-            let mut old: libc::sigaction = std::mem::zeroed();
-            libc::sigaction(libc::SIGPIPE, std::ptr::null(), &mut old);
-            old.sa_sigaction
-        };
+        let now = get_action(libc::SIGPIPE).unwrap().handler;
         assert_eq!(now, libc::SIG_IGN, "std ignores SIGPIPE before main");
     }
 }
