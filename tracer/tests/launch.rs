@@ -150,6 +150,30 @@ fn ctrl_c_is_the_commands_to_handle(mode: &str) {
     assert!(took < Duration::from_millis(2500), "{took:?}");
 }
 
+/// Started with SIGHUP ignored (`nohup`), tracer and the command both
+/// survive a SIGHUP to the group, and tracer exits with the command's
+/// status.
+fn nohup_survives_sighup(mode: &str) {
+    let mut traced = Command::new("sh")
+        .args([
+            "-c",
+            r#"trap '' HUP; exec "$TRACER" record --mode $1 -o /dev/null -- sh -c 'echo ready; sleep 0.5; exit 3'"#,
+            "sh",
+            mode,
+        ])
+        .env("TRACER", tracer())
+        .stdout(Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(traced.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    killpg(Pid::from_raw(traced.id() as i32), Signal::SIGHUP).unwrap();
+    assert_eq!(traced.wait().unwrap().code(), Some(3));
+}
+
 /// A Ctrl-C at any moment of a launch ends the run as it would end the
 /// command untraced: the command never completes, tracer dies of SIGINT
 /// (never "runs until the command ends and exits 0").
@@ -339,6 +363,10 @@ macro_rules! mode_tests {
             #[test]
             fn ctrl_c_is_the_commands_to_handle() {
                 super::ctrl_c_is_the_commands_to_handle($mode);
+            }
+            #[test]
+            fn nohup_survives_sighup() {
+                super::nohup_survives_sighup($mode);
             }
             #[test]
             fn early_ctrl_c_stops_the_launch() {

@@ -186,8 +186,15 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         realtime_offset_ns: Some(clock_offset),
         ..args.show.view()
     })?];
-    let mut source =
-        stop.in_main_thread_only(|| Source::open(args.mode, args.ring_size, args.capture_bytes))?;
+    let opened =
+        stop.in_main_thread_only(|| Source::open(args.mode, args.ring_size, args.capture_bytes));
+    if launcher.is_some()
+        && let Some(signal) = stop.signal()
+    {
+        // Stopped while loading (which a signal can also make fail).
+        return Ok(stop.before_launch(&args.command[0], signal));
+    }
+    let mut source = opened?;
     if let Some(path) = &args.write {
         let command = args
             .command
@@ -262,15 +269,7 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
             let pid = gated.abort();
             drop(source);
             let _ = waitpid(pid, None);
-            eprintln!(
-                "tracer: {} was not started: stopped by {}",
-                args.command[0].to_string_lossy(),
-                signal_name(signal)
-            );
-            return Ok(match stop.terminated() {
-                true => stop.exit(),
-                false => Exit::Signal(signal),
-            });
+            return Ok(stop.before_launch(&args.command[0], signal));
         }
         (gated, _) => gated,
     };
@@ -584,6 +583,20 @@ impl Stop {
             .map(|flag| flag.load(Ordering::Relaxed))
             .find(|&sig| sig != 0)
             .map(|sig| sig as i32)
+    }
+
+    /// How tracer ends when `signal` came before the command ran (it never
+    /// runs): as the signal says, as an untraced command would have.
+    fn before_launch(&self, program: &std::ffi::OsStr, signal: i32) -> Exit {
+        eprintln!(
+            "tracer: {} was not started: stopped by {}",
+            program.to_string_lossy(),
+            signal_name(signal)
+        );
+        match self.terminated() {
+            true => self.exit(),
+            false => Exit::Signal(signal),
+        }
     }
 
     /// How tracer exits when a signal, not the command, ended it: 128 +
