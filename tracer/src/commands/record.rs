@@ -1,6 +1,7 @@
 //! `tracer record`: set up a source, start or attach to the target, pump
 //! events through the pipeline until the target is gone or the user stops
-//! us, then detach and summarise.
+//! us, then detach and summarise; exit with the launched command's status.
+//! What tracer's own signals mean (a Ctrl-C is the command's) is [`Stop`].
 
 use std::{
     collections::HashSet,
@@ -11,9 +12,8 @@ use std::{
         Arc,
         atomic::{AtomicUsize, Ordering},
     },
+    time::Duration,
 };
-
-use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
 use clap::{ArgAction, Args};
