@@ -84,7 +84,18 @@ exit $?
         });
     }
     let out = shell.output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    // SigQ's first number counts the signals queued for the whole user
+    // (every root process here): keep its limit only.
+    let text: String = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| match l.strip_prefix("SigQ:\t") {
+            Some(q) => format!(
+                "SigQ: limit {}\n",
+                q.split_once('/').map_or(q, |(_, limit)| limit)
+            ),
+            None => format!("{l}\n"),
+        })
+        .collect();
     let parts: Vec<&str> = text.split("=====\n").collect();
     assert_eq!(parts.len(), 3, "{text}");
     (parts[1].to_owned(), parts[2].to_owned())
