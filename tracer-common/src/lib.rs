@@ -60,11 +60,32 @@ pub mod names {
         SCRATCH,
         WATCH_COMMS,
         WATCH_CGROUPS,
+        FLOOR_HITS,
     ];
     /// Every program of the object.
-    pub const PROGRAMS: &[&str] = &[SYS_ENTER, SYS_EXIT, SCHED_FORK, SCHED_EXIT, SCHED_EXEC];
+    pub const PROGRAMS: &[&str] = &[
+        SYS_ENTER,
+        SYS_EXIT,
+        SCHED_FORK,
+        SCHED_EXIT,
+        SCHED_EXEC,
+        FLOOR_ENTER,
+        FLOOR_EXIT,
+    ];
     /// Every global the loader sets (each a `u32`).
-    pub const GLOBALS: &[&str] = &[CAPTURE_BYTES, FORK_CHILD_PID_OFFSET, EXIT_GROUP_DEAD_OFFSET];
+    pub const GLOBALS: &[&str] = &[
+        CAPTURE_BYTES,
+        FORK_CHILD_PID_OFFSET,
+        EXIT_GROUP_DEAD_OFFSET,
+        FLOOR_TGID,
+    ];
+    /// The floor programs (`tracer floor-probe`): a tgid check and nothing else.
+    pub const FLOOR_ENTER: &str = "floor_enter";
+    pub const FLOOR_EXIT: &str = "floor_exit";
+    /// Global: the tgid the floor programs compare with.
+    pub const FLOOR_TGID: &str = "FLOOR_TGID";
+    /// The floor programs' only map: runs that matched `FLOOR_TGID`.
+    pub const FLOOR_HITS: &str = "FLOOR_HITS";
 }
 
 /// The kind of a ring-buffer record; every record starts with it.
@@ -161,8 +182,11 @@ pub const CAPTURE_TRUNCATED: u8 = 1;
 /// a page not resident); `len` is 0.
 pub const CAPTURE_FAULT: u8 = 2;
 
-/// What to capture for one syscall number: the `CAPTURE` array, indexed by
-/// syscall number and filled by the loader from the syscall table.
+/// What to do with one syscall number: the `CAPTURE` array, indexed by
+/// syscall number (numbers outside the table use slot [`capture::OTHER`])
+/// and filled by the loader from the syscall table and the `-e` set.
+/// `sys_enter` reads it once, right after the tgid check: a syscall not in
+/// the set costs no more than that lookup.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CaptureSpec {
@@ -170,6 +194,10 @@ pub struct CaptureSpec {
     pub data: u8,
     /// Bit `i` set: argument `i` is a NUL-terminated path.
     pub paths: u8,
+    /// Non-zero: record this syscall (it is in the `-e` set, or a feature
+    /// that is on needs it).
+    pub record: u8,
+    pub _pad: u8,
 }
 
 /// Capture modes and limits.
@@ -192,6 +220,10 @@ pub mod capture {
     /// Size of the `CAPTURE` array: syscall numbers at or above are not
     /// captured.
     pub const SYSCALLS: u32 = 512;
+    /// The slot of every syscall number outside `0..OTHER` (x32 numbers,
+    /// numbers newer than the table): recorded when the `-e` set selects
+    /// numbers beyond the table. No x86_64 syscall has this number.
+    pub const OTHER: u32 = SYSCALLS - 1;
     /// Hard cap of `--capture-bytes`.
     pub const MAX_DATA: u32 = 4096;
     /// Most bytes of one path (`PATH_MAX`).
@@ -211,7 +243,10 @@ pub struct Inflight {
     pub args: [u64; MAX_ARGS],
     /// The thread the slot holds a syscall of.
     pub tid: u32,
-    pub _pad: u32,
+    /// The `capture::*` mode of data to take at exit (`BUF_OUT`, …), from
+    /// the spec read at enter, so that exit needs no second lookup.
+    pub exit_data: u8,
+    pub _pad: [u8; 3],
 }
 
 /// Slots of the `INFLIGHT` array (a power of two). Two threads share a
@@ -223,10 +258,19 @@ pub const INFLIGHT_SLOTS: u32 = 1 << 16;
 
 /// Indices of the per-CPU `COUNTERS` array.
 pub mod counter {
-    /// Records that could not be reserved in the ring buffer (ring full).
-    pub const LOST: u32 = 0;
+    /// Syscall records that could not be reserved in the ring buffer (ring
+    /// full), or whose `INFLIGHT` slot another thread took.
+    pub const LOST_SYSCALLS: u32 = 0;
+    /// Capture records (paths, data) that did not fit in the ring: their
+    /// syscall may still have been recorded, showing pointers instead.
+    pub const LOST_CAPTURES: u32 = 1;
+    /// Task records (fork, exit, exec) that did not fit in the ring.
+    pub const LOST_TASKS: u32 = 2;
+    /// Syscalls of traced tasks not recorded because the `-e` set leaves
+    /// them out (the observer cost still counts their check).
+    pub const FILTERED: u32 = 3;
     /// Number of slots in the array.
-    pub const COUNT: u32 = 1;
+    pub const COUNT: u32 = 4;
 }
 
 /// Values of the `TRACED` map (keyed by tgid).

@@ -2,8 +2,10 @@
 //!
 //! Hot path, per syscall of *every* task on the machine:
 //! - `sys_enter`: one `TRACED` array lookup by tgid (inlined by the JIT);
-//!   untraced tasks stop there.
-//!   Traced ones load the six argument registers straight from the
+//!   untraced tasks stop there. Traced ones read the syscall's `CAPTURE`
+//!   slot (the `-e` set and what to capture, one inlined lookup); a
+//!   syscall not in the set stops there, its slot never parked.
+//!   Recorded ones load the six argument registers straight from the
 //!   BTF-typed `pt_regs` (a BTF tracepoint: no helper call) and park them
 //!   in their `INFLIGHT` slot (an array indexed by tid, updated in place).
 //! - `sys_exit`: one `INFLIGHT` array lookup by tid (inlined, no hashing);
@@ -18,8 +20,8 @@
 //! its new image, and starts tracing processes whose comm or cgroup is
 //! watched (the daemon's `--comm`/`--cgroup` watches).
 //!
-//! Capture (paths, data buffers) costs only traced tasks: one `CAPTURE`
-//! array lookup by syscall number per enter and exit, and for the calls
+//! Capture (paths, data buffers) costs only traced tasks: the `CAPTURE`
+//! slot read at enter (its exit mode is parked with the call), and for the calls
 //! that move data or name files a copy from user memory into a per-CPU
 //! scratch buffer, sent as a variable-size record (`bpf_ringbuf_output`):
 //! a 10-byte write costs a 26-byte record, not a fixed 4 KiB one.
@@ -159,8 +161,8 @@ fn set_traced(pid: u32, value: u8) {
 }
 
 #[inline(always)]
-fn count_lost() {
-    if let Some(slot) = COUNTERS.get_ptr_mut(counter::LOST) {
+fn count(index: u32) {
+    if let Some(slot) = COUNTERS.get_ptr_mut(index) {
         // SAFETY: the pointer comes from a successful lookup of a per-CPU
         // array slot, valid and 8-byte aligned for the program's run. The
         // bpf target has no `fetch_add`; the slot is this CPU's own, so the
@@ -196,18 +198,19 @@ fn emit_syscall(
             });
             entry.submit(BPF_RB_NO_WAKEUP as u64);
         }
-        None => count_lost(),
+        None => count(counter::LOST_SYSCALLS),
     }
 }
 
-/// The capture spec of syscall `nr`, when there is anything to capture.
+/// The spec of syscall `nr`: whether to record it, what to capture.
 #[inline(always)]
-fn spec_of(nr: i64) -> Option<CaptureSpec> {
-    if !(0..capture::SYSCALLS as i64).contains(&nr) {
-        return None;
-    }
-    let spec = CAPTURE.get(nr as u32)?;
-    (spec.data != capture::NONE || spec.paths != 0).then_some(*spec)
+fn spec_of(nr: i64) -> CaptureSpec {
+    let index = if (0..capture::OTHER as i64).contains(&nr) {
+        nr as u32
+    } else {
+        capture::OTHER
+    };
+    CAPTURE.get(index).copied().unwrap_or_default()
 }
 
 #[inline(always)]
@@ -263,7 +266,7 @@ fn send_capture(scratch: &mut Scratch, kind: u16, arg: u8, flags: u8, tid: u32, 
         .output::<[u8]>(record, BPF_RB_NO_WAKEUP as u64)
         .is_err()
     {
-        count_lost();
+        count(counter::LOST_CAPTURES);
     }
 }
 
@@ -421,8 +424,7 @@ fn capture_mode(tid: u32, nr: i64, mode: u8, args: &[u64; MAX_ARGS], total: u64)
 
 /// Captures what is valid at enter: paths, and the data being written.
 #[inline(always)]
-fn capture_enter(tid: u32, nr: i64, args: &[u64; MAX_ARGS]) {
-    let Some(spec) = spec_of(nr) else { return };
+fn capture_enter(tid: u32, nr: i64, spec: CaptureSpec, args: &[u64; MAX_ARGS]) {
     let mut i = 0;
     while i < MAX_ARGS {
         if spec.paths & (1 << i) != 0 && args[i] != 0 {
@@ -441,18 +443,15 @@ fn capture_enter(tid: u32, nr: i64, args: &[u64; MAX_ARGS]) {
     }
 }
 
-/// Captures what is valid at exit: the data that was read.
+/// Captures what is valid at exit: the data that was read (`mode`, kept
+/// from the spec at enter).
 #[inline(always)]
-fn capture_exit(tid: u32, nr: i64, args: &[u64; MAX_ARGS], ret: i64) {
+fn capture_exit(tid: u32, nr: i64, mode: u8, args: &[u64; MAX_ARGS], ret: i64) {
     if ret <= 0 {
         return;
     }
-    let Some(spec) = spec_of(nr) else { return };
-    if matches!(
-        spec.data,
-        capture::BUF_OUT | capture::IOV_OUT | capture::MSG_OUT
-    ) {
-        capture_mode(tid, nr, spec.data, args, ret as u64);
+    if matches!(mode, capture::BUF_OUT | capture::IOV_OUT | capture::MSG_OUT) {
+        capture_mode(tid, nr, mode, args, ret as u64);
     }
 }
 
@@ -480,6 +479,12 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
         // SAFETY: as above; a byte store.
         unsafe { *flag = traced::ON };
     }
+    // The `-e` set, before any other work.
+    let spec = spec_of(nr);
+    if spec.record == 0 {
+        count(counter::FILTERED);
+        return 0;
+    }
     let tid = pid_tgid as u32;
     let regs: *const PtRegs = ctx.arg(0);
     // SAFETY: the tracepoint's `struct pt_regs *`, valid for the program's
@@ -496,7 +501,9 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
         emit_syscall(tgid, tid, nr, &args, now, 0, 0, FLAG_NO_RETURN);
         return 0;
     }
-    capture_enter(tid, nr, &args);
+    if spec.data != capture::NONE || spec.paths != 0 {
+        capture_enter(tid, nr, spec, &args);
+    }
 
     if let Some(slot) = inflight_slot(tid) {
         // SAFETY: pointer from a successful array lookup. Only the threads
@@ -505,9 +512,10 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
         // A slot never used has tid 0 (no task's tid).
         if slot.nr >= 0 && slot.tid != tid && slot.tid != 0 {
             // Another thread's syscall is in this slot: its record is lost.
-            count_lost();
+            count(counter::LOST_SYSCALLS);
         }
         slot.enter_ns = now;
+        slot.exit_data = spec.data;
         slot.nr = nr;
         slot.args = args;
         slot.tid = tid;
@@ -537,7 +545,7 @@ pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
     let ret: i64 = ctx.arg(1);
     // SAFETY: reads the monotonic clock, no memory access.
     let now = unsafe { bpf_ktime_get_ns() };
-    capture_exit(tid, pending.nr, &pending.args, ret);
+    capture_exit(tid, pending.nr, pending.exit_data, &pending.args, ret);
     emit_syscall(
         (pid_tgid >> 32) as u32,
         tid,
@@ -569,7 +577,7 @@ fn emit_task(kind: u16, flags: u16, tid: u32, tgid: u32, parent_tid: u32) {
             });
             entry.submit(BPF_RB_NO_WAKEUP as u64);
         }
-        None => count_lost(),
+        None => count(counter::LOST_TASKS),
     }
 }
 
@@ -653,6 +661,45 @@ pub fn sched_process_exec(_ctx: TracePointContext) -> u32 {
     }
     emit_task(kind::EXEC, 0, tgid, tgid, 0);
     0
+}
+
+/// The floor's target tgid (`u32::MAX`: none). See [`floor_enter`].
+#[unsafe(no_mangle)]
+static FLOOR_TGID: Global<u32> = Global::new(u32::MAX);
+
+/// Runs of the floor programs that matched [`FLOOR_TGID`]: the work they
+/// do on a match, so that the compare stays in the program.
+#[map(name = "FLOOR_HITS")]
+static FLOOR_HITS: Array<u64> = Array::with_max_entries(1, 0);
+
+/// The floor: what any eBPF recorder on these tracepoints costs at least.
+/// It reads the tgid, compares it with one value and returns, attached to
+/// the same tracepoints the same way as [`sys_enter`] and [`sys_exit`].
+/// Loaded only by the hidden `tracer floor-probe` (for `cargo xtask
+/// bench`), never with the real programs.
+#[btf_tracepoint(function = "sys_enter")]
+pub fn floor_enter(_ctx: BtfTracePointContext) -> i32 {
+    floor_check();
+    0
+}
+
+/// `sys_exit`'s half of the floor (see [`floor_enter`]).
+#[raw_tracepoint(tracepoint = "sys_exit")]
+pub fn floor_exit(_ctx: RawTracePointContext) -> i32 {
+    floor_check();
+    0
+}
+
+#[inline(always)]
+fn floor_check() {
+    let tgid = (bpf_get_current_pid_tgid() >> 32) as u32;
+    if tgid == FLOOR_TGID.load()
+        && let Some(hits) = FLOOR_HITS.get_ptr_mut(0)
+    {
+        // SAFETY: pointer from a successful array lookup; a racy count is
+        // fine, nothing depends on it.
+        unsafe { *hits += 1 };
+    }
 }
 
 #[cfg(not(test))]

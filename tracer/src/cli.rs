@@ -40,6 +40,10 @@ pub enum Command {
     /// print the elapsed nanoseconds.
     #[command(hide = true)]
     SyscallLoop { count: u64 },
+    /// The floor of `cargo xtask bench` and `overhead`: attach programs that
+    /// only check the tgid, until SIGINT or SIGTERM.
+    #[command(hide = true)]
+    FloorProbe,
 }
 
 #[cfg(test)]

@@ -84,6 +84,28 @@ impl FdNames {
     }
 }
 
+/// Whether [`FdNames::after`] learns from syscall `nr`: a narrow `-e`
+/// still records these in the kernel under `-y`, so that a name is never
+/// shown for an fd that was closed or replaced unseen.
+pub fn tracks(nr: u32) -> bool {
+    returns_fd(nr)
+        || matches!(
+            nr,
+            nr::CLOSE
+                | nr::DUP2
+                | nr::DUP3
+                | nr::PIPE
+                | nr::PIPE2
+                | nr::SOCKETPAIR
+                | nr::EXECVE
+                | nr::EXECVEAT
+                | nr::CLOSE_RANGE
+                | nr::CONNECT
+                | nr::BIND
+                | nr::LISTEN
+        )
+}
+
 /// Syscalls whose return value is a new file descriptor.
 fn returns_fd(nr: u32) -> bool {
     matches!(

@@ -3,6 +3,7 @@
 //! `main` only wires things together: parse the command line, run the
 //! subcommand, turn its outcome into an exit status.
 
+mod calibration;
 mod cli;
 mod clock;
 mod commands;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
         cli::Command::Daemon(args) => daemon::run(args),
         cli::Command::Ctl(args) => ctl::run(args),
         cli::Command::SyscallLoop { count } => overhead::syscall_loop(count),
+        cli::Command::FloorProbe => overhead::floor_probe(),
     };
     match outcome {
         Ok(Exit::Code(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

@@ -14,9 +14,15 @@ use crate::{
 pub struct RunInfo {
     /// `ebpf` or `ptrace`.
     pub mode: &'static str,
-    /// Events the source could not deliver (ring full, …).
+    /// Syscall records the source could not deliver (ring full).
     pub lost_events: u64,
-    /// Syscalls recorded, before `-e` filtering.
+    /// Task records (fork, exit, exec) the source could not deliver.
+    pub lost_tasks: u64,
+    /// Captures (paths, data) the source could not deliver; their
+    /// syscalls were recorded, and show pointers instead.
+    pub lost_captures: u64,
+    /// Syscalls recorded, before userspace `-e` filtering (the kernel's
+    /// filter left out the others).
     pub syscalls: u64,
     /// Trace start and end, `CLOCK_MONOTONIC` ns.
     pub start_ns: u64,
@@ -35,6 +41,11 @@ pub struct ObserverCost {
     /// eBPF only: the programs' run time over every task on the machine,
     /// the cost that untraced processes pay too.
     pub machine_ns: Option<u64>,
+    /// eBPF only: the target's share of the tracepoint slow path that
+    /// every syscall takes while programs are attached (not in their run
+    /// time): `tracer overhead`'s calibration of the floor on this machine
+    /// per syscall, times the target's syscalls. `None`: not calibrated.
+    pub slow_path_ns: Option<u64>,
 }
 
 impl RunInfo {
@@ -84,6 +95,10 @@ pub trait Sink {
     fn task(&mut self, _event: &TaskEvent, _tasks: &Tasks) -> io::Result<()> {
         Ok(())
     }
+
+    /// A syscall `-e` does not show: sinks that keep state from the event
+    /// stream (`-y`'s fd names) learn from it all the same.
+    fn unshown(&mut self, _event: &SyscallEvent) {}
 
     /// Request attribution found something wrong.
     fn anomaly(&mut self, _anomaly: &Anomaly, _tasks: &Tasks) -> io::Result<()> {
@@ -190,6 +205,9 @@ impl Pipeline {
                     self.push_anomaly(&anomaly)?;
                 }
                 if !self.filter.matches(ev.nr) {
+                    for sink in &mut self.sinks {
+                        sink.unshown(&ev);
+                    }
                     return Ok(());
                 }
                 if let (Some(keep), Some(data)) = (self.keep_bytes, &mut ev.data)

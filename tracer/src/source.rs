@@ -42,10 +42,15 @@ pub enum Source {
 }
 
 impl Source {
-    /// Sets up the source for `mode`, capturing up to `capture_bytes` of
-    /// each data buffer. `auto` falls back to ptrace, saying why, when eBPF
-    /// cannot be loaded.
-    pub fn open(mode: Mode, ring_bytes: u32, capture_bytes: u32) -> Result<Self> {
+    /// Sets up the source for `mode`, recording the syscalls in `record`
+    /// and capturing up to `capture_bytes` of each data buffer. `auto`
+    /// falls back to ptrace, saying why, when eBPF cannot be loaded.
+    pub fn open(
+        mode: Mode,
+        ring_bytes: u32,
+        capture_bytes: u32,
+        record: &SyscallFilter,
+    ) -> Result<Self> {
         let ptrace = || -> Result<Self> {
             Ok(Self::Ptrace(
                 PtraceSource::new(capture_bytes).context("cannot start ptrace mode")?,
@@ -53,10 +58,11 @@ impl Source {
         };
         match mode {
             Mode::Ebpf => Ok(Self::Ebpf(Box::new(
-                EbpfSource::load(ring_bytes, capture_bytes).context("cannot trace with eBPF")?,
+                EbpfSource::load(ring_bytes, capture_bytes, record)
+                    .context("cannot trace with eBPF")?,
             ))),
             Mode::Ptrace => ptrace(),
-            Mode::Auto => match EbpfSource::load(ring_bytes, capture_bytes) {
+            Mode::Auto => match EbpfSource::load(ring_bytes, capture_bytes, record) {
                 Ok(source) => Ok(Self::Ebpf(Box::new(source))),
                 Err(
                     err @ (EbpfError::BadRingSize(_)
@@ -183,6 +189,8 @@ impl Source {
     /// run: an underestimate, since runs that record cost more than runs
     /// that only check the filter. `machine_ns` extrapolates the windows'
     /// rate of runs over the whole trace: what every task paid.
+    /// `slow_path_ns` adds the tracepoint slow path, calibrated by `tracer
+    /// overhead` (see [`crate::calibration`]).
     /// ptrace: the time tracees spent stopped in the tracer.
     pub fn observer(&self, syscalls: u64, duration_ns: u64) -> Option<ObserverCost> {
         match self {
@@ -195,19 +203,47 @@ impl Source {
                     // The target's runs are among the machine's, whatever
                     // the sampling windows happened to see.
                     machine_ns: Some(machine_ns.max(total_ns)),
+                    slow_path_ns: crate::calibration::load().map(|ns| ns * syscalls),
                 })
             }
             Self::Ptrace(source) => Some(ObserverCost {
                 total_ns: source.stopped_ns(),
                 machine_ns: None,
+                slow_path_ns: None,
             }),
         }
     }
 
-    /// Events the source could not deliver.
-    pub fn lost(&self) -> u64 {
+    /// Syscall records the source could not deliver.
+    pub fn lost_syscalls(&self) -> u64 {
         match self {
-            Self::Ebpf(source) => source.lost(),
+            Self::Ebpf(source) => source.lost_syscalls(),
+            Self::Ptrace(_) => 0,
+        }
+    }
+
+    /// Task records (fork, exit, exec) the source could not deliver.
+    pub fn lost_tasks(&self) -> u64 {
+        match self {
+            Self::Ebpf(source) => source.lost_tasks(),
+            Self::Ptrace(_) => 0,
+        }
+    }
+
+    /// Captures (paths, data) the source could not deliver: their syscalls
+    /// show pointers instead.
+    pub fn lost_captures(&self) -> u64 {
+        match self {
+            Self::Ebpf(source) => source.lost_captures(),
+            Self::Ptrace(_) => 0,
+        }
+    }
+
+    /// Syscalls of the targets that the kernel left out for `-e` (ptrace's
+    /// seccomp filter does not stop the target for them at all).
+    pub fn filtered(&self) -> u64 {
+        match self {
+            Self::Ebpf(source) => source.filtered(),
             Self::Ptrace(_) => 0,
         }
     }

@@ -5,7 +5,10 @@
 //! The time measured is dd's own copy time (its last stderr line), so the
 //! tracers' start-up and tear-down do not blur the target's slowdown.
 //! Every configuration runs once per round, in a shuffled order, so machine
-//! drift hits all alike; the report gives medians and ratios to untraced.
+//! drift hits all alike; the report gives medians, ratios to untraced, and
+//! the nanoseconds each configuration adds per syscall over untraced and
+//! over the floor: programs on the same tracepoints that only check the
+//! tgid (`tracer floor-probe`), what any eBPF recorder here pays at least.
 
 use std::{
     path::Path,
@@ -43,12 +46,16 @@ pub struct BenchArgs {
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Config {
     Untraced,
+    /// dd untraced while the floor programs are attached.
+    Floor,
     /// dd untraced while tracer records another process: the cost that
     /// everybody else on the machine pays.
     Bystander,
     TracerEbpf,
     /// The same with data capture off (`-s 0`): what capture costs.
     TracerEbpfNoCapture,
+    /// `-e trace=openat`: the set is applied in the kernel.
+    TracerEbpfNarrow,
     Bpftrace,
     /// `tracer daemon` running with no watch; dd unwatched.
     DaemonIdle,
@@ -66,9 +73,11 @@ impl Config {
     fn label(self) -> &'static str {
         match self {
             Config::Untraced => "untraced",
+            Config::Floor => "floor: tgid check only on raw_syscalls",
             Config::Bystander => "untraced, tracer watching another process",
             Config::TracerEbpf => "tracer record (ebpf) -o FILE, every event as text",
             Config::TracerEbpfNoCapture => "tracer record (ebpf) -s 0 -o FILE: no data capture",
+            Config::TracerEbpfNarrow => "tracer record --mode ebpf -e trace=openat",
             Config::Bpftrace => "bpftrace, every event printed",
             Config::DaemonIdle => "tracer daemon running, no watch",
             Config::DaemonBystander => "tracer daemon watching another process",
@@ -119,10 +128,23 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
             count: args.count,
             configs: &[
                 Config::Untraced,
+                Config::Floor,
                 Config::Bystander,
                 Config::TracerEbpf,
                 Config::TracerEbpfNoCapture,
+                Config::TracerEbpfNarrow,
                 Config::Bpftrace,
+            ],
+        },
+        Group {
+            title: "narrow -e trace=openat: eBPF, ptrace, strace side by side",
+            count: args.count,
+            configs: &[
+                Config::Untraced,
+                Config::Floor,
+                Config::TracerEbpfNarrow,
+                Config::TracerPtraceNarrow,
+                Config::StraceNarrow,
             ],
         },
         Group {
@@ -130,11 +152,10 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
             count: args.ptrace_count,
             configs: &[
                 Config::Untraced,
+                Config::Floor,
                 Config::TracerEbpf,
                 Config::TracerPtrace,
                 Config::Strace,
-                Config::TracerPtraceNarrow,
-                Config::StraceNarrow,
             ],
         },
     ];
@@ -180,21 +201,38 @@ fn run_group(group: &Group, rounds: usize, tracer: &Path, scratch: &Path) -> Res
         }
     }
     let base = median(times[0].clone()).context("no untraced run succeeded")?;
+    let floor = group
+        .configs
+        .iter()
+        .position(|&c| c == Config::Floor)
+        .and_then(|i| median(times[i].clone()));
+    // dd makes two syscalls per byte.
+    let per_syscall = |secs: f64| secs * 1e9 / (2 * group.count) as f64;
     let mut out = format!(
         "\n{}: dd if=/dev/zero of=/dev/null bs=1 count={} ({rounds} rounds, medians of dd's own copy time)\n",
         group.title, group.count
     );
     out.push_str(&format!(
-        "{:<52} {:>10} {:>8}\n",
-        "configuration", "median s", "ratio"
+        "{:<52} {:>10} {:>8} {:>12} {:>12} {:>9}\n",
+        "configuration", "median s", "ratio", "+ns/syscall", "+ns o/floor", "x floor"
     ));
     for (i, config) in group.configs.iter().enumerate() {
         match median(times[i].clone()) {
-            Some(m) => out.push_str(&format!(
-                "{:<52} {m:>10.4} {:>7.2}x\n",
-                config.label(),
-                m / base
-            )),
+            Some(m) => {
+                let (over_floor, x_floor) = match floor {
+                    Some(f) => (
+                        format!("{:+.0}", per_syscall(m - f)),
+                        format!("{:.2}x", m / f),
+                    ),
+                    None => ("-".into(), "-".into()),
+                };
+                out.push_str(&format!(
+                    "{:<52} {m:>10.4} {:>7.2}x {:>12} {over_floor:>12} {x_floor:>9}\n",
+                    config.label(),
+                    m / base,
+                    format!("{:+.0}", per_syscall(m - base)),
+                ));
+            }
             None => out.push_str(&format!("{:<52} {:>10} {:>8}\n", config.label(), "-", "-")),
         }
     }
@@ -211,6 +249,24 @@ fn measure(config: Config, tracer: &Path, dd: &[String], scratch: &Path) -> Resu
     let plain = |cmd: &mut Command| dd_time(cmd).map(|t| (t, 0));
     match config {
         Config::Untraced => plain(Command::new(&dd[0]).args(&dd[1..])),
+        Config::Floor => {
+            let mut probe = Command::new(tracer)
+                .arg("floor-probe")
+                .stderr(Stdio::piped())
+                .spawn()
+                .context("cannot start tracer floor-probe")?;
+            // It says "floor attached" once the programs are in.
+            let mut said = String::new();
+            let stderr = probe.stderr.take().context("no stderr")?;
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut said)?;
+            let result = if said.contains("floor attached") {
+                plain(Command::new(&dd[0]).args(&dd[1..]))
+            } else {
+                Err(anyhow::anyhow!("tracer floor-probe: {}", said.trim()))
+            };
+            stop(&mut probe);
+            result
+        }
         Config::Bystander => {
             let mut victim = Command::new("sleep").arg("600").spawn()?;
             let watcher = Command::new(tracer)
@@ -233,6 +289,7 @@ fn measure(config: Config, tracer: &Path, dd: &[String], scratch: &Path) -> Resu
         }
         Config::TracerEbpf
         | Config::TracerEbpfNoCapture
+        | Config::TracerEbpfNarrow
         | Config::TracerPtrace
         | Config::TracerPtraceNarrow => {
             let mut cmd = Command::new(tracer);
@@ -244,6 +301,15 @@ fn measure(config: Config, tracer: &Path, dd: &[String], scratch: &Path) -> Resu
                     .args(["record", "--mode", "ebpf", "-s", "0", "-o"])
                     .arg(&trace_file),
                 Config::TracerPtrace => cmd.args(["record", "--mode", "ptrace", "-o", "/dev/null"]),
+                Config::TracerEbpfNarrow => cmd.args([
+                    "record",
+                    "--mode",
+                    "ebpf",
+                    "-e",
+                    "trace=openat",
+                    "-o",
+                    "/dev/null",
+                ]),
                 _ => cmd.args([
                     "record",
                     "--mode",

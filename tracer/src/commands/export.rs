@@ -90,8 +90,8 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
     if let Some(warning) = warning {
         eprintln!("tracer: {warning}");
     }
-    if run.lost_events > 0 {
-        eprintln!("{}", crate::output::lost_banner(run.lost_events));
+    if crate::output::lost_anything(&run) {
+        eprintln!("{}", crate::output::lost_banner(&run));
     }
     Ok(Exit::Code(if damaged { 1 } else { 0 }))
 }

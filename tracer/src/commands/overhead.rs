@@ -5,17 +5,27 @@
 //! `getppid` calls timed from inside, so process start-up and the tracer's
 //! own set-up stay out of the number. Modes alternate within each round so
 //! machine drift hits them alike; medians over rounds.
+//!
+//! `floor` is the loop with only the floor programs attached (a tgid check
+//! on the `raw_syscalls` tracepoints, see [`crate::ebpf::floor`]): its
+//! cost over untraced is the tracepoint slow path, which the programs' own
+//! run time does not show. It is saved ([`crate::calibration`]) and added
+//! to `record`'s observer cost.
 
 use std::{
     path::PathBuf,
     process::{Command, Stdio},
-    time::Instant,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
 };
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 
-use crate::{exit::Exit, stats, syscalls::nr};
+use crate::{ebpf::floor::Floor, exit::Exit, stats, syscalls::nr};
 
 #[derive(Debug, Args)]
 pub struct OverheadArgs {
@@ -26,9 +36,10 @@ pub struct OverheadArgs {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=10_000))]
     pub rounds: u64,
     /// Modes to calibrate, each once (none is the untraced baseline,
-    /// always run).
-    #[arg(long, value_delimiter = ',', default_value = "ebpf,ptrace",
-          value_parser = ["ebpf", "ptrace"])]
+    /// always run; floor calibrates the slow path that record's observer
+    /// cost adds).
+    #[arg(long, value_delimiter = ',', default_value = "floor,ebpf,ptrace",
+          value_parser = ["floor", "ebpf", "ptrace"])]
     pub modes: Vec<String>,
 }
 
@@ -41,6 +52,23 @@ pub fn syscall_loop(count: u64) -> Result<Exit> {
         unsafe { libc::syscall(nr::GETPPID.into()) };
     }
     println!("{}", start.elapsed().as_nanos());
+    Ok(Exit::Code(0))
+}
+
+/// Attaches the floor programs (see [`crate::ebpf::floor`]) and keeps them
+/// until SIGINT or SIGTERM; says "floor attached" on stderr once they are.
+pub fn floor_probe() -> Result<Exit> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("cannot install signal handlers")?;
+    }
+    let floor = Floor::attach(u32::MAX).context("cannot attach the floor programs")?;
+    eprintln!("tracer: floor attached");
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(floor);
     Ok(Exit::Code(0))
 }
 
@@ -75,21 +103,54 @@ pub fn run(args: OverheadArgs) -> Result<Exit> {
         "{:<8} {:>12} {:>14} {:>9}",
         "mode", "ns/syscall", "added ns", "slowdown"
     );
+    let mut slow_path = None;
     for (i, mode) in modes.iter().enumerate() {
         match (&errors[i], stats::median(&mut samples[i])) {
             (Some(err), _) => println!("{mode:<8} unavailable: {err}"),
-            (None, Some(ns)) => println!(
-                "{mode:<8} {ns:>12.0} {:>14.0} {:>8.2}x",
-                ns - base,
-                ns / base
-            ),
+            (None, Some(ns)) => {
+                println!(
+                    "{mode:<8} {ns:>12.0} {:>14.0} {:>8.2}x",
+                    ns - base,
+                    ns / base
+                );
+                if mode == "floor" {
+                    slow_path = Some((ns - base).max(0.0).round() as u64);
+                }
+            }
             (None, None) => println!("{mode:<8} no data"),
         }
+    }
+    if let Some(ns) = slow_path {
+        let path = crate::calibration::save(ns)?;
+        println!(
+            "floor: the tracepoint slow path costs {ns} ns per syscall here; saved to {} for record's observer cost",
+            path.display()
+        );
     }
     Ok(Exit::Code(0))
 }
 
 fn time_once(me: &PathBuf, mode: &str, count: u64) -> Result<u64> {
+    if mode == "floor" {
+        let mut probe = Command::new(me)
+            .arg("floor-probe")
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot start the floor probe")?;
+        let mut said = String::new();
+        if let Some(stderr) = probe.stderr.take() {
+            std::io::BufRead::read_line(&mut std::io::BufReader::new(stderr), &mut said)?;
+        }
+        let result = if said.contains("floor attached") {
+            time_once(me, "none", count)
+        } else {
+            Err(anyhow::anyhow!("{}", said.trim()))
+        };
+        // SAFETY: kill on our own child's pid, which we have not reaped.
+        unsafe { libc::kill(probe.id() as i32, libc::SIGINT) };
+        let _ = probe.wait();
+        return result;
+    }
     let mut cmd = Command::new(me);
     if mode != "none" {
         cmd.args(["record", "--mode", mode, "-o", "/dev/null", "--"])

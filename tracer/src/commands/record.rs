@@ -186,8 +186,17 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         realtime_offset_ns: Some(clock_offset),
         ..args.show.view()
     })?];
-    let opened =
-        stop.in_main_thread_only(|| Source::open(args.mode, args.ring_size, args.capture_bytes));
+    // Request attribution, whenever there is a pattern to look for: it
+    // costs a branch per event when nothing is captured. A narrow `-e`
+    // leaves the built-in patterns off unless --by-request asks for
+    // requests: attribution needs every read and write recorded, which is
+    // what a narrow trace is meant not to pay for.
+    let defaults = !args.no_default_request_ids && (filter.is_all() || args.show.by_request);
+    let patterns = Patterns::new(args.request_ids.clone(), defaults);
+    let recorded = kernel_set(&filter, !patterns.is_empty(), args.decode_fds);
+    let opened = stop.in_main_thread_only(|| {
+        Source::open(args.mode, args.ring_size, args.capture_bytes, &recorded)
+    });
     if launcher.is_some()
         && let Some(signal) = stop.signal()
     {
@@ -209,14 +218,10 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     for target in &args.exports {
         sinks.push(target.open()?);
     }
-    let prepare_filter = filter.clone();
     let mut pipeline = Pipeline::new(filter, sinks);
     if !args.keep_payload {
         pipeline = pipeline.keep_bytes(crate::pipeline::SHOWN_BYTES);
     }
-    // Request attribution, whenever there is a pattern to look for: it
-    // costs a branch per event when nothing is captured.
-    let patterns = Patterns::new(args.request_ids.clone(), !args.no_default_request_ids);
     if !patterns.is_empty() {
         pipeline = pipeline.with_attributor(Attributor::new(patterns));
     }
@@ -233,7 +238,7 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         }
         eprintln!("tracer: Process {tgid} attached");
     }
-    if !attach.is_empty() && !prepare_filter.is_all() && source.mode() == "ptrace" {
+    if !attach.is_empty() && !recorded.is_all() && source.mode() == "ptrace" {
         eprintln!(
             "tracer: seccomp cannot be added to a running process: with -p, every syscall stops it"
         );
@@ -241,7 +246,7 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     let gated = match launcher {
         None => None,
         Some(launcher) => {
-            let gated = launcher.spawn(source.prepare(&prepare_filter))?;
+            let gated = launcher.spawn(source.prepare(&recorded))?;
             let pid = gated.pid().as_raw() as u32;
             // Named at its exec, by the source.
             let traced = source.trace(pid, true).and_then(|_| {
@@ -346,11 +351,15 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     }
 
     let end_ns = clock_ns(libc::CLOCK_MONOTONIC);
+    // The syscalls left out in the kernel ran the programs too.
+    let made = pipeline.syscalls + source.filtered();
     let run = RunInfo {
         mode: source.mode(),
-        lost_events: source.lost(),
+        lost_events: source.lost_syscalls(),
+        lost_tasks: source.lost_tasks(),
+        lost_captures: source.lost_captures(),
         syscalls: pipeline.syscalls,
-        observer: source.observer(pipeline.syscalls, end_ns.saturating_sub(start_ns)),
+        observer: source.observer(made, end_ns.saturating_sub(start_ns)),
         start_ns,
         end_ns,
     };
@@ -379,8 +388,8 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
             _ => return Err(err).context("cannot write the output"),
         }
     }
-    if run.lost_events > 0 && args.show.output.is_some() {
-        eprintln!("{}", crate::output::lost_banner(run.lost_events));
+    if crate::output::lost_anything(&run) && args.show.output.is_some() {
+        eprintln!("{}", crate::output::lost_banner(&run));
     }
     if orphaned > 0 {
         // Not silent: those syscalls show pointers where data was taken.
@@ -468,6 +477,19 @@ fn wait_for(pid: Pid, stop: &Stop) -> Option<WaitStatus> {
 
 fn signal_name(signal: i32) -> &'static str {
     Signal::try_from(signal).map_or("a signal", Signal::as_str)
+}
+
+/// The syscalls the source records: what `-e` shows, plus what the
+/// features that are on learn from (attribution, `-y`), whatever is shown.
+fn kernel_set(shown: &SyscallFilter, attribution: bool, decode_fds: bool) -> SyscallFilter {
+    let mut set = shown.clone();
+    if attribution {
+        set = set.with(crate::request::needs);
+    }
+    if decode_fds {
+        set = set.with(crate::fds::tracks);
+    }
+    set
 }
 
 /// Keeps the set of live tasks in step, then hands the event on.

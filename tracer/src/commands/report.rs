@@ -107,8 +107,10 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
 
     // The sinks end their output with the LOST banner; say it on stderr
     // too unless that output is already this terminal.
-    if run.lost_events > 0 && (args.show.output.is_some() || !io::stdout().is_terminal()) {
-        eprintln!("{}", lost_banner(run.lost_events));
+    if crate::output::lost_anything(&run)
+        && (args.show.output.is_some() || !io::stdout().is_terminal())
+    {
+        eprintln!("{}", lost_banner(&run));
     }
     if let Some(warning) = replay.warning() {
         eprintln!("tracer: {}: {warning}", path.display());

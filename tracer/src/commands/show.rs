@@ -40,6 +40,11 @@ pub struct ShowArgs {
 
     /// Filter expression, strace syntax: trace=open,close | trace=%file |
     /// trace=!read,write | %network, %process, %memory, %signal, %desc.
+    /// eBPF applies it in the kernel: a syscall left out costs the target
+    /// one table lookup over the floor. Still recorded, not shown: the
+    /// read/write/open/close families when request attribution is on (a
+    /// narrow -e turns the built-in patterns off unless --by-request; a
+    /// --request-id keeps it on), and fd-changing calls under -y.
     #[arg(short = 'e', value_name = "EXPR")]
     pub exprs: Vec<String>,
 }

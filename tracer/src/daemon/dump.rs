@@ -127,6 +127,8 @@ pub fn write(dir: &Path, job: &DumpJob) -> Result<DumpInfo> {
     let run = RunInfo {
         mode: "ebpf",
         lost_events: job.lost,
+        lost_tasks: 0,
+        lost_captures: 0,
         syscalls,
         start_ns: first,
         end_ns: last.max(first),

@@ -290,8 +290,12 @@ pub fn run(args: DaemonArgs) -> Result<crate::exit::Exit> {
     let (listener, bound) = socket::bind(&config.socket, config.socket_group.as_deref())?;
     // Dumps hold what processes read and wrote: root only.
     dump::prepare_dir(&config.dump_dir)?;
-    let source = EbpfSource::load(config.ring_size, config.capture)
-        .context("cannot load the eBPF programs")?;
+    let source = EbpfSource::load(
+        config.ring_size,
+        config.capture,
+        &crate::syscalls::filter::SyscallFilter::all(),
+    )
+    .context("cannot load the eBPF programs")?;
     // Checked here, built on the collector thread (it is not `Send`).
     Registry::new(config.settings.clone())?;
 

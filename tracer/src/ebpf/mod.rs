@@ -5,6 +5,7 @@
 //! on exactly as before, since eBPF never stops them.
 
 mod decode;
+pub mod floor;
 pub mod tracefs;
 
 use std::{
@@ -25,7 +26,10 @@ use aya::{
 use thiserror::Error;
 use tracer_common::{CaptureSpec, capture, counter, names, traced};
 
-use crate::{event::Event, syscalls};
+use crate::{
+    event::Event,
+    syscalls::{self, filter::SyscallFilter},
+};
 
 /// The object built by `build.rs` from `tracer-ebpf`.
 static OBJECT: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/tracer-ebpf"));
@@ -188,9 +192,14 @@ impl StatsSampler {
 
 impl EbpfSource {
     /// Loads and attaches the programs. Nothing is recorded until a tgid is
-    /// added with [`EbpfSource::trace`]. Up to `capture_bytes` of each data
-    /// buffer are captured (0: none).
-    pub fn load(ring_bytes: u32, capture_bytes: u32) -> Result<Self, EbpfError> {
+    /// added with [`EbpfSource::trace`]. Only the syscalls in `record` are
+    /// recorded (the others cost the traced tasks one array lookup); up to
+    /// `capture_bytes` of each data buffer are captured (0: none).
+    pub fn load(
+        ring_bytes: u32,
+        capture_bytes: u32,
+        record: &SyscallFilter,
+    ) -> Result<Self, EbpfError> {
         if ring_bytes < 4096 || !ring_bytes.is_power_of_two() {
             return Err(EbpfError::BadRingSize(ring_bytes));
         }
@@ -235,14 +244,15 @@ impl EbpfSource {
         exit.load()
             .map_err(|e| classify_program_error(names::SYS_EXIT, &e))?;
         let syscall_links = Some(attach_syscall_programs(&mut ebpf)?);
-        // The capture table goes in before any program can run.
+        // The syscall table and the `-e` set go in before any task is
+        // traced.
         let mut specs: Array<_, CaptureSpec> =
             Array::try_from(ebpf.map_mut(names::CAPTURE).ok_or_else(|| {
                 EbpfError::Map(format!("map {} missing from the object", names::CAPTURE))
             })?)
             .map_err(|e| EbpfError::Map(chain(&e)))?;
-        for nr in 0..capture::SYSCALLS.min(syscalls::NR_END) {
-            let spec = syscalls::capture_spec(nr);
+        for nr in 0..capture::SYSCALLS {
+            let spec = spec_for(nr, record);
             if spec != CaptureSpec::default() {
                 specs
                     .set(nr, spec, 0)
@@ -361,11 +371,36 @@ impl EbpfSource {
         n
     }
 
-    /// Records the kernel side could not deliver because the ring was full,
-    /// summed over CPUs.
+    /// Syscall and task records the kernel side could not deliver (the
+    /// ring was full), summed over CPUs.
     pub fn lost(&self) -> u64 {
+        self.counter(counter::LOST_SYSCALLS) + self.counter(counter::LOST_TASKS)
+    }
+
+    /// Syscall records lost (ring full, or an `INFLIGHT` slot taken).
+    pub fn lost_syscalls(&self) -> u64 {
+        self.counter(counter::LOST_SYSCALLS)
+    }
+
+    /// Task records (fork, exit, exec) that did not fit in the ring.
+    pub fn lost_tasks(&self) -> u64 {
+        self.counter(counter::LOST_TASKS)
+    }
+
+    /// Capture records (paths, data) that did not fit in the ring: their
+    /// syscalls may have been recorded, and show pointers instead.
+    pub fn lost_captures(&self) -> u64 {
+        self.counter(counter::LOST_CAPTURES)
+    }
+
+    /// Syscalls of traced tasks that the `-e` set left out in the kernel.
+    pub fn filtered(&self) -> u64 {
+        self.counter(counter::FILTERED)
+    }
+
+    fn counter(&self, index: u32) -> u64 {
         self.counters
-            .get(&counter::LOST, 0)
+            .get(&index, 0)
             .map(|per_cpu| per_cpu.iter().sum())
             .unwrap_or(0)
     }
@@ -400,6 +435,22 @@ impl EbpfSource {
     }
 }
 
+/// The `CAPTURE` slot of syscall `nr` (slot `capture::OTHER` stands for
+/// every number beyond the table) when `record` is the set to record.
+fn spec_for(nr: u32, record: &SyscallFilter) -> CaptureSpec {
+    let known = nr < capture::OTHER.min(syscalls::NR_END);
+    CaptureSpec {
+        // Numbers from the table's end on (and slot OTHER) are selected
+        // together: `matches` says so for all of them alike.
+        record: u8::from(record.matches(nr)),
+        ..if known {
+            syscalls::capture_spec(nr)
+        } else {
+            CaptureSpec::default()
+        }
+    }
+}
+
 /// The `WATCH_COMMS` key of `comm`: NUL-padded to 16 bytes, as the kernel
 /// stores it.
 fn comm_key(comm: &str) -> Result<[u8; 16], EbpfError> {
@@ -412,11 +463,18 @@ fn comm_key(comm: &str) -> Result<[u8; 16], EbpfError> {
     Ok(key)
 }
 
-/// Cumulative (run time ns, run count) of all our programs.
+/// Cumulative (run time ns, run count) of the programs tracer loads (the
+/// object's floor programs are not among them).
 fn program_totals(ebpf: &Ebpf) -> Option<(u64, u64)> {
     let (mut time, mut count) = (0, 0);
-    for (_, program) in ebpf.programs() {
-        let info = program.info().ok()?;
+    for name in [
+        names::SYS_ENTER,
+        names::SYS_EXIT,
+        names::SCHED_FORK,
+        names::SCHED_EXIT,
+        names::SCHED_EXEC,
+    ] {
+        let info = ebpf.program(name)?.info().ok()?;
         time += info.run_time().as_nanos() as u64;
         count += info.run_count();
     }

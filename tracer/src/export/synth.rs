@@ -243,6 +243,8 @@ pub fn generate(events: u64, pipeline: &mut Pipeline) -> Result<RunInfo> {
     Ok(RunInfo {
         mode: "synthetic",
         lost_events: 0,
+        lost_tasks: 0,
+        lost_captures: 0,
         syscalls: g.pipeline.syscalls,
         start_ns: START_NS,
         end_ns: g.now,

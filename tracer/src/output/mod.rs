@@ -72,7 +72,25 @@ pub fn view_sink(view: &View) -> Result<Box<dyn Sink>> {
 }
 
 /// The line every output ends with when events were dropped: loud, because a
-/// trace with holes must never pass for a complete one.
-pub fn lost_banner(lost: u64) -> String {
-    format!("tracer: LOST {lost} events (ring buffer full; raise --ring-size)")
+/// trace with holes must never pass for a complete one. Lost syscalls,
+/// task records and captures are counted apart: a lost capture leaves its
+/// syscall recorded.
+pub fn lost_anything(run: &crate::pipeline::RunInfo) -> bool {
+    run.lost_events + run.lost_tasks + run.lost_captures > 0
+}
+
+/// The banner itself (see [`lost_anything`]).
+pub fn lost_banner(run: &crate::pipeline::RunInfo) -> String {
+    let tasks = match run.lost_tasks {
+        0 => String::new(),
+        n => format!(", {n} task records"),
+    };
+    let captures = match run.lost_captures {
+        0 => String::new(),
+        n => format!(", and the data or paths of {n} recorded syscalls (shown as pointers)"),
+    };
+    format!(
+        "tracer: LOST {} syscalls{tasks}{captures} (ring buffer full; raise --ring-size)",
+        run.lost_events
+    )
 }

@@ -56,7 +56,12 @@ pub struct SummaryJson {
     /// first because it matters most.
     pub anomalies: Vec<AnomalyJson>,
     pub mode: &'static str,
+    /// Syscall records lost (ring full).
     pub lost_events: u64,
+    /// Task records (fork, exit, exec) lost.
+    pub lost_tasks: u64,
+    /// Captures (data, paths) lost while their syscalls were recorded.
+    pub lost_captures: u64,
     pub events: u64,
     pub duration_ns: u64,
     pub threads: usize,
@@ -135,7 +140,16 @@ pub fn anomaly_sentence(a: &Anomaly) -> String {
 
 #[derive(Debug, Serialize)]
 pub struct ObserverJson {
+    /// Everything below that is known: programs (or stops) plus the slow
+    /// path.
     pub total_ns: u64,
+    /// eBPF: tracer's programs' run time for the target. ptrace: the time
+    /// the target spent stopped.
+    pub programs_ns: u64,
+    /// eBPF: the tracepoint slow path the target's syscalls took, from
+    /// `tracer overhead`'s calibration; absent when not calibrated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub slow_path_ns: Option<u64>,
     /// eBPF: program run time over every task on the machine.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub machine_ns: Option<u64>,
@@ -146,28 +160,46 @@ pub struct ObserverJson {
 
 impl ObserverJson {
     fn new(cost: ObserverCost, syscalls: u64, duration_ns: u64) -> Self {
+        let total_ns = cost.total_ns + cost.slow_path_ns.unwrap_or(0);
         Self {
-            total_ns: cost.total_ns,
+            total_ns,
+            programs_ns: cost.total_ns,
+            slow_path_ns: cost.slow_path_ns,
             machine_ns: cost.machine_ns,
-            per_syscall_ns: cost.total_ns.checked_div(syscalls).unwrap_or(0),
+            per_syscall_ns: total_ns.checked_div(syscalls).unwrap_or(0),
             share_of_runtime: if duration_ns == 0 {
                 0.0
             } else {
-                cost.total_ns as f64 / duration_ns as f64
+                total_ns as f64 / duration_ns as f64
             },
         }
     }
 
     /// "observer cost: 41.2 ms over 812,345 syscalls (50 ns each), 3.1% of
     /// the target's run time".
+    /// eBPF adds which part is which: "…: 20.1 ms in tracer's programs,
+    /// 21.1 ms in the tracepoint slow path (calibrated by `tracer
+    /// overhead`)", or says that the slow path is not counted.
     pub fn sentence(&self, syscalls: u64) -> String {
-        format!(
+        let mut text = format!(
             "observer cost: {:.1} ms over {} syscalls ({} ns each), {:.1}% of the target's run time",
             self.total_ns as f64 / 1e6,
             thousands(syscalls),
             self.per_syscall_ns,
             self.share_of_runtime * 100.0
-        )
+        );
+        match (self.machine_ns, self.slow_path_ns) {
+            (Some(_), Some(slow)) => text.push_str(&format!(
+                ": {:.1} ms in tracer's programs, {:.1} ms in the tracepoint slow path (calibrated by `tracer overhead`)",
+                self.programs_ns as f64 / 1e6,
+                slow as f64 / 1e6
+            )),
+            (Some(_), None) => text.push_str(
+                ": tracer's programs only; the tracepoint slow path is not counted (run `tracer overhead` once to calibrate it)",
+            ),
+            _ => {}
+        }
+        text
     }
 }
 
@@ -276,6 +308,8 @@ impl<W: Write> SummarySink<W> {
             requests,
             mode: run.mode,
             lost_events: run.lost_events,
+            lost_tasks: run.lost_tasks,
+            lost_captures: run.lost_captures,
             events: self.events,
             duration_ns: run.duration_ns(),
             threads: tasks.seen(),
@@ -412,8 +446,8 @@ impl<W: Write> SummarySink<W> {
         if let Some(observer) = &summary.observer {
             writeln!(out, "{}", observer.sentence(run.syscalls))?;
         }
-        if run.lost_events > 0 {
-            writeln!(out, "{}", super::lost_banner(run.lost_events))?;
+        if crate::output::lost_anything(run) {
+            writeln!(out, "{}", super::lost_banner(run))?;
         }
         Ok(())
     }
@@ -654,6 +688,7 @@ mod tests {
             ObserverCost {
                 total_ns: 41_200_000,
                 machine_ns: None,
+                slow_path_ns: None,
             },
             812_345,
             1_329_000_000,
@@ -668,6 +703,28 @@ mod tests {
         assert_eq!(thousands(1000), "1,000");
     }
 
+    /// Item 6 of #13: the slow path is added to the programs' run time, and
+    /// the sentence says which part is which.
+    #[test]
+    fn observer_cost_adds_the_calibrated_slow_path() {
+        let cost = |slow_path_ns| ObserverCost {
+            total_ns: 20_000_000,
+            machine_ns: Some(25_000_000),
+            slow_path_ns,
+        };
+        let json = ObserverJson::new(cost(Some(30_000_000)), 1_000_000, 1_000_000_000);
+        assert_eq!((json.total_ns, json.programs_ns), (50_000_000, 20_000_000));
+        assert_eq!(json.per_syscall_ns, 50);
+        let text = json.sentence(1_000_000);
+        assert!(
+            text.contains("50.0 ms over 1,000,000 syscalls (50 ns each), 5.0% of the target's run time: 20.0 ms in tracer's programs, 30.0 ms in the tracepoint slow path"),
+            "{text}"
+        );
+        let text = ObserverJson::new(cost(None), 1_000_000, 1_000_000_000).sentence(1_000_000);
+        assert!(text.contains("(20 ns each), 2.0%"), "{text}");
+        assert!(text.contains("slow path is not counted"), "{text}");
+    }
+
     #[test]
     fn table_lists_every_syscall_and_lost_events() {
         let mut sink = SummarySink::new(Vec::new(), SummaryFormat::Table);
@@ -677,10 +734,13 @@ mod tests {
         let run = RunInfo {
             mode: "ebpf",
             lost_events: 7,
+            lost_tasks: 1,
+            lost_captures: 3,
             syscalls: 2,
             observer: Some(ObserverCost {
                 total_ns: 5_000,
                 machine_ns: Some(9_000),
+                slow_path_ns: None,
             }),
             start_ns: 0,
             end_ns: 100_000,
@@ -689,7 +749,12 @@ mod tests {
         let text = String::from_utf8(sink.out).unwrap();
         assert!(text.contains(" getppid\n"), "{text}");
         assert!(text.contains(" openat\n"), "{text}");
-        assert!(text.contains("LOST 7 events"), "{text}");
+        assert!(
+            text.contains(
+                "LOST 7 syscalls, 1 task records, and the data or paths of 3 recorded syscalls"
+            ),
+            "{text}"
+        );
         assert!(text.contains(" total\n"), "{text}");
         assert!(
             text.contains("observer cost: 0.0 ms over 2 syscalls (2500 ns each), 5.0%"),

@@ -109,6 +109,12 @@ impl<W: Write> Sink for TextSink<W> {
         Ok(())
     }
 
+    fn unshown(&mut self, ev: &SyscallEvent) {
+        if self.options.decode_fds {
+            self.fds.after(ev);
+        }
+    }
+
     fn syscall(&mut self, ev: &SyscallEvent, tasks: &Tasks) -> io::Result<()> {
         let line = &mut self.line;
         line.clear();
@@ -165,8 +171,8 @@ impl<W: Write> Sink for TextSink<W> {
     }
 
     fn finish(&mut self, run: &RunInfo, _tasks: &Tasks) -> io::Result<()> {
-        if run.lost_events > 0 {
-            writeln!(self.out, "{}", super::lost_banner(run.lost_events))?;
+        if crate::output::lost_anything(run) {
+            writeln!(self.out, "{}", super::lost_banner(run))?;
         }
         self.out.flush()
     }

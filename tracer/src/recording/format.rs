@@ -26,7 +26,7 @@ pub const MAGIC: &[u8; 8] = b"TRACEREC";
 
 /// The format version this build writes and reads. Bump it on any change
 /// to [`Record`] or its framing: postcard has no field names to fall back on.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// A payload larger than this is not something tracer wrote (a captured
 /// payload is at most a few pages): it is a corrupt length, and must not
@@ -186,11 +186,15 @@ pub struct Bytes<'a> {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct EndRecord {
     pub lost_events: u64,
+    /// Since version 2: task records lost, and captures lost while their
+    /// syscalls were recorded (`lost_events` counts syscalls only).
+    pub lost_tasks: u64,
+    pub lost_captures: u64,
     pub syscalls: u64,
     pub start_ns: u64,
     pub end_ns: u64,
-    /// `(total_ns, machine_ns)`.
-    pub observer: Option<(u64, Option<u64>)>,
+    /// `(total_ns, machine_ns, slow_path_ns)` (the third since version 2).
+    pub observer: Option<(u64, Option<u64>, Option<u64>)>,
 }
 
 /// Why a file cannot be read (further).

@@ -163,17 +163,25 @@ impl<R: Read> Reader<R> {
             Some(end) => RunInfo {
                 mode,
                 lost_events: end.lost_events,
+                lost_tasks: end.lost_tasks,
+                lost_captures: end.lost_captures,
                 syscalls: end.syscalls,
                 start_ns: end.start_ns,
                 end_ns: end.end_ns,
-                observer: end.observer.map(|(total_ns, machine_ns)| ObserverCost {
-                    total_ns,
-                    machine_ns,
-                }),
+                observer: end
+                    .observer
+                    .map(|(total_ns, machine_ns, slow_path_ns)| ObserverCost {
+                        total_ns,
+                        machine_ns,
+                        slow_path_ns,
+                    }),
             },
             None => RunInfo {
                 mode,
                 lost_events: self.lost,
+                // Cut short: only the running total of lost events is kept.
+                lost_tasks: 0,
+                lost_captures: 0,
                 syscalls: self.syscalls,
                 start_ns: self.header.start_ns,
                 end_ns: self.latest_ts.max(self.header.start_ns),

@@ -100,12 +100,15 @@ fn run_info() -> RunInfo {
     RunInfo {
         mode: "ebpf",
         lost_events: 3,
+        lost_tasks: 1,
+        lost_captures: 2,
         syscalls: 1234,
         start_ns: 1_000_000,
         end_ns: 9_000_000,
         observer: Some(ObserverCost {
             total_ns: 5000,
             machine_ns: Some(7000),
+            slow_path_ns: Some(9000),
         }),
     }
 }
@@ -158,6 +161,8 @@ fn round_trip() {
         (
             run.mode,
             run.lost_events,
+            run.lost_tasks,
+            run.lost_captures,
             run.syscalls,
             run.start_ns,
             run.end_ns
@@ -165,6 +170,8 @@ fn round_trip() {
         (
             expected.mode,
             expected.lost_events,
+            expected.lost_tasks,
+            expected.lost_captures,
             expected.syscalls,
             expected.start_ns,
             expected.end_ns

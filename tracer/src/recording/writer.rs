@@ -323,10 +323,14 @@ impl<W: Write> Sink for Writer<W> {
     fn finish(&mut self, run: &RunInfo, _tasks: &Tasks) -> io::Result<()> {
         self.write(&Record::End(EndRecord {
             lost_events: run.lost_events,
+            lost_tasks: run.lost_tasks,
+            lost_captures: run.lost_captures,
             syscalls: run.syscalls,
             start_ns: run.start_ns,
             end_ns: run.end_ns,
-            observer: run.observer.map(|o| (o.total_ns, o.machine_ns)),
+            observer: run
+                .observer
+                .map(|o| (o.total_ns, o.machine_ns, o.slow_path_ns)),
         }))?;
         self.out.flush()
     }

@@ -401,5 +401,28 @@ impl Recent {
     }
 }
 
+/// Whether attribution uses syscall `nr`: the data syscalls it searches,
+/// and those that close or reuse an fd ([`Attributor::fd_lifecycle`]). A
+/// narrow `-e` still records these in the kernel while attribution is on.
+pub fn needs(nr: u32) -> bool {
+    direction(nr).is_some()
+        || matches!(
+            nr,
+            nr::CLOSE
+                | nr::CLOSE_RANGE
+                | nr::OPEN
+                | nr::OPENAT
+                | nr::OPENAT2
+                | nr::CREAT
+                | nr::SOCKET
+                | nr::ACCEPT
+                | nr::ACCEPT4
+                | nr::DUP
+                | nr::DUP2
+                | nr::DUP3
+                | nr::FCNTL
+        )
+}
+
 #[cfg(test)]
 mod tests;

@@ -89,6 +89,16 @@ impl SyscallFilter {
         }
     }
 
+    /// This set plus the syscalls `also` selects (what a feature needs
+    /// recorded whatever `-e` shows).
+    pub fn with(&self, also: impl Fn(u32) -> bool) -> Self {
+        let mut wider = self.clone();
+        for nr in (0..NR_END).filter(|&nr| also(nr)) {
+            wider.insert(nr);
+        }
+        wider
+    }
+
     /// Whether every syscall is selected (nothing to filter).
     pub fn is_all(&self) -> bool {
         self.beyond && (0..NR_END).all(|nr| self.matches(nr))

@@ -481,6 +481,7 @@ pub fn capture_spec(nr: u32) -> CaptureSpec {
     CaptureSpec {
         data: data::mode(nr),
         paths,
+        ..CaptureSpec::default()
     }
 }
 
@@ -497,14 +498,16 @@ mod tests {
             spec("openat"),
             CaptureSpec {
                 data: capture::NONE,
-                paths: 0b10
+                paths: 0b10,
+                ..CaptureSpec::default()
             }
         );
         assert_eq!(
             spec("rename"),
             CaptureSpec {
                 data: capture::NONE,
-                paths: 0b11
+                paths: 0b11,
+                ..CaptureSpec::default()
             }
         );
         assert_eq!(spec("execve").paths & 1, 1);
