@@ -198,7 +198,9 @@ impl Pipeline {
                 self.tasks.saw(ev.tid, ev.tgid);
                 self.syscalls += 1;
                 // Attribution sees every syscall, the filtered-out ones too:
-                // a `-e trace=write` still learns its requests from reads.
+                // with --by-request or --request-id, a `-e trace=write`
+                // still learns its requests from reads (the kernel records
+                // them for it, see `record::kernel_set`).
                 if let Some(attributor) = &mut self.attributor
                     && let Some(anomaly) = attributor.syscall(&mut ev)
                 {
