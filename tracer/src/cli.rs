@@ -36,6 +36,18 @@ pub enum Command {
     Daemon(crate::daemon::DaemonArgs),
     /// Talk to a running `tracer daemon`: watch, list, dump, stream, stats.
     Ctl(crate::commands::ctl::CtlArgs),
+    /// Run a command with chosen syscalls delayed (seccomp user
+    /// notification), nothing else changed: `tracer delay read=200us -- CMD`.
+    Delay(crate::commands::delay::DelayArgs),
+    /// The workload of `cargo xtask bench`'s delay measurement: COUNT
+    /// getppid calls, each timed; prints p50/p99 as JSON.
+    #[command(hide = true)]
+    SyscallTimes {
+        count: u64,
+        /// Threads making COUNT calls each, all at once.
+        #[arg(long, default_value_t = 1)]
+        threads: u32,
+    },
     /// The calibration workload of `overhead`: COUNT getppid calls, then
     /// print the elapsed nanoseconds.
     #[command(hide = true)]

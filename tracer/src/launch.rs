@@ -68,6 +68,9 @@ pub enum LaunchError {
 /// How the command prepares itself between the gate and `execve`.
 #[derive(Clone, Copy, Default)]
 pub struct Prepare {
+    /// Install the delay filter given to [`Launcher::start`] and hand its
+    /// listener to tracer (delay injection, `crate::inject`).
+    pub delay: bool,
     /// Stop with SIGSTOP once released, so a ptrace tracer that seized it
     /// can start syscall tracing right before `execve` (as strace's child
     /// does after `PTRACE_TRACEME`).
@@ -79,13 +82,14 @@ pub struct Prepare {
 
 impl Prepare {
     fn to_byte(self) -> u8 {
-        1 | (self.stop_before_exec as u8) << 1 | (self.seccomp as u8) << 2
+        1 | (self.stop_before_exec as u8) << 1 | (self.seccomp as u8) << 2 | (self.delay as u8) << 3
     }
 
     fn from_byte(byte: u8) -> Self {
         Self {
             stop_before_exec: byte & 2 != 0,
             seccomp: byte & 4 != 0,
+            delay: byte & 8 != 0,
         }
     }
 }
@@ -98,6 +102,8 @@ struct Command {
     _args: Vec<CString>,
     argv: Vec<*const libc::c_char>,
     seccomp: Option<Vec<libc::sock_filter>>,
+    /// The delay filter and the socket its listener goes back over.
+    delay: Option<std::sync::Arc<crate::inject::notify::ChildEnd>>,
     inherited: Inherited,
 }
 
@@ -130,10 +136,12 @@ pub fn resolve(program: &OsString) -> Result<PathBuf, LaunchError> {
 impl Launcher {
     /// Forks the launcher for `argv`. Call it while tracer is small and has
     /// a single thread. `seccomp` is the filter a ptrace source may ask the
-    /// command to install.
+    /// command to install; `delay` the delay-injection filter (its socket
+    /// must exist before this fork, so that the command inherits it).
     pub fn start(
         argv: &[OsString],
         seccomp: Option<Vec<libc::sock_filter>>,
+        delay: Option<std::sync::Arc<crate::inject::notify::ChildEnd>>,
     ) -> Result<Self, LaunchError> {
         let first = argv.first().ok_or(LaunchError::Empty)?;
         let program = first.to_string_lossy().into_owned();
@@ -153,6 +161,7 @@ impl Launcher {
             _args: args,
             argv: pointers,
             seccomp,
+            delay,
             inherited: Inherited::at_startup(),
         };
 
@@ -293,6 +302,15 @@ fn command_child(command: &Command, prepare: Prepare, gate: &OwnedFd, report: &O
             // every syscall instead: slower, never wrong.
             let _ = crate::ptrace::seccomp::install(prog);
         }
+        if prepare.delay
+            && let Some(delay) = &command.delay
+            && let Err(errno) = delay.install()
+        {
+            // Never run the command without the delays it was asked for.
+            let errno = errno.to_ne_bytes();
+            libc::write(report.as_raw_fd(), errno.as_ptr().cast(), errno.len());
+            libc::_exit(127)
+        }
         if prepare.stop_before_exec {
             libc::kill(libc::getpid(), libc::SIGSTOP);
         }
@@ -332,6 +350,13 @@ impl Gated {
     /// Opens the gate and waits for the outcome of `execve`. On success the
     /// command is running; on failure it has been reaped.
     pub fn release(self) -> Result<Pid, LaunchError> {
+        self.release_with(|| ()).map(|(pid, ())| pid)
+    }
+
+    /// [`Gated::release`], running `opened` between opening the gate and
+    /// waiting for `execve`: what must be ready before the command runs
+    /// (the delay supervisor: `execve` itself may be a delayed syscall).
+    pub fn release_with<T>(self, opened: impl FnOnce() -> T) -> Result<(Pid, T), LaunchError> {
         let Gated {
             pid,
             program,
@@ -342,6 +367,7 @@ impl Gated {
         // error (child already dead) surfaces below as a missing report.
         let _ = nix::unistd::write(&gate, &[1]);
         drop(gate);
+        let ready = opened();
         let mut buf = [0u8; 4];
         let n = read_full(&report, &mut buf);
         if n == buf.len() {
@@ -349,7 +375,7 @@ impl Gated {
             let _ = waitpid(pid, None);
             return Err(LaunchError::Exec { program, errno });
         }
-        Ok(pid)
+        Ok((pid, ready))
     }
 
     /// Gives up: the command never runs. Closing the gate makes it exit;
@@ -381,7 +407,7 @@ mod tests {
 
     fn launch(argv: &[&str]) -> Result<Gated, LaunchError> {
         let argv: Vec<OsString> = argv.iter().map(OsString::from).collect();
-        Launcher::start(&argv, None)?.spawn(Prepare::default())
+        Launcher::start(&argv, None, None)?.spawn(Prepare::default())
     }
 
     #[test]

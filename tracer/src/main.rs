@@ -15,6 +15,7 @@ mod export;
 mod fds;
 mod files;
 mod hash;
+mod inject;
 mod launch;
 mod output;
 mod pipeline;
@@ -30,7 +31,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use commands::{compare, ctl, overhead, record, report};
+use commands::{compare, ctl, delay, overhead, record, report};
 use exit::Exit;
 
 fn main() -> ExitCode {
@@ -45,6 +46,8 @@ fn main() -> ExitCode {
         cli::Command::Ctl(args) => ctl::run(args),
         cli::Command::SyscallLoop { count } => overhead::syscall_loop(count),
         cli::Command::FloorProbe => overhead::floor_probe(),
+        cli::Command::Delay(args) => delay::run(args),
+        cli::Command::SyscallTimes { count, threads } => delay::syscall_times(count, threads),
     };
     match outcome {
         Ok(Exit::Code(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),

@@ -99,6 +99,7 @@ impl Source {
             Self::Ptrace(_) => Prepare {
                 stop_before_exec: true,
                 seccomp: !filter.is_all(),
+                ..Prepare::default()
             },
         }
     }

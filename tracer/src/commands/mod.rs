@@ -5,6 +5,7 @@
 
 pub mod compare;
 pub mod ctl;
+pub mod delay;
 pub mod export;
 mod options;
 pub mod overhead;

@@ -175,6 +175,7 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         false => Some(launch::Launcher::start(
             &args.command,
             Source::seccomp_program(args.mode, &filter),
+            None,
         )?),
     };
 

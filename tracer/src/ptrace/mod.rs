@@ -13,7 +13,7 @@
 
 mod memory;
 pub mod seccomp;
-mod tracee;
+pub(crate) mod tracee;
 
 use std::{
     collections::HashMap,

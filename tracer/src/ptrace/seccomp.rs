@@ -2,6 +2,11 @@
 //! (`SECCOMP_RET_TRACE`) and lets every other one run at full speed, as
 //! `strace --seccomp-bpf` does. Built in the tracer, installed by the
 //! launched child between its gate and `execve`.
+//!
+//! The same builder makes delay injection's filter (`crate::inject`): the
+//! selected syscalls return `SECCOMP_RET_USER_NOTIF` instead, everything
+//! else (other architectures included) is allowed, and one exempt call (the
+//! child's own `sendmsg` that hands the listener over) always goes through.
 
 use libc::sock_filter;
 
@@ -33,26 +38,63 @@ fn jump(code: u16, k: u32, jt: u8, jf: u8) -> sock_filter {
     sock_filter { code, jt, jf, k }
 }
 
+/// Offset of the low 32 bits of `args[0]` in `struct seccomp_data`
+/// (little-endian).
+const ARG0_OFFSET: u32 = 16;
+
+/// What a filter returns: for the selected syscalls, and for calls it
+/// cannot judge (another architecture, x32); every other call is allowed.
+#[derive(Clone, Copy, Debug)]
+pub struct Actions {
+    pub selected: u32,
+    pub foreign: u32,
+    /// A call let through whatever the selection: (syscall number, low 32
+    /// bits of its first argument).
+    pub exempt: Option<(u32, u32)>,
+}
+
 /// The filter program for the syscalls `traced` selects. Anything it
 /// cannot judge (another architecture, x32) is traced, never missed.
 pub fn program(traced: impl Fn(u32) -> bool) -> Vec<sock_filter> {
-    let selected: Vec<u32> = (0..MAX_NR).filter(|&nr| traced(nr)).collect();
-    // List whichever side is shorter: the traced numbers (default allow)
-    // or the untraced ones (default trace).
+    program_with(
+        traced,
+        Actions {
+            selected: libc::SECCOMP_RET_TRACE,
+            foreign: libc::SECCOMP_RET_TRACE,
+            exempt: None,
+        },
+    )
+}
+
+/// The filter program returning `actions.selected` for the syscalls
+/// `select` selects.
+pub fn program_with(select: impl Fn(u32) -> bool, actions: Actions) -> Vec<sock_filter> {
+    let selected: Vec<u32> = (0..MAX_NR).filter(|&nr| select(nr)).collect();
+    // List whichever side is shorter: the selected numbers (default allow)
+    // or the others (default: the action).
     let (listed, on_match, otherwise) = if selected.len() as u32 <= MAX_NR / 2 {
-        (selected, libc::SECCOMP_RET_TRACE, libc::SECCOMP_RET_ALLOW)
+        (selected, actions.selected, libc::SECCOMP_RET_ALLOW)
     } else {
-        let untraced = (0..MAX_NR).filter(|&nr| !traced(nr)).collect();
-        (untraced, libc::SECCOMP_RET_ALLOW, libc::SECCOMP_RET_TRACE)
+        let others = (0..MAX_NR).filter(|&nr| !select(nr)).collect();
+        (others, libc::SECCOMP_RET_ALLOW, actions.selected)
     };
     let mut prog = vec![
         stmt(BPF_LD_W_ABS, ARCH_OFFSET),
         jump(BPF_JEQ_K, AUDIT_ARCH_X86_64, 1, 0),
-        stmt(BPF_RET_K, libc::SECCOMP_RET_TRACE),
+        stmt(BPF_RET_K, actions.foreign),
         stmt(BPF_LD_W_ABS, NR_OFFSET),
         jump(BPF_JSET_K, X32_BIT, 0, 1),
-        stmt(BPF_RET_K, libc::SECCOMP_RET_TRACE),
+        stmt(BPF_RET_K, actions.foreign),
     ];
+    if let Some((nr, arg0)) = actions.exempt {
+        prog.extend([
+            jump(BPF_JEQ_K, nr, 0, 3),
+            stmt(BPF_LD_W_ABS, ARG0_OFFSET),
+            jump(BPF_JEQ_K, arg0, 0, 1),
+            stmt(BPF_RET_K, libc::SECCOMP_RET_ALLOW),
+            stmt(BPF_LD_W_ABS, NR_OFFSET),
+        ]);
+    }
     for nr in listed {
         // Match: skip the "no" return below to reach the "yes" one.
         prog.push(jump(BPF_JEQ_K, nr, 0, 1));
@@ -92,12 +134,22 @@ mod tests {
     /// Runs the classic-BPF program on (arch, nr), a tiny interpreter for
     /// the four instructions we emit.
     fn eval(prog: &[sock_filter], arch: u32, nr: u32) -> u32 {
+        eval_args(prog, arch, nr, 0)
+    }
+
+    fn eval_args(prog: &[sock_filter], arch: u32, nr: u32, arg0: u32) -> u32 {
         let mut acc = 0;
         let mut pc = 0;
         loop {
             let ins = prog[pc];
             match ins.code {
-                BPF_LD_W_ABS => acc = if ins.k == ARCH_OFFSET { arch } else { nr },
+                BPF_LD_W_ABS => {
+                    acc = match ins.k {
+                        ARCH_OFFSET => arch,
+                        ARG0_OFFSET => arg0,
+                        _ => nr,
+                    }
+                }
                 BPF_JEQ_K => {
                     pc += if acc == ins.k { ins.jt } else { ins.jf } as usize;
                 }
@@ -135,6 +187,33 @@ mod tests {
         assert_eq!(
             eval(&prog, AUDIT_ARCH_X86_64, X32_BIT | 1),
             libc::SECCOMP_RET_TRACE
+        );
+    }
+
+    #[test]
+    fn notify_filter_allows_foreign_calls_and_the_exempt_one() {
+        let actions = Actions {
+            selected: libc::SECCOMP_RET_USER_NOTIF,
+            foreign: libc::SECCOMP_RET_ALLOW,
+            exempt: Some((46, 7)),
+        };
+        let prog = program_with(|nr| nr == 0 || nr == 46, actions);
+        let notif = libc::SECCOMP_RET_USER_NOTIF;
+        assert_eq!(eval(&prog, AUDIT_ARCH_X86_64, 0), notif);
+        assert_eq!(eval(&prog, AUDIT_ARCH_X86_64, 1), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(eval_args(&prog, AUDIT_ARCH_X86_64, 46, 3), notif);
+        assert_eq!(
+            eval_args(&prog, AUDIT_ARCH_X86_64, 46, 7),
+            libc::SECCOMP_RET_ALLOW
+        );
+        assert_eq!(eval(&prog, 0x4000_0003, 0), libc::SECCOMP_RET_ALLOW);
+        // The wide form (everything but two syscalls) keeps the exemption.
+        let wide = program_with(|nr| nr != 1 && nr != 2, actions);
+        assert_eq!(eval(&wide, AUDIT_ARCH_X86_64, 300), notif);
+        assert_eq!(eval(&wide, AUDIT_ARCH_X86_64, 1), libc::SECCOMP_RET_ALLOW);
+        assert_eq!(
+            eval_args(&wide, AUDIT_ARCH_X86_64, 46, 7),
+            libc::SECCOMP_RET_ALLOW
         );
     }
 }

@@ -579,7 +579,7 @@ fn status_is_exit(status: &WaitStatus) -> bool {
 }
 
 /// `PTRACE_LISTEN`, which nix does not wrap.
-fn listen(pid: Pid) -> nix::Result<()> {
+pub(crate) fn listen(pid: Pid) -> nix::Result<()> {
     // SAFETY: PTRACE_LISTEN takes no address or data.
     let ret = unsafe {
         libc::ptrace(

@@ -1,0 +1,206 @@
+//! Delay injection: make chosen syscalls of a command take longer, and
+//! nothing else, to find out which syscall's timing a failure depends on.
+//!
+//! A delay is `SET=DURATION`: `read=200us`, `openat+read=1ms`,
+//! `%file=50us`. The set is read by the `-e trace=` parser
+//! ([`SyscallFilter`]) with `+` for `,`, so names, numbers and classes mean
+//! what they mean everywhere else in tracer.
+//!
+//! The mechanism ([`notify`]): the launched child installs a seccomp filter
+//! before `execve` that returns `SECCOMP_RET_USER_NOTIF` for the chosen
+//! syscalls only, and hands the listener to tracer, whose supervisor thread
+//! holds each notified syscall for the delay and then lets it run
+//! (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`). No ptrace stop, no other syscall
+//! touched; every thread and child inherits the filter. Kernels without
+//! user notification (before 5.5, or with it forced off for testing by
+//! `TRACER_INJECT=ptrace`) get [`fallback`]: ptrace with a `RET_TRACE`
+//! filter, which stops the task only at the chosen syscalls.
+
+pub mod fallback;
+pub mod notify;
+
+use std::{fmt, str::FromStr, time::Duration};
+
+use thiserror::Error;
+
+use crate::syscalls::{self, filter::SyscallFilter};
+
+/// Why a delay was rejected.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DelayError {
+    #[error("invalid delay '{0}': expected SET=DURATION, e.g. read=200us or openat+read=1ms")]
+    Syntax(String),
+    #[error("invalid delay '{spec}': {reason}")]
+    Set { spec: String, reason: String },
+    #[error("invalid delay '{spec}': the set selects no syscall")]
+    Empty { spec: String },
+    #[error(
+        "invalid duration '{0}': expected a number with a unit: ns, us, ms or s (e.g. 200us, 1.5ms)"
+    )]
+    Duration(String),
+}
+
+/// Delay the syscalls of `set` by `duration` at their entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delay {
+    /// The set as written (with `+` between names).
+    pub set_text: String,
+    pub set: SyscallFilter,
+    pub duration: Duration,
+}
+
+impl FromStr for Delay {
+    type Err = DelayError;
+
+    fn from_str(spec: &str) -> Result<Self, DelayError> {
+        let (set_text, duration) = spec
+            .rsplit_once('=')
+            .filter(|(set, _)| !set.is_empty() && !set.contains('='))
+            .ok_or_else(|| DelayError::Syntax(spec.to_owned()))?;
+        let duration = parse_duration(duration)?;
+        // `,` would split the mode list of `compare --modes`: the set uses
+        // `+`, and the `-e` parser does the rest.
+        if set_text.contains(',') {
+            return Err(DelayError::Syntax(spec.to_owned()));
+        }
+        let set: SyscallFilter =
+            set_text
+                .replace('+', ",")
+                .parse()
+                .map_err(|e: syscalls::filter::FilterError| DelayError::Set {
+                    spec: spec.to_owned(),
+                    reason: e.to_string(),
+                })?;
+        if set == SyscallFilter::none() {
+            return Err(DelayError::Empty {
+                spec: spec.to_owned(),
+            });
+        }
+        Ok(Delay {
+            set_text: set_text.to_owned(),
+            set,
+            duration,
+        })
+    }
+}
+
+impl fmt::Display for Delay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.set_text, format_duration(self.duration))
+    }
+}
+
+/// Parses `200us`, `1.5ms`, `2s`, `500ns` (and a bare `0`).
+pub fn parse_duration(text: &str) -> Result<Duration, DelayError> {
+    let bad = || DelayError::Duration(text.to_owned());
+    if text == "0" {
+        return Ok(Duration::ZERO);
+    }
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(bad)?;
+    let (number, unit) = text.split_at(split);
+    let scale = match unit {
+        "ns" => 1.0,
+        "us" | "µs" => 1e3,
+        "ms" => 1e6,
+        "s" => 1e9,
+        _ => return Err(bad()),
+    };
+    let value: f64 = number.parse().map_err(|_| bad())?;
+    let ns = value * scale;
+    if !ns.is_finite() || ns > u64::MAX as f64 / 2.0 {
+        return Err(bad());
+    }
+    Ok(Duration::from_nanos(ns.round() as u64))
+}
+
+/// The shortest exact spelling of `d`: `200us`, `1ms`, `1500ns`.
+pub fn format_duration(d: Duration) -> String {
+    let ns = d.as_nanos();
+    for (unit, scale) in [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
+        if ns >= scale && ns % scale == 0 {
+            return format!("{}{unit}", ns / scale);
+        }
+    }
+    format!("{ns}ns")
+}
+
+/// How delays are applied on this machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mechanism {
+    /// seccomp user notification: only the delayed syscalls are touched.
+    Notify,
+    /// ptrace stops at the delayed syscalls (a `RET_TRACE` filter).
+    Ptrace,
+}
+
+impl Mechanism {
+    /// User notification when the kernel has it, unless `TRACER_INJECT` is
+    /// `ptrace` (how the fallback is tested on kernels that have it).
+    pub fn choose() -> Self {
+        if std::env::var_os("TRACER_INJECT").is_some_and(|v| v == "ptrace") {
+            return Self::Ptrace;
+        }
+        if notify::supported() {
+            Self::Notify
+        } else {
+            Self::Ptrace
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("200us"), Ok(Duration::from_micros(200)));
+        assert_eq!(parse_duration("1.5ms"), Ok(Duration::from_micros(1500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("500ns"), Ok(Duration::from_nanos(500)));
+        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
+        for bad in ["", "200", "ms", "1.2.3ms", "5min", "-1ms", "1e3us"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(format_duration(Duration::from_micros(200)), "200us");
+        assert_eq!(format_duration(Duration::from_micros(1500)), "1500us");
+        assert_eq!(format_duration(Duration::from_millis(2000)), "2s");
+        assert_eq!(format_duration(Duration::from_nanos(1)), "1ns");
+        assert_eq!(format_duration(Duration::ZERO), "0ns");
+    }
+
+    #[test]
+    fn delay_specs() {
+        let d: Delay = "openat+read=1ms".parse().unwrap();
+        let read = syscalls::by_name("read").unwrap();
+        let openat = syscalls::by_name("openat").unwrap();
+        let write = syscalls::by_name("write").unwrap();
+        assert!(d.set.matches(read) && d.set.matches(openat) && !d.set.matches(write));
+        assert_eq!(d.duration, Duration::from_millis(1));
+        assert_eq!(d.to_string(), "openat+read=1ms");
+
+        let d: Delay = "%file=50us".parse().unwrap();
+        assert!(d.set.matches(openat) && !d.set.matches(read));
+
+        assert!(matches!(
+            "nosuchcall=1ms".parse::<Delay>(),
+            Err(DelayError::Set { .. })
+        ));
+        assert!(matches!(
+            "read=soon".parse::<Delay>(),
+            Err(DelayError::Duration(_))
+        ));
+        for bad in ["read", "=1ms", "read,write=1ms", "trace=read=1ms"] {
+            assert!(
+                matches!(bad.parse::<Delay>(), Err(DelayError::Syntax(_))),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            "none=1ms".parse::<Delay>(),
+            Err(DelayError::Empty { .. })
+        ));
+    }
+}
