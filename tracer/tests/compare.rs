@@ -84,7 +84,7 @@ fn compare_rejects_bad_input() {
     };
     let (code, err) = run(&["compare", "--modes", "none,strace", "--", "true"]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("invalid value 'strace'"), "{err}");
+    assert!(err.contains("unknown mode 'strace'"), "{err}");
     let (code, err) = run(&["compare", "--fail-on", "output=(", "--", "true"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("invalid --fail-on regex"), "{err}");
@@ -181,5 +181,70 @@ fn slowdown_compares_the_same_span_in_every_mode() {
         let slowdown = m["slowdown"].as_f64().unwrap();
         assert!((0.3..0.5).contains(&median), "{m}");
         assert!((0.8..1.3).contains(&slowdown), "{m}");
+    }
+}
+
+#[test]
+fn delay_modes_run_and_record_under_the_delay() {
+    let dir = scratch("delay-recordings");
+    let out = Command::new(tracer())
+        .args([
+            "compare",
+            "--runs",
+            "3",
+            "--modes",
+            "none,delay:read=1ms,ebpf+delay:openat+read=1ms,ptrace+delay:read=1ms",
+            "--json",
+            "--trace-failures",
+        ])
+        .arg(&dir)
+        .args(["--", "sh", "-c", "exit 1"])
+        .output()
+        .unwrap();
+    eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{:?}", out.status);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let modes = json["modes"].as_array().unwrap();
+    for m in modes {
+        assert_eq!(m["failures"], 3, "{m}");
+    }
+    let recorded = modes[2]["failure_recordings"].as_array().unwrap();
+    assert_eq!(recorded.len(), 3, "{json}");
+    // A full recording of the delayed run. (The delay is not inside the
+    // recorded durations: seccomp runs before the sys_enter tracepoint.)
+    let rec = recorded[0].as_str().unwrap();
+    let report = run(&["report", "-c", "--json", rec]);
+    let summary: Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert!(summary["syscalls"]["openat"]["calls"].as_u64().unwrap() > 0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_delay_modes_are_usage_errors() {
+    for (modes, timeout, says) in [
+        (
+            "none,delay:nosuch=1ms",
+            "10",
+            "invalid system call 'nosuch'",
+        ),
+        ("none,delay:read=1minute", "10", "invalid duration"),
+        ("none,delay:read=2s", "1", "not less than --timeout"),
+        ("none,strace", "10", "unknown mode"),
+    ] {
+        let out = Command::new(tracer())
+            .args([
+                "compare",
+                "--modes",
+                modes,
+                "--timeout",
+                timeout,
+                "--",
+                "true",
+            ])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{modes}: {err}");
+        assert!(err.contains(says), "{modes}: {err}");
     }
 }

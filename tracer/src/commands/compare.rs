@@ -18,7 +18,7 @@ use std::{
     io::{Read, Write},
     os::unix::process::{CommandExt, ExitStatusExt},
     path::{Path, PathBuf},
-    process::{Command, Stdio},
+    process::Stdio,
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, Ordering},
@@ -34,6 +34,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use regex::bytes::Regex;
 use serde::Serialize;
 
+use super::run_mode::{Recorder, RunMode};
 use crate::{
     exit::Exit,
     stats::{self, Z95},
@@ -44,9 +45,12 @@ pub struct CompareArgs {
     /// Runs per mode (1 to 1000000).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub runs: u64,
-    /// Modes to compare, each once: none (untraced), ebpf, ptrace.
+    /// Modes to compare, each once: none (untraced), ebpf, ptrace
+    /// (recorded), delay:SET=DURATION (SET's syscalls delayed: read,
+    /// openat+read, %file; DURATION with ns, us, ms or s),
+    /// ebpf+delay:SET=DURATION (recorded while delayed).
     #[arg(long, value_delimiter = ',', default_value = "none,ebpf,ptrace",
-          value_parser = ["none", "ebpf", "ptrace"])]
+          value_parser = super::run_mode::parse_arg)]
     pub modes: Vec<String>,
     /// What makes a run a failure: exit (non-zero exit status), signal
     /// (death by a signal), output=REGEX (stdout or stderr matches).
@@ -157,40 +161,61 @@ impl ModeTally {
 }
 
 #[derive(Debug, Serialize)]
-struct ModeJson {
-    mode: String,
-    runs: u64,
-    failures: u64,
+pub struct ModeJson {
+    pub mode: String,
+    pub runs: u64,
+    pub failures: u64,
     failures_by_kind: BTreeMap<Kind, u64>,
-    failure_rate: f64,
-    ci95: [f64; 2],
+    pub failure_rate: f64,
+    pub ci95: [f64; 2],
     median_wall_s: Option<f64>,
     p90_wall_s: Option<f64>,
     slowdown: Option<f64>,
     observer_ns_per_syscall: Option<f64>,
-    p_value: Option<f64>,
+    pub p_value: Option<f64>,
     significant: bool,
     kept_outputs: Vec<PathBuf>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    failure_recordings: Vec<PathBuf>,
+    pub failure_recordings: Vec<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pass_recording: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
-struct CompareJson {
+pub struct CompareJson {
     command: Vec<String>,
     runs_per_mode: u64,
-    interrupted: bool,
-    modes: Vec<ModeJson>,
+    pub interrupted: bool,
+    pub modes: Vec<ModeJson>,
     verdict: String,
 }
 
 pub fn run(args: CompareArgs) -> Result<Exit> {
+    let result = execute(&args)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&result)?);
+    } else {
+        print_table(&result);
+    }
+    Ok(Exit::Code(if result.interrupted { 130 } else { 0 }))
+}
+
+/// Makes every run and sums them up, printing nothing but the progress
+/// bar (hidden with `--json`): `compare` prints the result, `amplify`
+/// builds on it.
+pub fn execute(args: &CompareArgs) -> Result<CompareJson> {
     let modes = args.modes.clone();
     for (i, m) in modes.iter().enumerate() {
         if modes[..i].contains(m) {
             super::options::usage_error(format!("--modes names '{m}' twice"));
+        }
+        let delay = m.parse::<RunMode>()?.delay_duration();
+        if delay >= args.timeout {
+            super::options::usage_error(format!(
+                "mode '{m}' delays syscalls by {} s, not less than --timeout {} s",
+                delay.as_secs_f64(),
+                args.timeout.as_secs_f64()
+            ));
         }
     }
     let fail_on = Arc::new(FailOn::parse(&args.fail_on)?);
@@ -222,7 +247,7 @@ pub fn run(args: CompareArgs) -> Result<Exit> {
         ProgressBar::new(total)
     };
     bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} runs {elapsed} {msg}")
+        ProgressStyle::with_template("{bar:30} {pos}/{len} runs {elapsed} (~{eta} left) {msg}")
             .expect("valid template"),
     );
 
@@ -299,14 +324,18 @@ pub fn run(args: CompareArgs) -> Result<Exit> {
             keep_recording(tally, &modes[run.mode], recording, run.failure.is_some());
         }
         bar.inc(1);
-        bar.set_message(
-            modes
+        bar.set_message(match modes.len() {
+            ..=4 => modes
                 .iter()
                 .zip(&tallies)
                 .map(|(m, t)| format!("{m}: {}/{} failed", t.failed(), t.runs))
                 .collect::<Vec<_>>()
                 .join("  "),
-        );
+            n => format!(
+                "{n} modes, {} failed",
+                tallies.iter().map(ModeTally::failed).sum::<u64>()
+            ),
+        });
     }
     for w in workers {
         let _ = w.join();
@@ -322,13 +351,7 @@ pub fn run(args: CompareArgs) -> Result<Exit> {
     }
 
     let interrupted = stop.load(Ordering::Relaxed);
-    let result = summarise(&args, &modes, &tallies, interrupted);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
-    } else {
-        print_table(&result);
-    }
-    Ok(Exit::Code(if interrupted { 130 } else { 0 }))
+    Ok(summarise(args, &modes, &tallies, interrupted))
 }
 
 /// Writes a kept output, mode 0600 like everything tracer writes (it is
@@ -408,6 +431,7 @@ fn run_once(
     rules: &FailOn,
     dirs: Dirs,
 ) -> Result<Run> {
+    let run_mode: RunMode = mode.parse()?;
     let summary = dirs.work.join(format!(
         "{mode}-run-{}.json",
         NEXT_SUMMARY.fetch_add(1, Ordering::Relaxed)
@@ -416,34 +440,14 @@ fn run_once(
     // untraced that their failures are the ones worth reading (ptrace
     // often hides or changes them).
     let recording = match dirs.recordings {
-        Some(dir) if mode == "ebpf" => Some(dir.join(format!(
+        Some(dir) if run_mode.recorder == Some(Recorder::Ebpf) => Some(dir.join(format!(
             "{mode}-run-{}.rec",
             NEXT_RECORDING.fetch_add(1, Ordering::Relaxed)
         ))),
         _ => None,
     };
-    let mut cmd = match mode {
-        "none" => Command::new(&command[0]),
-        traced => {
-            let mut cmd = Command::new(me);
-            cmd.args([
-                "record",
-                "--mode",
-                traced,
-                "--print-command-ns",
-                "--json",
-                "-o",
-            ])
-            .arg(&summary);
-            if let Some(recording) = &recording {
-                cmd.arg("-w").arg(recording);
-            }
-            cmd.arg("--").arg(&command[0]);
-            cmd
-        }
-    };
-    cmd.args(&command[1..])
-        .stdin(Stdio::null())
+    let mut cmd = run_mode.command(me, command, &summary, recording.as_deref());
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         // Its own process group, so a hung run is killed with everything
@@ -475,7 +479,7 @@ fn run_once(
     // tracer's own set-up and teardown), and what watching cost.
     let mut wall_s = outer_wall;
     let mut observer = None;
-    if mode != "none" {
+    if run_mode.records() {
         let json = fs::read(&summary)
             .ok()
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
@@ -497,6 +501,11 @@ fn run_once(
             ),
             None => {}
         }
+    } else if let Some(ns) = command_ns(&stderr) {
+        // `tracer delay` times the command the same way.
+        wall_s = ns as f64 / 1e9;
+    }
+    if !run_mode.is_untraced() {
         // Our own stderr lines are not the command's output.
         stderr = strip_tracer_lines(&stderr);
     }
@@ -781,8 +790,9 @@ fn verdict(modes: &[ModeJson]) -> String {
 }
 
 fn print_table(result: &CompareJson) {
+    let w = result.modes.iter().map(|m| m.mode.len()).max().unwrap_or(0).max(7);
     println!(
-        "{:<7} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
+        "{:<w$} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
         "mode",
         "runs",
         "failed",
@@ -798,7 +808,7 @@ fn print_table(result: &CompareJson) {
         let opt =
             |x: Option<f64>, prec: usize| x.map_or("-".to_string(), |v| format!("{v:.prec$}"));
         println!(
-            "{:<7} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
+            "{:<w$} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
             m.mode,
             m.runs,
             m.failures,

@@ -6,7 +6,11 @@
 //! Also the hidden `syscall-times` workload with which `cargo xtask bench`
 //! measures the delays: it times each of its own `getppid` calls.
 
-use std::{ffi::OsString, sync::Arc, time::Instant};
+use std::{
+    ffi::OsString,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
@@ -30,6 +34,11 @@ pub struct DelayArgs {
     /// Say on stderr how many syscalls were delayed, and how.
     #[arg(short, long)]
     pub verbose: bool,
+    /// Print how long the command ran, from the release of its start gate
+    /// to its exit, as a `tracer: command_ns=N` line on stderr (for
+    /// `compare`, as `record` does).
+    #[arg(long, hide = true)]
+    pub print_command_ns: bool,
     /// The command to run.
     #[arg(
         trailing_var_arg = true,
@@ -41,7 +50,10 @@ pub struct DelayArgs {
 }
 
 pub fn run(args: DelayArgs) -> Result<Exit> {
-    let (status, delayed, mechanism) = run_delayed(&args.delay, &args.command)?;
+    let (status, delayed, mechanism, ran) = run_delayed(&args.delay, &args.command)?;
+    if args.print_command_ns {
+        eprintln!("tracer: command_ns={}", ran.as_nanos());
+    }
     if args.verbose {
         eprintln!(
             "tracer: delayed {delayed} syscalls ({}) by {} with {}",
@@ -60,9 +72,13 @@ pub fn run(args: DelayArgs) -> Result<Exit> {
     })
 }
 
-/// Runs `command` under `delay` to its end; returns its status and how
-/// many syscalls were delayed.
-fn run_delayed(delay: &Delay, command: &[OsString]) -> Result<(WaitStatus, u64, Mechanism)> {
+/// Runs `command` under `delay` to its end; returns its status, how many
+/// syscalls were delayed, how, and how long the command ran (from the
+/// release of its gate to its exit).
+fn run_delayed(
+    delay: &Delay,
+    command: &[OsString],
+) -> Result<(WaitStatus, u64, Mechanism, Duration)> {
     let mechanism = Mechanism::choose();
     // The command gets the terminal's signals itself (same process group);
     // tracer stays alive meanwhile, to keep serving its delays, and passes
@@ -79,6 +95,7 @@ fn run_delayed(delay: &Delay, command: &[OsString]) -> Result<(WaitStatus, u64, 
                 ..Prepare::default()
             };
             let gated = launch::spawn_gated(command, prepare)?;
+            let released = Instant::now();
             let (pid, supervisor) = gated.release_with(|| {
                 parent_end
                     .receive()
@@ -87,8 +104,9 @@ fn run_delayed(delay: &Delay, command: &[OsString]) -> Result<(WaitStatus, u64, 
             let supervisor = supervisor?;
             forward_signals(signals, pid);
             let status = wait_child(pid)?;
+            let ran = released.elapsed();
             handle.close();
-            Ok((status, supervisor.wait(), mechanism))
+            Ok((status, supervisor.wait(), mechanism, ran))
         }
         Mechanism::Ptrace => {
             eprintln!(
@@ -96,13 +114,65 @@ fn run_delayed(delay: &Delay, command: &[OsString]) -> Result<(WaitStatus, u64, 
             );
             let gated = launch::spawn_gated(command, fallback::prepare(delay))?;
             let delayer = fallback::Delayer::start(gated.pid(), delay.duration)?;
+            let released = Instant::now();
             let pid = gated.release()?;
             forward_signals(signals, pid);
             let (status, delayed) = delayer.wait()?;
+            // The tracer thread reaps the command as soon as it exits, but
+            // returns only when every task is gone: an upper bound.
+            let ran = released.elapsed();
             handle.close();
-            Ok((status, delayed, mechanism))
+            Ok((status, delayed, mechanism, ran))
         }
     }
+}
+
+/// The tracer side of a delay set up for `record --inject-delay`.
+pub struct RecordDelay {
+    parent: notify::ParentEnd,
+    duration: std::time::Duration,
+}
+
+impl RecordDelay {
+    /// Takes the listener from the released child and starts serving it.
+    pub fn start(self) -> Result<notify::Supervisor> {
+        let fd = self.parent.receive()?;
+        Ok(notify::Supervisor::start(fd, self.duration)?)
+    }
+}
+
+/// The delay filter for `record --inject-delay`: the command's end (for
+/// the launcher) and tracer's. Only user notification mixes with
+/// recording: the ptrace fallback would compete with the recorder for the
+/// tracee, and a ptrace `-e` filter's `RET_TRACE` loses to
+/// `RET_USER_NOTIF` (the delayed syscalls would go unrecorded).
+pub fn channel_for_record(
+    delay: Option<&Delay>,
+    narrowed_ptrace: bool,
+    launching: bool,
+) -> Result<Option<(Arc<notify::ChildEnd>, RecordDelay)>> {
+    let Some(delay) = delay else {
+        return Ok(None);
+    };
+    if !launching {
+        bail!("--inject-delay needs a command to launch (it cannot be added to -p PID)");
+    }
+    if Mechanism::choose() != Mechanism::Notify {
+        bail!(
+            "delays while recording need seccomp user notification, which this kernel lacks (tracer delay alone falls back to ptrace)"
+        );
+    }
+    if narrowed_ptrace {
+        bail!("delays cannot be combined with ptrace recording narrowed by -e");
+    }
+    let (child, parent) = notify::channel(delay).context("cannot set up delay injection")?;
+    Ok(Some((
+        Arc::new(child),
+        RecordDelay {
+            parent,
+            duration: delay.duration,
+        },
+    )))
 }
 
 /// Passes signals sent to tracer on to the command (the terminal's reach

@@ -11,4 +11,5 @@ mod options;
 pub mod overhead;
 pub mod record;
 pub mod report;
+pub mod run_mode;
 pub mod show;

@@ -113,6 +113,12 @@ pub struct RecordArgs {
     #[arg(long)]
     pub no_default_request_ids: bool,
 
+    /// Delay the syscalls of SET by DURATION while recording (SET=DURATION,
+    /// as `tracer delay` takes it): what `compare --modes ebpf+delay:…`
+    /// runs.
+    #[arg(long, value_name = "SET=DURATION", hide = true)]
+    pub inject_delay: Option<crate::inject::Delay>,
+
     /// Size of the eBPF ring buffer (power of two, e.g. 16M, 64MiB).
     #[arg(long, value_name = "BYTES", default_value = "64MiB", value_parser = parse_ring_size)]
     pub ring_size: u32,
@@ -170,12 +176,20 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     // Ctrl-C from now on is tracer's to interpret) and the launcher, which
     // forks the command later without tracer's ring, maps and threads.
     let stop = Stop::install(!args.command.is_empty())?;
+    // Delays (`--inject-delay`): the socket the command hands its listener
+    // back over exists before the launcher is forked, which passes it on.
+    let (delay_child, delay) = crate::commands::delay::channel_for_record(
+        args.inject_delay.as_ref(),
+        Source::seccomp_program(args.mode, &filter).is_some(),
+        !args.command.is_empty(),
+    )?
+    .unzip();
     let launcher = match args.command.is_empty() {
         true => None,
         false => Some(launch::Launcher::start(
             &args.command,
             Source::seccomp_program(args.mode, &filter),
-            None,
+            delay_child,
         )?),
     };
 
@@ -247,7 +261,11 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     let gated = match launcher {
         None => None,
         Some(launcher) => {
-            let gated = launcher.spawn(source.prepare(&recorded))?;
+            let prepare = launch::Prepare {
+                delay: delay.is_some(),
+                ..source.prepare(&recorded)
+            };
+            let gated = launcher.spawn(prepare)?;
             let pid = gated.pid().as_raw() as u32;
             // Named at its exec, by the source.
             let traced = source.trace(pid, true).and_then(|_| {
@@ -281,7 +299,13 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     };
     source.start();
     let released_ns = clock_ns(libc::CLOCK_MONOTONIC);
-    let child = gated.map(launch::Gated::release).transpose()?;
+    let (child, _supervisor) = match gated {
+        None => (None, None),
+        Some(gated) => {
+            let (pid, supervisor) = gated.release_with(|| delay.map(|d| d.start()))?;
+            (Some(pid), supervisor.transpose()?)
+        }
+    };
     let mut span = CommandSpan {
         pid: child.map(|pid| pid.as_raw() as u32),
         start_ns: released_ns,

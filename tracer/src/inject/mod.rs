@@ -60,7 +60,8 @@ impl FromStr for Delay {
         let duration = parse_duration(duration)?;
         // `,` would split the mode list of `compare --modes`: the set uses
         // `+`, and the `-e` parser does the rest.
-        if set_text.contains(',') {
+        // `/REGEX` is not offered: the set names files of `compare`.
+        if set_text.contains([',', '/']) {
             return Err(DelayError::Syntax(spec.to_owned()));
         }
         let set: SyscallFilter =
@@ -192,7 +193,13 @@ mod tests {
             "read=soon".parse::<Delay>(),
             Err(DelayError::Duration(_))
         ));
-        for bad in ["read", "=1ms", "read,write=1ms", "trace=read=1ms"] {
+        for bad in [
+            "read",
+            "=1ms",
+            "read,write=1ms",
+            "trace=read=1ms",
+            "/rea=1ms",
+        ] {
             assert!(
                 matches!(bad.parse::<Delay>(), Err(DelayError::Syntax(_))),
                 "{bad}"
