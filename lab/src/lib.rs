@@ -89,6 +89,43 @@ pub fn log_sink() -> io::Result<File> {
     File::options().write(true).open("/dev/null")
 }
 
+/// A start line for threads that must begin a race together, without a
+/// syscall: a futex wake-up would start them tens of µs apart, and would
+/// be a syscall that a delay could move.
+#[derive(Debug)]
+pub struct StartLine {
+    arrived: std::sync::atomic::AtomicUsize,
+    threads: usize,
+}
+
+impl StartLine {
+    pub fn new(threads: usize) -> Self {
+        Self {
+            arrived: std::sync::atomic::AtomicUsize::new(0),
+            threads,
+        }
+    }
+
+    /// Spins until every thread has arrived.
+    pub fn wait(&self) {
+        use std::sync::atomic::Ordering;
+        self.arrived.fetch_add(1, Ordering::AcqRel);
+        while self.arrived.load(Ordering::Acquire) < self.threads {
+            std::hint::spin_loop();
+        }
+    }
+}
+
+/// Busy-works for `time` (CPU only, no syscall): work whose duration does
+/// not depend on the build profile.
+pub fn busy(time: std::time::Duration) {
+    let start = std::time::Instant::now();
+    let mut h = 0u64;
+    while start.elapsed() < time {
+        h = std::hint::black_box(h.rotate_left(5) ^ 0x9e37_79b9);
+    }
+}
+
 /// Turns a panicked thread's join error into an `io::Error`, so that a bug
 /// in the lab shows as exit 2 rather than as a (counted) race failure.
 pub fn joined<T>(result: std::thread::Result<T>, what: &str) -> io::Result<T> {

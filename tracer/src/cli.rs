@@ -29,6 +29,9 @@ pub enum Command {
     /// Run a command many times untraced and traced: does the failure
     /// vanish under observation?
     Compare(crate::commands::compare::CompareArgs),
+    /// Find which syscall's timing makes a failure appear or vanish: delay
+    /// each syscall the command makes, many runs each, and rank the effects.
+    Amplify(crate::commands::amplify::AmplifyArgs),
     /// Measure the nanoseconds each mode adds to a syscall, side by side.
     Overhead(crate::commands::overhead::OverheadArgs),
     /// Always-on flight recorder: keeps recent events of watched processes

@@ -31,7 +31,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use commands::{compare, ctl, delay, overhead, record, report};
+use commands::{amplify, compare, ctl, delay, overhead, record, report};
 use exit::Exit;
 
 fn main() -> ExitCode {
@@ -41,6 +41,7 @@ fn main() -> ExitCode {
         cli::Command::Report(args) => report::run(args),
         cli::Command::Export(args) => commands::export::run(args),
         cli::Command::Compare(args) => compare::run(args),
+        cli::Command::Amplify(args) => amplify::run(args),
         cli::Command::Overhead(args) => overhead::run(args),
         cli::Command::Daemon(args) => daemon::run(args),
         cli::Command::Ctl(args) => ctl::run(args),

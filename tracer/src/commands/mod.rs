@@ -3,6 +3,7 @@
 //! its exit status. The long-running `daemon` is a subsystem of its own,
 //! beside this folder.
 
+pub mod amplify;
 pub mod compare;
 pub mod ctl;
 pub mod delay;
