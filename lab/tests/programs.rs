@@ -7,11 +7,15 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-const PROGRAMS: [&str; 4] = [
+const PROGRAMS: [&str; 6] = [
     env!("CARGO_BIN_EXE_collector_race"),
     env!("CARGO_BIN_EXE_init_race"),
     env!("CARGO_BIN_EXE_lost_update"),
     env!("CARGO_BIN_EXE_pooled_buffer_server"),
+    env!("CARGO_BIN_EXE_early_use"),
+    // Rarely fails untraced (by design: a delayed `read` makes it fail;
+    // tracer's amplify tests check that).
+    env!("CARGO_BIN_EXE_torn_config"),
 ];
 
 fn python_script(name: &str) -> String {
@@ -101,6 +105,10 @@ fn buggy_variants_fail_with_a_clear_message() {
         (PROGRAMS[1].into(), "FAIL: heartbeat thread read the config"),
         (PROGRAMS[2].into(), "FAIL: lost "),
         (PROGRAMS[3].into(), "FAIL: response for req-"),
+        (
+            PROGRAMS[4].into(),
+            "FAIL: request thread took from the pool",
+        ),
     ];
     if has_python3() {
         subjects.push((python_script("cache_refill.py"), "KeyError: 'user:"));

@@ -41,6 +41,10 @@ pub struct BenchArgs {
     /// daemon` runs, and watched by it (`--comm dd`).
     #[arg(long)]
     daemon_only: bool,
+    /// Only the delay-injection benchmark (achieved vs requested delay,
+    /// cost of an intercepted syscall).
+    #[arg(long)]
+    delay_only: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -106,6 +110,10 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
         println!("{}", export_bench(&tracer, &scratch, args.export_events)?);
         return Ok(());
     }
+    if args.delay_only {
+        println!("{}", crate::delay_bench::report(&tracer)?);
+        return Ok(());
+    }
     if args.daemon_only {
         let group = Group {
             title: "daemon: always-on flight recorder",
@@ -163,6 +171,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     for group in &groups {
         report.push_str(&run_group(group, args.rounds, &tracer, &scratch)?);
     }
+    report.push_str(&crate::delay_bench::report(&tracer)?);
     if args.export_events > 0 {
         report.push_str(&export_bench(&tracer, &scratch, args.export_events)?);
     }

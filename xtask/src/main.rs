@@ -6,6 +6,7 @@
 //! machine that has nothing but the Rust toolchains.
 
 mod bench;
+mod delay_bench;
 mod gen_syscalls;
 mod install;
 mod setup;

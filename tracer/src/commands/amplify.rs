@@ -25,6 +25,10 @@ use std::{
     os::unix::ffi::OsStrExt,
     path::{Path, PathBuf},
     process::{Command, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
     thread,
     time::{Duration, Instant},
 };
@@ -178,7 +182,10 @@ struct AmplifyJson {
 
 pub fn run(args: AmplifyArgs) -> Result<Exit> {
     if args.runs == 0 || args.jobs == 0 || args.candidates == 0 {
-        crate::cli::usage_error("amplify", "--runs, --jobs and --candidates must be at least 1");
+        crate::cli::usage_error(
+            "amplify",
+            "--runs, --jobs and --candidates must be at least 1",
+        );
     }
     if !(args.timeout > 0.0 && args.timeout.is_finite()) {
         crate::cli::usage_error("amplify", "--timeout must be a positive number of seconds");
@@ -193,15 +200,26 @@ pub fn run(args: AmplifyArgs) -> Result<Exit> {
             ),
         );
     }
-    let only = match &args.syscalls {
-        Some(set) => Some(set.parse::<SyscallFilter>().unwrap_or_else(|e| {
+    let only = args.syscalls.as_ref().map(|set| {
+        set.parse::<SyscallFilter>().unwrap_or_else(|e| {
             crate::cli::usage_error("amplify", format!("--syscalls {set}: {e}"))
-        })),
-        None => None,
-    };
+        })
+    });
     crate::launch::resolve(&args.command[0].clone().into())?;
 
-    let learned = learn(&args)?;
+    // Ctrl-C from here on ends with what was gathered (compare's runs stop
+    // on it as well), never by killing tracer mid-way.
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("cannot install signal handlers")?;
+    }
+    let learned = learn(&args);
+    if stop.load(Ordering::Relaxed) {
+        eprintln!("tracer amplify: interrupted while learning the program: nothing to show");
+        return Ok(Exit::Code(130));
+    }
+    let learned = learned?;
     let mut chosen = choose(&learned.syscalls, args.candidates, only.as_ref());
     if chosen.is_empty() {
         bail!("the learning run made no syscall that could be delayed");
@@ -255,7 +273,11 @@ pub fn run(args: AmplifyArgs) -> Result<Exit> {
             }
         }
     }
-    if let Some(best) = out.candidates.first().filter(|c| c.direction != Direction::Same) {
+    if let Some(best) = out
+        .candidates
+        .first()
+        .filter(|c| c.direction != Direction::Same)
+    {
         out.recipe = Some(recipe(&args, &best.syscall, args.delay));
         if best.direction == Direction::More && !out.interrupted {
             let (recordings, interrupted) = record_failures(&args, &best.syscall)?;
@@ -546,7 +568,11 @@ fn recipe(args: &AmplifyArgs, syscall: &str, delay: Duration) -> String {
     }
     words.push("--".into());
     words.extend(args.command.iter().cloned());
-    words.iter().map(|w| shell_quote(w)).collect::<Vec<_>>().join(" ")
+    words
+        .iter()
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `w` as a shell word.

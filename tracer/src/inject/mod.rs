@@ -120,7 +120,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, DelayError> {
 pub fn format_duration(d: Duration) -> String {
     let ns = d.as_nanos();
     for (unit, scale) in [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
-        if ns >= scale && ns % scale == 0 {
+        if ns >= scale && ns.is_multiple_of(scale) {
             return format!("{}{unit}", ns / scale);
         }
     }
