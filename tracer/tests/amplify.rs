@@ -46,6 +46,11 @@ fn delaying_the_read_in_the_window_makes_the_failure_common() {
     assert_eq!(read["direction"], "more", "{json}");
     assert_eq!(read["perturbation"], "delay:read=200us");
     assert_eq!(read["delay_ns"], 200_000);
+    // Learned from the recorded run: the worker's read, on its own thread
+    // (besides the loader's reads on the main thread).
+    assert!(read["calls"].as_u64().unwrap() >= 1, "{read}");
+    assert!(read["threads"].as_u64().unwrap() >= 1, "{read}");
+    assert_eq!(json["learned"]["threads"], 3, "{json}");
     assert!(read["p_adjusted"].as_f64().unwrap() < 0.05, "{read}");
     // Ranked first, and the recipe reproduces it.
     assert_eq!(json["candidates"][0]["syscall"], "read", "{json}");

@@ -131,6 +131,8 @@ struct CandidateJson {
     delay_ns: u64,
     /// Calls in the learning run.
     calls: u64,
+    /// Threads that made it in the learning run.
+    threads: u64,
     runs: u64,
     failures: u64,
     failure_rate: f64,
@@ -164,7 +166,10 @@ struct SweepJson {
 struct LearnedJson {
     mode: String,
     threads: u64,
+    /// Calls of each syscall in the learning run.
     syscalls: BTreeMap<String, u64>,
+    /// How many threads made each syscall.
+    threads_by_syscall: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -238,7 +243,7 @@ pub fn run(args: AmplifyArgs) -> Result<Exit> {
     let mut modes = vec!["none".to_string()];
     modes.extend(chosen.iter().map(|s| mode(s, args.delay)));
     let result = compare::execute(&compare_args(&args, modes, args.runs, None))?;
-    let (baseline, mut candidates) = assess(&result, &chosen, &learned.syscalls, args.delay);
+    let (baseline, mut candidates) = assess(&result, &chosen, &learned, args.delay);
     candidates.sort_by(|a, b| {
         effect(b, &baseline)
             .total_cmp(&effect(a, &baseline))
@@ -323,10 +328,13 @@ fn compare_args(
 fn learn(args: &AmplifyArgs) -> Result<LearnedJson> {
     let dir = private_dir("tracer-amplify-")?;
     let summary = dir.join("learn.json");
+    let events = dir.join("learn.jsonl");
     let me = std::env::current_exe().context("cannot find the tracer binary")?;
     let mut child = Command::new(me)
         .args(["record", "--mode", "auto", "--json", "-o"])
         .arg(&summary)
+        .arg("--export")
+        .arg(format!("jsonl:{}", events.display()))
         .arg("--")
         .args(&args.command)
         .stdin(Stdio::null())
@@ -360,6 +368,7 @@ fn learn(args: &AmplifyArgs) -> Result<LearnedJson> {
     let json = fs::read(&summary)
         .ok()
         .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    let threads_by_syscall = threads_by_syscall(&events);
     let _ = fs::remove_dir_all(&dir);
     let json = json.with_context(|| {
         format!(
@@ -383,7 +392,33 @@ fn learn(args: &AmplifyArgs) -> Result<LearnedJson> {
         mode: json["mode"].as_str().unwrap_or("?").to_string(),
         threads: json["threads"].as_u64().unwrap_or(0),
         syscalls,
+        threads_by_syscall,
     })
+}
+
+/// One event of the learning run's JSONL export, what amplify needs of it.
+#[derive(serde::Deserialize)]
+struct LearnedEvent {
+    tid: u32,
+    syscall: String,
+}
+
+/// How many distinct threads made each syscall, from a JSONL export
+/// (empty when it cannot be read: the table then shows no thread counts).
+fn threads_by_syscall(events: &Path) -> BTreeMap<String, u64> {
+    use std::io::BufRead;
+    let mut tids: BTreeMap<String, std::collections::BTreeSet<u32>> = BTreeMap::new();
+    let Ok(file) = fs::File::open(events) else {
+        return BTreeMap::new();
+    };
+    for line in std::io::BufReader::new(file).lines().map_while(Result::ok) {
+        if let Ok(event) = serde_json::from_str::<LearnedEvent>(&line) {
+            tids.entry(event.syscall).or_default().insert(event.tid);
+        }
+    }
+    tids.into_iter()
+        .map(|(name, set)| (name, set.len() as u64))
+        .collect()
 }
 
 /// The K most frequent syscalls and every rare one, that can be delayed.
@@ -416,7 +451,7 @@ fn rate(m: &ModeJson) -> f64 {
 fn assess(
     result: &CompareJson,
     chosen: &[String],
-    learned: &BTreeMap<String, u64>,
+    learned: &LearnedJson,
     delay: Duration,
 ) -> (BaselineJson, Vec<CandidateJson>) {
     let base = &result.modes[0];
@@ -439,7 +474,12 @@ fn assess(
             perturbation: m.mode.clone(),
             syscall: syscall.clone(),
             delay_ns: delay.as_nanos() as u64,
-            calls: learned.get(syscall).copied().unwrap_or(0),
+            calls: learned.syscalls.get(syscall).copied().unwrap_or(0),
+            threads: learned
+                .threads_by_syscall
+                .get(syscall)
+                .copied()
+                .unwrap_or(0),
             runs: m.runs,
             failures: m.failures,
             failure_rate: rate(m),
@@ -664,13 +704,14 @@ fn print_report(out: &AmplifyJson) {
         .unwrap_or(0)
         .max(10);
     println!(
-        "{:<w$} {:>7} {:>5} {:>7} {:>8} {:>17} {:>9} {:>9}  direction",
-        "delay", "calls", "runs", "failed", "rate", "95% CI", "p", "p_adj"
+        "{:<w$} {:>7} {:>7} {:>5} {:>7} {:>8} {:>17} {:>9} {:>9}  direction",
+        "delay", "calls", "threads", "runs", "failed", "rate", "95% CI", "p", "p_adj"
     );
     let b = &out.baseline;
     println!(
-        "{:<w$} {:>7} {:>5} {:>7} {:>8} {:>17} {:>9} {:>9}  -",
+        "{:<w$} {:>7} {:>7} {:>5} {:>7} {:>8} {:>17} {:>9} {:>9}  -",
         "none",
+        "-",
         "-",
         b.runs,
         b.failures,
@@ -681,9 +722,10 @@ fn print_report(out: &AmplifyJson) {
     );
     for c in &out.candidates {
         println!(
-            "{:<w$} {:>7} {:>5} {:>7} {:>8} {:>17} {:>9.2e} {:>9.2e}  {}",
+            "{:<w$} {:>7} {:>7} {:>5} {:>7} {:>8} {:>17} {:>9.2e} {:>9.2e}  {}",
             c.perturbation,
             c.calls,
+            c.threads,
             c.runs,
             c.failures,
             pct(c.failure_rate),
