@@ -112,7 +112,12 @@ fn run_delayed(
             eprintln!(
                 "tracer: seccomp user notification unavailable: delaying with ptrace (a RET_TRACE filter stops only the delayed syscalls)"
             );
-            let gated = launch::spawn_gated(command, fallback::prepare(delay))?;
+            let prepare = Prepare {
+                stop_before_exec: true,
+                seccomp: Some(fallback::filter(delay)),
+                ..Prepare::default()
+            };
+            let gated = launch::spawn_gated(command, prepare)?;
             let delayer = fallback::Delayer::start(gated.pid(), delay.duration)?;
             let released = Instant::now();
             let pid = gated.release()?;

@@ -30,23 +30,20 @@ use nix::{
 };
 
 use super::Delay;
-use crate::{launch::Prepare, ptrace::seccomp};
+use crate::ptrace::seccomp;
 
-/// How the child prepares for the fallback: the `RET_TRACE` filter, then a
-/// stop for the tracer before `execve`.
-pub fn prepare(delay: &Delay) -> Prepare {
-    Prepare {
-        stop_before_exec: true,
-        seccomp: Some(seccomp::program_with(
-            |nr| delay.set.matches(nr),
-            seccomp::Actions {
-                selected: libc::SECCOMP_RET_TRACE,
-                foreign: libc::SECCOMP_RET_ALLOW,
-                exempt: None,
-            },
-        )),
-        delay: None,
-    }
+/// The fallback's filter: `RET_TRACE` for the delayed syscalls only. The
+/// child installs it and then stops for the tracer before `execve`
+/// (`launch::Prepare` with `stop_before_exec`).
+pub fn filter(delay: &Delay) -> Vec<libc::sock_filter> {
+    seccomp::program_with(
+        |nr| delay.set.matches(nr),
+        seccomp::Actions {
+            selected: libc::SECCOMP_RET_TRACE,
+            foreign: libc::SECCOMP_RET_ALLOW,
+            exempt: None,
+        },
+    )
 }
 
 /// The tracer thread. [`Delayer::wait`] returns the command's status.
