@@ -17,9 +17,11 @@
 //! syscall-heavy side of a race. A table that says "delaying openat hides
 //! it" says which side must be fast for the failure to happen.
 //!
-//! **Measured** (2-core VM, release build, shared with other builds):
-//! untraced 30/30; under `delay:openat=200us` 0/30, `delay:write=200us`
-//! 0/30.
+//! **Measured** (`tracer amplify`, 2-core VM, release build, load 7 to 12
+//! from other builds): untraced 29/30 and 30/30 in two batches; under
+//! `delay:openat=200us` 0/30 both times, `delay:write=200us` 0/30;
+//! `delay:openat=20us` 26/30 (not enough to matter); the other syscalls
+//! delayed leave it at 28/30 to 30/30.
 
 use std::io::{self, Write};
 use std::sync::Arc;

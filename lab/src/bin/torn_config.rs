@@ -21,8 +21,10 @@
 //! little, which measures the window: the reload comes about 100 µs after
 //! the `read`.
 //!
-//! **Measured** (2-core VM, release build, shared with other builds):
-//! untraced 0/30; under `delay:read=200us` 30/30; `delay:read=20us` 0/30.
+//! **Measured** (`tracer amplify`, 2-core VM, release build, load 7 to 12
+//! from other builds): untraced 1/30 and 0/30 in two batches; under
+//! `delay:read=200us` 30/30 both times (22/30 with `--jobs 2` at load 12);
+//! `delay:read=20us` 0/30; every other syscall delayed: 0/30.
 
 use std::io::{self, Read, Write};
 use std::sync::Arc;
