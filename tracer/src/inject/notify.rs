@@ -3,8 +3,9 @@
 //! Three pieces:
 //! - [`channel`], before the fork: the filter program and a socketpair. The
 //!   child's end is close-on-exec, and the filter lets the one `sendmsg` on
-//!   it through even when `sendmsg` is delayed, so handing the listener over
-//!   can never wait for a supervisor that does not have it yet.
+//!   it (that fd, flags no program uses) through even when `sendmsg` is
+//!   delayed, so handing the listener over can never wait for a supervisor
+//!   that does not have it yet.
 //! - [`ChildEnd::install`], in the forked child before `execve`: installs
 //!   the filter with `SECCOMP_FILTER_FLAG_NEW_LISTENER` and sends the
 //!   listener over the socket (`SCM_RIGHTS`). The listener is close-on-exec
@@ -85,7 +86,11 @@ pub fn channel(delay: &Delay) -> io::Result<(ChildEnd, ParentEnd)> {
             // Another architecture's numbers mean other syscalls: leave
             // them alone rather than delay the wrong ones.
             foreign: libc::SECCOMP_RET_ALLOW,
-            exempt: Some((libc::SYS_sendmsg as u32, child.as_raw_fd() as u32)),
+            exempt: Some((
+                libc::SYS_sendmsg as u32,
+                child.as_raw_fd() as u32,
+                HANDOVER_FLAGS as u32,
+            )),
         },
     );
     Ok((ChildEnd { prog, sock: child }, ParentEnd { sock: parent }))
@@ -136,6 +141,13 @@ impl ChildEnd {
     }
 }
 
+/// The flags of the hand-over `sendmsg`, which the filter lets through
+/// undelayed. `MSG_CMSG_CLOEXEC` means nothing to `sendmsg` (AF_UNIX
+/// ignores it) and no program passes it there: with the fd number it makes
+/// a call the command cannot make by accident, so its own `sendmsg`s on a
+/// reused fd number are still delayed.
+const HANDOVER_FLAGS: libc::c_int = libc::MSG_NOSIGNAL | libc::MSG_CMSG_CLOEXEC;
+
 /// Control-message buffer for one fd, aligned as `cmsghdr` requires.
 #[repr(C, align(8))]
 struct CmsgBuf([u8; 64]);
@@ -165,7 +177,7 @@ unsafe fn send_fd(sock: RawFd, fd: RawFd) -> Result<(), i32> {
         (*cmsg).cmsg_type = libc::SCM_RIGHTS;
         (*cmsg).cmsg_len = libc::CMSG_LEN(size_of::<RawFd>() as u32) as usize;
         std::ptr::write_unaligned(libc::CMSG_DATA(cmsg).cast::<RawFd>(), fd);
-        if libc::sendmsg(sock, &msg, libc::MSG_NOSIGNAL) == 1 {
+        if libc::sendmsg(sock, &msg, HANDOVER_FLAGS) == 1 {
             Ok(())
         } else {
             Err(*libc::__errno_location())

@@ -38,9 +38,10 @@ fn jump(code: u16, k: u32, jt: u8, jf: u8) -> sock_filter {
     sock_filter { code, jt, jf, k }
 }
 
-/// Offset of the low 32 bits of `args[0]` in `struct seccomp_data`
-/// (little-endian).
+/// Offsets of the low 32 bits of `args[0]` and `args[2]` in `struct
+/// seccomp_data` (little-endian).
 const ARG0_OFFSET: u32 = 16;
+const ARG2_OFFSET: u32 = 32;
 
 /// What a filter returns: for the selected syscalls, and for calls it
 /// cannot judge (another architecture, x32); every other call is allowed.
@@ -49,8 +50,8 @@ pub struct Actions {
     pub selected: u32,
     pub foreign: u32,
     /// A call let through whatever the selection: (syscall number, low 32
-    /// bits of its first argument).
-    pub exempt: Option<(u32, u32)>,
+    /// bits of its first and third arguments).
+    pub exempt: Option<(u32, u32, u32)>,
 }
 
 /// The filter program for the syscalls `traced` selects. Anything it
@@ -86,11 +87,13 @@ pub fn program_with(select: impl Fn(u32) -> bool, actions: Actions) -> Vec<sock_
         jump(BPF_JSET_K, X32_BIT, 0, 1),
         stmt(BPF_RET_K, actions.foreign),
     ];
-    if let Some((nr, arg0)) = actions.exempt {
+    if let Some((nr, arg0, arg2)) = actions.exempt {
         prog.extend([
-            jump(BPF_JEQ_K, nr, 0, 3),
+            jump(BPF_JEQ_K, nr, 0, 5),
             stmt(BPF_LD_W_ABS, ARG0_OFFSET),
-            jump(BPF_JEQ_K, arg0, 0, 1),
+            jump(BPF_JEQ_K, arg0, 0, 3),
+            stmt(BPF_LD_W_ABS, ARG2_OFFSET),
+            jump(BPF_JEQ_K, arg2, 0, 1),
             stmt(BPF_RET_K, libc::SECCOMP_RET_ALLOW),
             stmt(BPF_LD_W_ABS, NR_OFFSET),
         ]);
@@ -134,10 +137,10 @@ mod tests {
     /// Runs the classic-BPF program on (arch, nr), a tiny interpreter for
     /// the four instructions we emit.
     fn eval(prog: &[sock_filter], arch: u32, nr: u32) -> u32 {
-        eval_args(prog, arch, nr, 0)
+        eval_args(prog, arch, nr, 0, 0)
     }
 
-    fn eval_args(prog: &[sock_filter], arch: u32, nr: u32, arg0: u32) -> u32 {
+    fn eval_args(prog: &[sock_filter], arch: u32, nr: u32, arg0: u32, arg2: u32) -> u32 {
         let mut acc = 0;
         let mut pc = 0;
         loop {
@@ -147,6 +150,7 @@ mod tests {
                     acc = match ins.k {
                         ARCH_OFFSET => arch,
                         ARG0_OFFSET => arg0,
+                        ARG2_OFFSET => arg2,
                         _ => nr,
                     }
                 }
@@ -195,15 +199,18 @@ mod tests {
         let actions = Actions {
             selected: libc::SECCOMP_RET_USER_NOTIF,
             foreign: libc::SECCOMP_RET_ALLOW,
-            exempt: Some((46, 7)),
+            exempt: Some((46, 7, 9)),
         };
         let prog = program_with(|nr| nr == 0 || nr == 46, actions);
         let notif = libc::SECCOMP_RET_USER_NOTIF;
         assert_eq!(eval(&prog, AUDIT_ARCH_X86_64, 0), notif);
         assert_eq!(eval(&prog, AUDIT_ARCH_X86_64, 1), libc::SECCOMP_RET_ALLOW);
-        assert_eq!(eval_args(&prog, AUDIT_ARCH_X86_64, 46, 3), notif);
+        // Only the call with both arguments is exempt: the same fd with
+        // other flags (the command's own sendmsg) is delayed.
+        assert_eq!(eval_args(&prog, AUDIT_ARCH_X86_64, 46, 3, 9), notif);
+        assert_eq!(eval_args(&prog, AUDIT_ARCH_X86_64, 46, 7, 0), notif);
         assert_eq!(
-            eval_args(&prog, AUDIT_ARCH_X86_64, 46, 7),
+            eval_args(&prog, AUDIT_ARCH_X86_64, 46, 7, 9),
             libc::SECCOMP_RET_ALLOW
         );
         assert_eq!(eval(&prog, 0x4000_0003, 0), libc::SECCOMP_RET_ALLOW);
@@ -212,8 +219,9 @@ mod tests {
         assert_eq!(eval(&wide, AUDIT_ARCH_X86_64, 300), notif);
         assert_eq!(eval(&wide, AUDIT_ARCH_X86_64, 1), libc::SECCOMP_RET_ALLOW);
         assert_eq!(
-            eval_args(&wide, AUDIT_ARCH_X86_64, 46, 7),
+            eval_args(&wide, AUDIT_ARCH_X86_64, 46, 7, 9),
             libc::SECCOMP_RET_ALLOW
         );
+        assert_eq!(eval_args(&wide, AUDIT_ARCH_X86_64, 46, 7, 1), notif);
     }
 }
