@@ -152,3 +152,22 @@ fn bad_delays_are_usage_errors() {
     let out = delay(false, &["read=1ms", "--", "no-such-command-xyz"]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+#[test]
+fn a_sigterm_to_tracer_reaches_the_command() {
+    for ptrace in [false, true] {
+        let mut cmd = Command::new(tracer());
+        cmd.args(["delay", "read=1ms", "--", "sleep", "30"]);
+        if ptrace {
+            cmd.env("TRACER_INJECT", "ptrace");
+        }
+        let child = cmd.stderr(std::process::Stdio::null()).spawn().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let start = std::time::Instant::now();
+        // SAFETY: kill(2) of our own child.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.signal(), Some(libc::SIGTERM), "ptrace={ptrace}");
+        assert!(start.elapsed().as_secs() < 10, "ptrace={ptrace}");
+    }
+}
