@@ -37,7 +37,10 @@ use anyhow::{Context as _, Result, bail};
 use clap::Args;
 use serde::Serialize;
 
-use super::compare::{self, CompareArgs, CompareJson, ModeJson};
+use super::{
+    compare::{self, CompareArgs, CompareJson, ModeJson},
+    options::usage_error,
+};
 use crate::{
     exit::Exit,
     inject::{self, format_duration},
@@ -64,16 +67,16 @@ const RECORDED_RUNS: u64 = 5;
 
 #[derive(Debug, Args)]
 pub struct AmplifyArgs {
-    /// Runs per candidate and of the baseline.
-    #[arg(long, default_value_t = 30)]
+    /// Runs per candidate and of the baseline (1 to 1000000).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub runs: u64,
     /// The delay each candidate applies to its syscall (ns, us, ms, s).
     #[arg(long, default_value = "200us", value_parser = parse_delay)]
     pub delay: Duration,
     /// Candidates among the most frequent syscalls (every rare one, made
     /// once or twice, is a candidate as well).
-    #[arg(long, default_value_t = 30)]
-    pub candidates: usize,
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub candidates: u64,
     /// Only syscalls of this set are candidates: names or classes, as
     /// `-e trace=` takes them (read,openat or %file).
     #[arg(long, value_name = "SET")]
@@ -82,12 +85,13 @@ pub struct AmplifyArgs {
     /// compare). Repeatable; default: exit and signal.
     #[arg(long = "fail-on", value_name = "COND")]
     pub fail_on: Vec<String>,
-    /// Seconds before a run counts as hung.
-    #[arg(long, default_value_t = 60.0)]
-    pub timeout: f64,
-    /// Runs at once. More than 1 changes the timing of what is measured.
-    #[arg(long, default_value_t = 1)]
-    pub jobs: usize,
+    /// Seconds before a run counts as hung: more than 0, at most a year.
+    #[arg(long, value_name = "SECS", default_value = "60", value_parser = super::options::parse_seconds)]
+    pub timeout: Duration,
+    /// Runs at once (1 to 1024). More than 1 changes the timing of what is
+    /// measured.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub jobs: u64,
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -186,29 +190,16 @@ struct AmplifyJson {
 }
 
 pub fn run(args: AmplifyArgs) -> Result<Exit> {
-    if args.runs == 0 || args.jobs == 0 || args.candidates == 0 {
-        crate::cli::usage_error(
-            "amplify",
-            "--runs, --jobs and --candidates must be at least 1",
-        );
-    }
-    if !(args.timeout > 0.0 && args.timeout.is_finite()) {
-        crate::cli::usage_error("amplify", "--timeout must be a positive number of seconds");
-    }
-    if args.delay.as_secs_f64() >= args.timeout {
-        crate::cli::usage_error(
-            "amplify",
-            format!(
-                "--delay {} is not shorter than --timeout {} s",
-                format_duration(args.delay),
-                args.timeout
-            ),
-        );
+    if args.delay >= args.timeout {
+        usage_error(format!(
+            "--delay {} is not shorter than --timeout {} s",
+            format_duration(args.delay),
+            args.timeout.as_secs_f64()
+        ));
     }
     let only = args.syscalls.as_ref().map(|set| {
-        set.parse::<SyscallFilter>().unwrap_or_else(|e| {
-            crate::cli::usage_error("amplify", format!("--syscalls {set}: {e}"))
-        })
+        set.parse::<SyscallFilter>()
+            .unwrap_or_else(|e| usage_error(format!("--syscalls {set}: {e}")))
     });
     crate::launch::resolve(&args.command[0].clone().into())?;
 
@@ -225,7 +216,7 @@ pub fn run(args: AmplifyArgs) -> Result<Exit> {
         return Ok(Exit::Code(130));
     }
     let learned = learned?;
-    let mut chosen = choose(&learned.syscalls, args.candidates, only.as_ref());
+    let mut chosen = choose(&learned.syscalls, args.candidates as usize, only.as_ref());
     if chosen.is_empty() {
         bail!("the learning run made no syscall that could be delayed");
     }
@@ -343,7 +334,7 @@ fn learn(args: &AmplifyArgs) -> Result<LearnedJson> {
         .spawn()
         .context("cannot start the learning run")?;
     let start = Instant::now();
-    let limit = Duration::from_secs_f64(args.timeout);
+    let limit = args.timeout;
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
@@ -518,7 +509,7 @@ fn sweep(args: &AmplifyArgs, syscall: &str, out: &AmplifyJson) -> Result<(SweepJ
     let delays: Vec<Duration> = SWEEP
         .iter()
         .copied()
-        .filter(|d| d.as_secs_f64() < args.timeout)
+        .filter(|d| *d < args.timeout)
         .collect();
     let mut modes = vec!["none".to_string()];
     modes.extend(delays.iter().map(|&d| mode(syscall, d)));
@@ -598,9 +589,9 @@ fn recipe(args: &AmplifyArgs, syscall: &str, delay: Duration) -> String {
         words.push("--fail-on".into());
         words.push(f.clone());
     }
-    if args.timeout != 60.0 {
+    if args.timeout != Duration::from_secs(60) {
         words.push("--timeout".into());
-        words.push(args.timeout.to_string());
+        words.push(args.timeout.as_secs_f64().to_string());
     }
     if args.jobs != 1 {
         words.push("--jobs".into());

@@ -790,7 +790,13 @@ fn verdict(modes: &[ModeJson]) -> String {
 }
 
 fn print_table(result: &CompareJson) {
-    let w = result.modes.iter().map(|m| m.mode.len()).max().unwrap_or(0).max(7);
+    let w = result
+        .modes
+        .iter()
+        .map(|m| m.mode.len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
     println!(
         "{:<w$} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
         "mode",
