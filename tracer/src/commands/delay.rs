@@ -20,7 +20,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 use crate::{
     exit::Exit,
     inject::{Delay, Mechanism, fallback, notify},
-    launch::{self, Prepare},
+    launch::{Launcher, Prepare},
     stats,
 };
 
@@ -83,18 +83,23 @@ fn run_delayed(
     // The command gets the terminal's signals itself (same process group);
     // tracer stays alive meanwhile, to keep serving its delays, and passes
     // on the ones sent to it alone.
-    let signals = signal_hook::iterator::Signals::new([SIGINT, SIGQUIT, SIGTERM, SIGHUP])
-        .context("cannot install signal handlers")?;
-    let handle = signals.handle();
+    let handlers = || {
+        signal_hook::iterator::Signals::new([SIGINT, SIGQUIT, SIGTERM, SIGHUP])
+            .context("cannot install signal handlers")
+    };
     match mechanism {
         Mechanism::Notify => {
             let (child_end, parent_end) =
                 notify::channel(delay).context("cannot set up delay injection")?;
-            let prepare = Prepare {
-                delay: Some(Arc::new(child_end)),
+            // The launcher first, while tracer is small and its signal
+            // handlers are not installed yet.
+            let launcher = Launcher::start(command, None, Some(Arc::new(child_end)))?;
+            let signals = handlers()?;
+            let handle = signals.handle();
+            let gated = launcher.spawn(Prepare {
+                delay: true,
                 ..Prepare::default()
-            };
-            let gated = launch::spawn_gated(command, prepare)?;
+            })?;
             let released = Instant::now();
             let (pid, supervisor) = gated.release_with(|| {
                 parent_end
@@ -112,12 +117,14 @@ fn run_delayed(
             eprintln!(
                 "tracer: seccomp user notification unavailable: delaying with ptrace (a RET_TRACE filter stops only the delayed syscalls)"
             );
-            let prepare = Prepare {
+            let launcher = Launcher::start(command, Some(fallback::filter(delay)), None)?;
+            let signals = handlers()?;
+            let handle = signals.handle();
+            let gated = launcher.spawn(Prepare {
                 stop_before_exec: true,
-                seccomp: Some(fallback::filter(delay)),
+                seccomp: true,
                 ..Prepare::default()
-            };
-            let gated = launch::spawn_gated(command, prepare)?;
+            })?;
             let delayer = fallback::Delayer::start(gated.pid(), delay.duration)?;
             let released = Instant::now();
             let pid = gated.release()?;
