@@ -28,6 +28,11 @@ pub const MAGIC: &[u8; 8] = b"TRACEREC";
 /// to [`Record`] or its framing: postcard has no field names to fall back on.
 pub const VERSION: u32 = 2;
 
+/// The oldest version this build still reads. Version 1 differs from 2
+/// in its end record only ([`EndRecordV1`]): recordings made before the
+/// lost counts were split stay readable.
+pub const OLDEST_READABLE: u32 = 1;
+
 /// A payload larger than this is not something tracer wrote (a captured
 /// payload is at most a few pages): it is a corrupt length, and must not
 /// make the reader try to allocate gigabytes.
@@ -197,6 +202,39 @@ pub struct EndRecord {
     pub observer: Option<(u64, Option<u64>, Option<u64>)>,
 }
 
+/// The end record of version 1: one lost count (syscalls, task records and
+/// captures together), and no slow-path cost.
+#[derive(Debug, Deserialize)]
+pub struct EndRecordV1 {
+    pub lost_events: u64,
+    pub syscalls: u64,
+    pub start_ns: u64,
+    pub end_ns: u64,
+    pub observer: Option<(u64, Option<u64>)>,
+}
+
+impl From<EndRecordV1> for EndRecord {
+    fn from(v1: EndRecordV1) -> Self {
+        Self {
+            // Version 1 could not tell them apart: all of it is reported as
+            // lost syscalls, as that version's tracer did.
+            lost_events: v1.lost_events,
+            lost_tasks: 0,
+            lost_captures: 0,
+            syscalls: v1.syscalls,
+            start_ns: v1.start_ns,
+            end_ns: v1.end_ns,
+            observer: v1
+                .observer
+                .map(|(total_ns, machine_ns)| (total_ns, machine_ns, None)),
+        }
+    }
+}
+
+/// The variant index postcard writes first for [`Record::End`] (a
+/// one-byte varint), checked by a test against the encoder.
+pub const END_TAG: u8 = 9;
+
 /// Why a file cannot be read (further).
 #[derive(Debug, thiserror::Error)]
 pub enum RecordingError {
@@ -208,7 +246,7 @@ pub enum RecordingError {
     )]
     NotARecording,
     #[error(
-        "recording format version {found} is not supported (this tracer reads version {VERSION})"
+        "recording format version {found} is not supported (this tracer reads versions {OLDEST_READABLE} to {VERSION})"
     )]
     Version { found: u32 },
     #[error("the recording is cut short inside its header: it holds no events")]

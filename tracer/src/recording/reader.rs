@@ -11,8 +11,9 @@ use std::{
 };
 
 use super::format::{
-    ArgsCache, Bytes, EndRecord, Header, MAGIC, MAX_PAYLOAD, MAX_STRING_BYTES, MAX_STRINGS, Record,
-    RecordingError, SyscallFrame, VERSION, apply,
+    ArgsCache, Bytes, END_TAG, EndRecord, EndRecordV1, Header, MAGIC, MAX_PAYLOAD,
+    MAX_STRING_BYTES, MAX_STRINGS, OLDEST_READABLE, Record, RecordingError, SyscallFrame, VERSION,
+    apply,
 };
 use crate::{
     event::{Anomaly, ArgString, DataCapture, Event, SyscallEvent, TaskEvent},
@@ -80,7 +81,7 @@ impl<R: Read> Reader<R> {
             return Err(RecordingError::NoHeader);
         }
         let version = u32::from_le_bytes(start[MAGIC.len()..].try_into().expect("4 bytes"));
-        if version != VERSION {
+        if !(OLDEST_READABLE..=VERSION).contains(&version) {
             return Err(RecordingError::Version { found: version });
         }
         let mut reader = Self {
@@ -117,7 +118,7 @@ impl<R: Read> Reader<R> {
             }
             Err(e) => return Err(e),
         }
-        let header = match decode(&reader.payload, at)? {
+        let header = match decode(&reader.payload, at, version)? {
             Record::Header(header) => header,
             _ => {
                 return Err(RecordingError::corrupt(
@@ -126,10 +127,14 @@ impl<R: Read> Reader<R> {
                 ));
             }
         };
-        if header.version != VERSION {
-            return Err(RecordingError::Version {
-                found: header.version,
-            });
+        if header.version != version {
+            return Err(RecordingError::corrupt(
+                at,
+                format!(
+                    "the header says version {} in a version {version} file",
+                    header.version
+                ),
+            ));
         }
         reader.last_ts = header.start_ns;
         reader.latest_ts = header.start_ns;
@@ -204,7 +209,8 @@ impl<R: Read> Reader<R> {
             // Decoded records borrow the payload; take it out of `self`
             // meanwhile so that the string table can change.
             let payload = std::mem::take(&mut self.payload);
-            let item = decode(&payload, at).and_then(|record| self.item(record, at));
+            let item =
+                decode(&payload, at, self.header.version).and_then(|record| self.item(record, at));
             self.payload = payload;
             if let Some(item) = item? {
                 return Ok(Some(item));
@@ -427,8 +433,16 @@ impl<R: Read> Iterator for Reader<R> {
     }
 }
 
-/// A whole payload as one record: trailing bytes are as wrong as missing.
-fn decode(payload: &[u8], at: u64) -> Result<Record<'_>, RecordingError> {
+/// A whole payload as one record of a file of `version`: trailing bytes
+/// are as wrong as missing.
+fn decode(payload: &[u8], at: u64, version: u32) -> Result<Record<'_>, RecordingError> {
+    if version == 1 && payload.first() == Some(&END_TAG) {
+        return match postcard::take_from_bytes::<(u8, EndRecordV1)>(payload) {
+            Ok(((_, end), [])) => Ok(Record::End(end.into())),
+            Ok(_) => Err(RecordingError::corrupt(at, "trailing bytes in a record")),
+            Err(e) => Err(RecordingError::corrupt(at, format!("undecodable ({e})"))),
+        };
+    }
     match postcard::take_from_bytes::<Record<'_>>(payload) {
         Ok((record, [])) => Ok(record),
         Ok(_) => Err(RecordingError::corrupt(at, "trailing bytes in a record")),

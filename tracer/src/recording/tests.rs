@@ -292,7 +292,7 @@ fn foreign_and_empty_files_are_refused_clearly() {
     assert_eq!(
         err(&future),
         format!(
-            "recording format version 99 is not supported (this tracer reads version {})",
+            "recording format version 99 is not supported (this tracer reads versions 1 to {})",
             format::VERSION
         )
     );
@@ -483,5 +483,93 @@ fn dd_stream_is_compact_and_round_trips() {
         n as f64 / write.as_secs_f64() / 1e6,
         read_time.as_nanos() as f64 / n as f64,
         n as f64 / read_time.as_secs_f64() / 1e6,
+    );
+}
+
+#[test]
+fn end_tag_is_what_the_encoder_writes() {
+    let end = format::Record::End(format::EndRecord {
+        lost_events: 0,
+        lost_tasks: 0,
+        lost_captures: 0,
+        syscalls: 0,
+        start_ns: 0,
+        end_ns: 0,
+        observer: None,
+    });
+    assert_eq!(postcard::to_allocvec(&end).unwrap()[0], format::END_TAG);
+}
+
+/// A version 1 file (made before lost syscalls, task records and captures
+/// were counted apart) still reads: its events as they are, its one lost
+/// count as lost syscalls, no slow-path cost.
+#[test]
+fn version_1_recordings_stay_readable() {
+    let written = items(20);
+    let v2 = write(&written, false);
+    // Split off the v2 header frame: MAGIC, version, then len/crc/payload.
+    let start = MAGIC.len() + 4;
+    let (mut len, mut shift, mut at) = (0usize, 0, start);
+    loop {
+        let byte = v2[at];
+        len |= usize::from(byte & 0x7f) << shift;
+        at += 1;
+        shift += 7;
+        if byte & 0x80 == 0 {
+            break;
+        }
+    }
+    let events = &v2[at + 4 + len..];
+
+    let mut v1 = MAGIC.to_vec();
+    v1.extend_from_slice(&1u32.to_le_bytes());
+    push_frame(
+        &mut v1,
+        &format::Record::Header(Header {
+            version: 1,
+            ..header()
+        }),
+    );
+    v1.extend_from_slice(events);
+    let end = (
+        format::END_TAG,
+        7u64,
+        1234u64,
+        1_000_000u64,
+        9_000_000u64,
+        Some((5000u64, Some(7000u64))),
+    );
+    let payload = postcard::to_allocvec(&end).unwrap();
+    let (n, k) = format::varint(payload.len() as u32);
+    v1.extend_from_slice(&n[..k]);
+    v1.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
+    v1.extend_from_slice(&payload);
+
+    let mut reader = Reader::new(&v1[..]).unwrap();
+    assert_eq!(reader.header().version, 1);
+    let mut read = Vec::new();
+    while let Some(item) = reader.next_item().unwrap() {
+        read.push(item);
+    }
+    assert_eq!(format!("{read:?}"), format!("{written:?}"));
+    assert!(reader.complete());
+    let run = reader.run();
+    assert_eq!(
+        (
+            run.lost_events,
+            run.lost_tasks,
+            run.lost_captures,
+            run.syscalls
+        ),
+        (7, 0, 0, 1234)
+    );
+    let observer = run.observer.unwrap();
+    assert_eq!(
+        (
+            observer.total_ns,
+            observer.machine_ns,
+            observer.slow_path_ns
+        ),
+        (5000, Some(7000), None)
     );
 }
