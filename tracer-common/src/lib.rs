@@ -49,6 +49,14 @@ pub mod names {
     pub const FORK_CHILD_PID_OFFSET: &str = "FORK_CHILD_PID_OFFSET";
     /// Global: byte offset of `group_dead` in the `sched_process_exit` record.
     pub const EXIT_GROUP_DEAD_OFFSET: &str = "EXIT_GROUP_DEAD_OFFSET";
+    /// Global: byte offset of `real_cred` in `struct task_struct`.
+    pub const TASK_CRED_OFFSET: &str = "TASK_CRED_OFFSET";
+    /// Global: byte offset of `uid` in `struct cred`.
+    pub const CRED_UID_OFFSET: &str = "CRED_UID_OFFSET";
+    /// Global: byte offset of `euid` in `struct cred`.
+    pub const CRED_EUID_OFFSET: &str = "CRED_EUID_OFFSET";
+    /// Global: byte offset of `suid` in `struct cred`.
+    pub const CRED_SUID_OFFSET: &str = "CRED_SUID_OFFSET";
 
     /// Every map of the object.
     pub const MAPS: &[&str] = &[
@@ -78,6 +86,10 @@ pub mod names {
         FORK_CHILD_PID_OFFSET,
         EXIT_GROUP_DEAD_OFFSET,
         FLOOR_TGID,
+        TASK_CRED_OFFSET,
+        CRED_UID_OFFSET,
+        CRED_EUID_OFFSET,
+        CRED_SUID_OFFSET,
     ];
     /// The floor programs (`tracer floor-probe`): a tgid check and nothing else.
     pub const FLOOR_ENTER: &str = "floor_enter";
@@ -112,6 +124,17 @@ pub const FLAG_NO_RETURN: u16 = 1;
 /// `TaskRecord::flags`: this exit ends the whole thread group.
 pub const FLAG_GROUP_DEAD: u16 = 1;
 
+/// `TaskRecord::flags` of an EXEC: `parent_tid` holds the process's owner
+/// as the kernel saw it at exec, read from its credentials: the uid when
+/// its real, effective and saved uids are one, else [`OWNER_MIXED`]. Not
+/// set when the loader could not find the credentials' layout.
+pub const FLAG_OWNER: u16 = 2;
+
+/// The owner of a process whose real, effective and saved uids differ (a
+/// setuid program, say): only root may record it. `(uid_t)-1` is no
+/// user's uid (`setuid(-1)` means "leave it").
+pub const OWNER_MIXED: u32 = u32::MAX;
+
 /// One completed syscall, as written by `sys_exit` into the ring buffer.
 ///
 /// 88 bytes: small enough that a million syscalls a second is 88 MB/s of ring
@@ -136,18 +159,20 @@ pub struct SyscallRecord {
     pub args: [u64; MAX_ARGS],
 }
 
-/// A task lifecycle record: [`kind::FORK`] or [`kind::EXIT`].
+/// A task lifecycle record: [`kind::FORK`], [`kind::EXIT`] or [`kind::EXEC`].
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TaskRecord {
     pub kind: u16,
-    /// `FLAG_GROUP_DEAD` for the last thread of a process to exit.
+    /// `FLAG_GROUP_DEAD` for the last thread of a process to exit;
+    /// `FLAG_OWNER` for an EXEC that carries its owner.
     pub flags: u16,
     /// For FORK: the tid of the new task. For EXIT: the exiting tid.
     pub tid: u32,
     /// For FORK: the parent's tgid. For EXIT: the exiting task's tgid.
     pub tgid: u32,
-    /// For FORK: the parent's tid. For EXIT: 0.
+    /// For FORK: the parent's tid. For EXIT: 0. For EXEC: the owner (see
+    /// [`FLAG_OWNER`]), else 0.
     pub parent_tid: u32,
     pub ts_ns: u64,
     /// `comm` of the task at the time of the record.

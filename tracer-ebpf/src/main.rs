@@ -18,7 +18,9 @@
 //! `sched_process_fork`/`sched_process_exit` keep `TRACED` in step with the
 //! children of traced processes; `sched_process_exec` names a task after
 //! its new image, and starts tracing processes whose comm or cgroup is
-//! watched (the daemon's `--comm`/`--cgroup` watches).
+//! watched (the daemon's `--comm`/`--cgroup` watches); its record carries
+//! the process's owner, read from its credentials at exec, so that the
+//! daemon need not ask `/proc` about a process that may already be gone.
 //!
 //! Capture (paths, data buffers) costs only traced tasks: the `CAPTURE`
 //! slot read at enter (its exit mode is parked with the call), and for the calls
@@ -33,16 +35,17 @@ use aya_ebpf::{
     bindings::BPF_RB_NO_WAKEUP,
     cty::c_void,
     helpers::{
-        bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_user,
-        generated,
+        bpf_get_current_comm, bpf_get_current_pid_tgid, bpf_ktime_get_ns, bpf_probe_read_kernel,
+        bpf_probe_read_user, generated,
     },
     macros::{btf_tracepoint, map, raw_tracepoint, tracepoint},
     maps::{Array, HashMap, PerCpuArray, RingBuf},
     programs::{BtfTracePointContext, RawTracePointContext, TracePointContext},
 };
 use tracer_common::{
-    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, CaptureSpec, FLAG_NO_RETURN, INFLIGHT_SLOTS,
-    Inflight, MAX_ARGS, SyscallRecord, TaskRecord, capture, counter, kind, traced,
+    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, CaptureSpec, FLAG_NO_RETURN, FLAG_OWNER,
+    INFLIGHT_SLOTS, Inflight, MAX_ARGS, OWNER_MIXED, SyscallRecord, TaskRecord, capture, counter,
+    kind, traced,
 };
 
 /// Traced tgids: a byte per possible pid (the loader sizes it to
@@ -117,6 +120,21 @@ static FORK_CHILD_PID_OFFSET: Global<u32> = Global::new(20);
 /// when the kernel does not have that field.
 #[unsafe(no_mangle)]
 static EXIT_GROUP_DEAD_OFFSET: Global<u32> = Global::new(u32::MAX);
+
+/// Offset of `real_cred` in `struct task_struct`, or `u32::MAX` when the
+/// loader could not read it from the kernel's BTF (then EXEC records carry
+/// no owner). Read at exec so that the daemon knows who owns a process
+/// even when it is gone before `/proc` could be asked.
+#[unsafe(no_mangle)]
+static TASK_CRED_OFFSET: Global<u32> = Global::new(u32::MAX);
+
+/// Offsets of `uid`, `euid` and `suid` in `struct cred` (from BTF).
+#[unsafe(no_mangle)]
+static CRED_UID_OFFSET: Global<u32> = Global::new(u32::MAX);
+#[unsafe(no_mangle)]
+static CRED_EUID_OFFSET: Global<u32> = Global::new(u32::MAX);
+#[unsafe(no_mangle)]
+static CRED_SUID_OFFSET: Global<u32> = Global::new(u32::MAX);
 
 use tracer_common::nr::{
     EXECVE as SYS_EXECVE, EXECVEAT as SYS_EXECVEAT, EXIT as SYS_EXIT, EXIT_GROUP as SYS_EXIT_GROUP,
@@ -659,7 +677,10 @@ pub fn sched_process_exec(_ctx: TracePointContext) -> u32 {
         }
         set_traced(tgid, traced::ON);
     }
-    emit_task(kind::EXEC, 0, tgid, tgid, 0);
+    match exec_owner() {
+        Some(owner) => emit_task(kind::EXEC, FLAG_OWNER, tgid, tgid, owner),
+        None => emit_task(kind::EXEC, 0, tgid, tgid, 0),
+    }
     0
 }
 
@@ -699,6 +720,35 @@ fn floor_check() {
         // SAFETY: pointer from a successful array lookup; a racy count is
         // fine, nothing depends on it.
         unsafe { *hits += 1 };
+    }
+}
+
+/// The owner of the current task, from its credentials as exec left them
+/// (a setuid image's are already installed when `sched_process_exec`
+/// fires): its uid when the real, effective and saved uids agree, else
+/// `OWNER_MIXED`. `None` when the loader found no layout or a read fails.
+#[inline(always)]
+fn exec_owner() -> Option<u32> {
+    let cred_offset = TASK_CRED_OFFSET.load();
+    if cred_offset == u32::MAX {
+        return None;
+    }
+    // SAFETY: returns the current task's address; nothing is dereferenced.
+    let task = unsafe { generated::bpf_get_current_task() };
+    // SAFETY: checked reads of kernel memory (the helper fails cleanly on
+    // a bad address); the offsets come from the kernel's own BTF.
+    unsafe {
+        let cred: u64 =
+            bpf_probe_read_kernel((task + u64::from(cred_offset)) as *const u64).ok()?;
+        let read = |offset: u32| bpf_probe_read_kernel((cred + u64::from(offset)) as *const u32);
+        let uid = read(CRED_UID_OFFSET.load()).ok()?;
+        let euid = read(CRED_EUID_OFFSET.load()).ok()?;
+        let suid = read(CRED_SUID_OFFSET.load()).ok()?;
+        Some(if uid == euid && uid == suid {
+            uid
+        } else {
+            OWNER_MIXED
+        })
     }
 }
 

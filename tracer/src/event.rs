@@ -73,6 +73,15 @@ impl SyscallEvent {
     }
 }
 
+/// The owner of a process, as far as recording it goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// Its real, effective and saved uids are all this uid.
+    Uid(u32),
+    /// Its uids differ (a setuid program, say): only root may record it.
+    Mixed,
+}
+
 /// A task appeared or went away.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TaskEvent {
@@ -93,6 +102,11 @@ pub enum TaskEvent {
         tgid: u32,
         tid: u32,
         comm: String,
+        /// Who owned the process at that moment, when the source knows
+        /// (eBPF reads it from the credentials at exec): the daemon decides
+        /// who may record it from this, not from `/proc`, where a
+        /// short-lived process may already be gone. Not recorded in files.
+        owner: Option<Owner>,
     },
     /// Task `tid` of `tgid` exited; `group_dead` when the process is gone.
     Exited {

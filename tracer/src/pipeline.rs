@@ -173,6 +173,7 @@ impl Pipeline {
                 tgid,
                 tid,
                 comm,
+                owner: None,
             })),
             None => Ok(()),
         }
@@ -418,6 +419,7 @@ mod tests {
             tgid: 1,
             tid: 1,
             comm: "server2".into(),
+            owner: None,
         }))
         .unwrap();
         p.push(Event::Task(TaskEvent::Exited {

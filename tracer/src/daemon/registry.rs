@@ -26,7 +26,7 @@ use super::{
     triggers::{Bucket, Reason},
 };
 use crate::{
-    event::{Event, SyscallEvent, TaskEvent},
+    event::{Event, Owner, SyscallEvent, TaskEvent},
     hash::IntHasher,
     pipeline::SHOWN_BYTES,
     recording::Item,
@@ -164,9 +164,24 @@ impl Registry {
 
     /// Whether `uid` may record process `pid`: root may; others only their
     /// own processes, all three uids theirs (the rule ptrace uses, so a
-    /// setuid program is out of reach).
-    fn may_watch(host: &dyn Host, uid: u32, pid: u32) -> bool {
-        uid == 0 || host.uids(pid).is_some_and(|uids| uids == [uid; 3])
+    /// setuid program is out of reach). `known` is the owner the kernel
+    /// recorded at exec: `/proc` is asked only without it, since a
+    /// short-lived process may be gone from there already.
+    fn may_watch(host: &dyn Host, uid: u32, pid: u32, known: Option<Owner>) -> bool {
+        uid == 0
+            || match known {
+                Some(owner) => owner == Owner::Uid(uid),
+                None => host.uids(pid).is_some_and(|uids| uids == [uid; 3]),
+            }
+    }
+
+    /// The real uid shown for process `pid`: the one recorded at exec,
+    /// else `/proc`'s, else `fallback`.
+    fn uid_of(host: &dyn Host, pid: u32, known: Option<Owner>, fallback: u32) -> u32 {
+        match known {
+            Some(Owner::Uid(uid)) => uid,
+            _ => host.uids(pid).map_or(fallback, |u| u[0]),
+        }
     }
 
     /// Adds a watch for `owner` (already authenticated by the caller).
@@ -191,7 +206,7 @@ impl Registry {
                 let Some(_) = host.uids(*pid) else {
                     return Err(Refused::NoProcess(*pid));
                 };
-                if !Self::may_watch(host, owner, *pid) {
+                if !Self::may_watch(host, owner, *pid, None) {
                     return Err(Refused::Permission(format!(
                         "uid {owner} may not watch pid {pid} (not its owner)"
                     )));
@@ -357,7 +372,7 @@ impl Registry {
             // A process forked by a watched one: its first own event.
             match self.spawned.remove(&tgid) {
                 Some(watch) if self.watches.contains_key(&watch) => {
-                    self.pick_up(tgid, watch, host.comm(tgid), kernel, host, now);
+                    self.pick_up(tgid, watch, host.comm(tgid), None, kernel, host, now);
                 }
                 _ => {}
             }
@@ -413,34 +428,42 @@ impl Registry {
                 }
                 *parent_tgid
             }
-            TaskEvent::Named { tgid, comm, .. } => {
-                let tgid = *tgid;
+            TaskEvent::Named {
+                tgid, comm, owner, ..
+            } => {
+                let (tgid, known) = (*tgid, *owner);
                 match self.procs.get_mut(&tgid) {
                     Some(p) => {
                         p.comm.clone_from(comm);
                         // An exec may have made it someone else's (setuid).
                         let owner = self.watches.get(&p.watch).map_or(0, |w| w.owner);
-                        if !Self::may_watch(host, owner, tgid) {
+                        if !Self::may_watch(host, owner, tgid, known) {
                             self.procs.remove(&tgid);
                             kernel.untrace(tgid);
                             return;
                         }
-                        p.uid = host.uids(tgid).map_or(p.uid, |u| u[0]);
+                        p.uid = Self::uid_of(host, tgid, known, p.uid);
                     }
                     None => {
                         let watch = self
                             .spawned
                             .remove(&tgid)
-                            .or_else(|| self.claim(tgid, comm, host));
+                            .or_else(|| self.claim(tgid, comm, known, host));
                         match watch {
-                            Some(watch) => {
-                                self.pick_up(tgid, watch, Some(comm.clone()), kernel, host, now)
-                            }
+                            Some(watch) => self.pick_up(
+                                tgid,
+                                watch,
+                                Some(comm.clone()),
+                                known,
+                                kernel,
+                                host,
+                                now,
+                            ),
                             None => {
                                 // Traced by the kernel for a watch that may
                                 // not have it (another user's process), or
                                 // gone before its owner could be checked.
-                                if host.uids(tgid).is_none() {
+                                if known.is_none() && host.uids(tgid).is_none() {
                                     self.counters.unowned += 1;
                                     eprintln!(
                                         "tracer-daemon: pid {tgid} ({comm}) was gone before its owner could be read from /proc: not recorded for non-root watches"
@@ -489,7 +512,7 @@ impl Registry {
 
     /// The watch that claims a process that just exec'd as `comm`: a comm
     /// or cgroup watch whose owner may record it.
-    fn claim(&self, tgid: u32, comm: &str, host: &dyn Host) -> Option<u64> {
+    fn claim(&self, tgid: u32, comm: &str, known: Option<Owner>, host: &dyn Host) -> Option<u64> {
         let mut cgroup: Option<Option<String>> = None;
         let mut ids: Vec<&u64> = self.watches.keys().collect();
         ids.sort();
@@ -502,7 +525,7 @@ impl Registry {
                 }
                 WatchTarget::Pid(_) => false,
             };
-            matches && Self::may_watch(host, w.owner, tgid)
+            matches && Self::may_watch(host, w.owner, tgid, known)
         })
     }
 
@@ -511,16 +534,17 @@ impl Registry {
         tgid: u32,
         watch: u64,
         comm: Option<String>,
+        known: Option<Owner>,
         kernel: &mut dyn Kernel,
         host: &dyn Host,
         now: u64,
     ) {
         let owner = self.watches.get(&watch).map_or(0, |w| w.owner);
-        if !Self::may_watch(host, owner, tgid) {
+        if !Self::may_watch(host, owner, tgid, known) {
             kernel.untrace(tgid);
             return;
         }
-        let uid = host.uids(tgid).map_or(owner, |u| u[0]);
+        let uid = Self::uid_of(host, tgid, known, owner);
         self.adopt(tgid, watch, uid, comm.unwrap_or_default(), now);
         if let Some(w) = self.watches.get_mut(&watch) {
             for s in &mut w.streams {
@@ -955,11 +979,17 @@ mod tests {
     }
 
     fn named(tgid: u32, comm: &str, ts: u64) -> Event {
+        named_by(tgid, comm, ts, None)
+    }
+
+    /// An exec whose owner the kernel recorded (or not).
+    fn named_by(tgid: u32, comm: &str, ts: u64, owner: Option<Owner>) -> Event {
         Event::Task(TaskEvent::Named {
             ts_ns: ts,
             tgid,
             tid: tgid,
             comm: comm.into(),
+            owner,
         })
     }
 
@@ -1199,10 +1229,10 @@ mod tests {
 
     #[test]
     fn a_process_gone_before_its_owner_is_read_is_counted_as_missed() {
-        // The limit of issue #11 item 12, until the kernel's exec record
-        // carries the uids: a non-root watch cannot tell whose a process
-        // was once it is gone from /proc. It is not recorded (it might be
-        // a setuid program), but no longer silently.
+        // Without an owner in the exec record (a kernel whose BTF lacks
+        // the credentials' layout), a non-root watch cannot tell whose a
+        // process was once it is gone from /proc. It is not recorded (it
+        // might be a setuid program), but not silently.
         let (mut k, mut h) = (FakeKernel::default(), FakeHost::default());
         let mut r = Registry::new(settings()).unwrap();
         r.watch(WatchTarget::Comm("app".into()), 7, 0, &mut k, &h)
@@ -1215,5 +1245,41 @@ mod tests {
         r.event(named(7006, "app", 2), 2, &mut k, &h);
         assert_eq!(r.counters.unowned, 1);
         assert!(!k.untraced.contains(&7006));
+    }
+
+    #[test]
+    fn the_owner_recorded_at_exec_decides_not_proc() {
+        // Issue #11 item 12: a short-lived process is gone from /proc
+        // before the daemon reads its exec; the kernel's record says whose.
+        let (mut k, mut h) = (FakeKernel::default(), FakeHost::default());
+        let mut r = Registry::new(settings()).unwrap();
+        let w = r
+            .watch(WatchTarget::Comm("app".into()), 7, 0, &mut k, &h)
+            .unwrap();
+        h.gone = vec![7005, 7006, 7007];
+        r.event(named_by(7005, "app", 1, Some(Owner::Uid(7))), 1, &mut k, &h);
+        assert!(!k.untraced.contains(&7005));
+        assert_eq!(r.counters.unowned, 0);
+        let info = r.watch_info(w, 2, None).unwrap();
+        assert_eq!(info.processes.len(), 1);
+        assert_eq!(info.processes[0].uid, 7);
+        // Another user's, or a setuid program's, is not uid 7's, whatever
+        // /proc would have said.
+        r.event(named_by(7006, "app", 2, Some(Owner::Uid(8))), 2, &mut k, &h);
+        r.event(named_by(7007, "app", 3, Some(Owner::Mixed)), 3, &mut k, &h);
+        assert!(k.untraced.contains(&7006) && k.untraced.contains(&7007));
+        // A live process /proc calls uid 7's, but which the kernel saw
+        // exec setuid, is not uid 7's either.
+        r.event(named_by(7008, "app", 4, Some(Owner::Mixed)), 4, &mut k, &h);
+        assert!(k.untraced.contains(&7008));
+        // A watched process that execs a setuid program is dropped.
+        r.event(named_by(7005, "app", 5, Some(Owner::Mixed)), 5, &mut k, &h);
+        assert!(k.untraced.contains(&7005));
+        assert_eq!(r.counters.unowned, 0);
+        // Root's watch takes a mixed one.
+        r.watch(WatchTarget::Comm("su".into()), 0, 0, &mut k, &h)
+            .unwrap();
+        r.event(named_by(7009, "su", 6, Some(Owner::Mixed)), 6, &mut k, &h);
+        assert!(!k.untraced.contains(&7009));
     }
 }

@@ -8,12 +8,12 @@
 use std::collections::HashMap;
 
 use tracer_common::{
-    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, FLAG_GROUP_DEAD, FLAG_NO_RETURN, MAX_ARGS,
-    SyscallRecord, TaskRecord, kind,
+    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, FLAG_GROUP_DEAD, FLAG_NO_RETURN, FLAG_OWNER,
+    MAX_ARGS, OWNER_MIXED, SyscallRecord, TaskRecord, kind,
 };
 
 use crate::event::{
-    ArgString, ArgStrings, DataCapture, Event, SyscallEvent, TaskEvent, comm_from_bytes,
+    ArgString, ArgStrings, DataCapture, Event, Owner, SyscallEvent, TaskEvent, comm_from_bytes,
 };
 
 /// Captures waiting for their syscall record.
@@ -177,11 +177,16 @@ fn record(bytes: &[u8]) -> Option<Event> {
         }
         kind::EXEC => {
             let r: TaskRecord = read(bytes)?;
+            let owner = (r.flags & FLAG_OWNER != 0).then_some(match r.parent_tid {
+                OWNER_MIXED => Owner::Mixed,
+                uid => Owner::Uid(uid),
+            });
             Some(Event::Task(TaskEvent::Named {
                 ts_ns: r.ts_ns,
                 tgid: r.tgid,
                 tid: r.tid,
                 comm: comm_from_bytes(&r.comm),
+                owner,
             }))
         }
         kind::EXIT => {
@@ -241,6 +246,28 @@ mod tests {
             panic!("not a syscall");
         };
         assert_eq!((ev.exit_ns, ev.ret), (None, None));
+    }
+
+    #[test]
+    fn exec_records_carry_their_owner_when_flagged() {
+        let owner_of = |flags: u16, parent_tid: u32| {
+            let rec = TaskRecord {
+                kind: kind::EXEC,
+                flags,
+                tid: 7,
+                tgid: 7,
+                parent_tid,
+                ..Default::default()
+            };
+            match record(&bytes_of(&rec)) {
+                Some(Event::Task(TaskEvent::Named { owner, .. })) => owner,
+                other => panic!("not a Named: {other:?}"),
+            }
+        };
+        assert_eq!(owner_of(FLAG_OWNER, 65534), Some(Owner::Uid(65534)));
+        assert_eq!(owner_of(FLAG_OWNER, 0), Some(Owner::Uid(0)));
+        assert_eq!(owner_of(FLAG_OWNER, OWNER_MIXED), Some(Owner::Mixed));
+        assert_eq!(owner_of(0, 0), None);
     }
 
     fn capture(kind: u16, flags: u8, tid: u32, nr: i32, arg: u8, body: &[u8]) -> Vec<u8> {

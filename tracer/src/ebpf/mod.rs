@@ -4,6 +4,7 @@
 //! Dropping [`EbpfSource`] detaches every program: the traced processes go
 //! on exactly as before, since eBPF never stops them.
 
+mod creds;
 mod decode;
 pub mod floor;
 pub mod tracefs;
@@ -220,12 +221,28 @@ impl EbpfSource {
             tracefs::field_offset(&tracefs, "sched", "sched_process_exit", "group_dead")?
                 .unwrap_or(u32::MAX);
 
+        // Without the layout, EXEC records carry no owner and the daemon
+        // falls back to /proc: worse for short-lived processes, not wrong.
+        let cred = creds::cred_offsets(Path::new(creds::VMLINUX_BTF)).unwrap_or_else(|e| {
+            eprintln!("tracer: exec records will not carry owners: {e}");
+            creds::CredOffsets {
+                task_cred: u32::MAX,
+                uid: u32::MAX,
+                euid: u32::MAX,
+                suid: u32::MAX,
+            }
+        });
+
         let pid_max = pid_max();
         let mut ebpf = EbpfLoader::new()
             .map_max_entries(names::EVENTS, ring_bytes)
             .map_max_entries(names::TRACED, pid_max)
             .override_global(names::FORK_CHILD_PID_OFFSET, &fork_child, true)
             .override_global(names::EXIT_GROUP_DEAD_OFFSET, &group_dead, true)
+            .override_global(names::TASK_CRED_OFFSET, &cred.task_cred, true)
+            .override_global(names::CRED_UID_OFFSET, &cred.uid, true)
+            .override_global(names::CRED_EUID_OFFSET, &cred.euid, true)
+            .override_global(names::CRED_SUID_OFFSET, &cred.suid, true)
             .override_global(names::CAPTURE_BYTES, &capture_bytes, true)
             .load(OBJECT)
             .map_err(|e| classify_load_error(&e))?;
@@ -804,5 +821,64 @@ mod tests {
             "no Named event for {name} in {events:?}"
         );
         assert_eq!(writes_of(&events, pid, b"watched\n"), 1);
+    }
+
+    /// The owner the kernel records at exec (issue #11 item 12): a plain
+    /// process's uid, and "mixed" for one whose uids differ after exec (a
+    /// setuid program), read from the credentials exec installed.
+    #[test]
+    fn exec_records_carry_the_owner_from_the_credentials() {
+        use std::os::unix::{fs::PermissionsExt, process::CommandExt};
+
+        use crate::event::Owner;
+        const NOBODY: u32 = 65534;
+        let mut source =
+            EbpfSource::load(1 << 20, 0, &SyscallFilter::all()).expect("the programs load");
+        let dir = std::env::temp_dir().join(format!("tracer-ebpf-owner-{}", std::process::id()));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let tag = std::process::id() % 100_000;
+        let program = |name: &str, owner: u32, mode: u32| {
+            let path = dir.join(name);
+            std::fs::copy(which::which("true").unwrap(), &path).unwrap();
+            std::os::unix::fs::chown(&path, Some(owner), None).unwrap();
+            // After chown, which clears the setuid bit.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+            path
+        };
+        let (plain, setuid) = (format!("to{tag}p"), format!("to{tag}s"));
+        let plain_path = program(&plain, 0, 0o755);
+        // Root running a program setuid to nobody: uid 0, euid 65534.
+        let setuid_path = program(&setuid, NOBODY, 0o4755);
+        source.watch_comm(&plain).unwrap();
+        source.watch_comm(&setuid).unwrap();
+        let run = |cmd: &mut Command| {
+            let mut child = cmd.spawn().unwrap();
+            let pid = child.id();
+            child.wait().unwrap();
+            pid
+        };
+        let as_nobody = run(Command::new(&plain_path).uid(NOBODY).gid(NOBODY));
+        let as_root = run(&mut Command::new(&plain_path));
+        let mixed = run(&mut Command::new(&setuid_path));
+        source.unwatch_comm(&plain).unwrap();
+        source.unwatch_comm(&setuid).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        let mut events = Vec::new();
+        drain_until(&mut source, &mut events, |events| {
+            [as_nobody, as_root, mixed]
+                .iter()
+                .all(|pid| exited(events, *pid))
+        });
+        let owner_of = |pid: u32| {
+            events.iter().find_map(|event| match event {
+                Event::Task(TaskEvent::Named { tgid, owner, .. }) if *tgid == pid => Some(*owner),
+                _ => None,
+            })
+        };
+        assert_eq!(owner_of(as_nobody), Some(Some(Owner::Uid(NOBODY))));
+        assert_eq!(owner_of(as_root), Some(Some(Owner::Uid(0))));
+        assert_eq!(owner_of(mixed), Some(Some(Owner::Mixed)));
     }
 }

@@ -534,6 +534,7 @@ mod tests {
             tgid: 5,
             tid: 5,
             comm: "server".into(),
+            owner: None,
         };
         pipeline
             .push(crate::event::Event::Task(exec.clone()))

@@ -470,6 +470,7 @@ impl Tracer {
                     tgid,
                     tid,
                     comm: procfs::comm(tid).unwrap_or_default(),
+                    owner: None,
                 }));
                 self.resume(tid, now, Resume::Syscall(None));
             }

@@ -267,6 +267,7 @@ impl<R: Read> Reader<R> {
                 tgid,
                 tid,
                 comm: self.string(comm, at)?.to_string(),
+                owner: None,
             })),
             Record::Exited {
                 ts,

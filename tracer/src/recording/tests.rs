@@ -62,6 +62,7 @@ fn items(n: u64) -> Vec<Item> {
         tgid: 100,
         tid: 100,
         comm: "server".into(),
+        owner: None,
     }))];
     for i in 0..n {
         items.push(Item::Event(Event::Syscall(syscall(i))));

@@ -283,6 +283,7 @@ impl<W: Write> Sink for Writer<W> {
                 tgid,
                 tid,
                 comm,
+                ..
             } => Record::Named {
                 comm: self.intern(comm)?,
                 ts: self.advance(*ts_ns),
