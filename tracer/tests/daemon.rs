@@ -724,3 +724,93 @@ fn idle_connections_of_one_user_lock_nobody_else_out() {
         started.elapsed()
     );
 }
+
+/// A copy of `false` (fails at once) named `name` in `dir`, owned by
+/// `owner`, with `mode` (0o4755: setuid to `owner`).
+fn failing_program(dir: &Path, name: &str, owner: u32, mode: u32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::copy(which::which("false").unwrap(), &path).unwrap();
+    std::os::unix::fs::chown(&path, Some(owner), Some(owner)).unwrap();
+    // After chown, which clears the setuid bit.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
+
+/// Runs `program` as `nobody` `n` times; their pids. Each fails at once.
+fn run_as_nobody(program: &Path, n: usize) -> Vec<u32> {
+    (0..n)
+        .map(|_| {
+            let mut cmd = Command::new(program);
+            as_user(&mut cmd, NOBODY);
+            let mut child = cmd.spawn().unwrap();
+            let pid = child.id();
+            assert_eq!(child.wait().unwrap().code(), Some(1));
+            pid
+        })
+        .collect()
+}
+
+/// Issue #11 item 12: a `nobody` comm watch gets a dump of every one of
+/// its processes that fails at once, gone before `/proc` could say whose
+/// it was (the kernel's exec record says); a setuid-root program run by
+/// `nobody` is not `nobody`'s, even though `nobody`'s watch is older than
+/// root's on the same name.
+#[test]
+fn a_non_root_watch_sees_its_short_lived_processes_and_no_setuid_ones() {
+    let daemon = Daemon::start(
+        "owner",
+        &["--socket-group", "nogroup", "--dump-burst", "100"],
+    );
+    std::fs::set_permissions(
+        &daemon.dir,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let tag = std::process::id() % 100_000;
+    let (plain, setuid) = (format!("own{tag}"), format!("suid{tag}"));
+    let plain_path = failing_program(&daemon.dir, &plain, NOBODY, 0o755);
+    let setuid_path = failing_program(&daemon.dir, &setuid, 0, 0o4755);
+
+    let watch_as = |uid: Option<u32>, comm: &str| -> u64 {
+        let out = daemon.ctl_as(uid, &["watch", "--comm", comm]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    };
+    let nobodys = watch_as(Some(NOBODY), &plain);
+    let nobodys_setuid = watch_as(Some(NOBODY), &setuid);
+    let roots_setuid = watch_as(None, &setuid);
+
+    const RUNS: usize = 6;
+    let plain_pids = run_as_nobody(&plain_path, RUNS);
+    let setuid_pids = run_as_nobody(&setuid_path, RUNS);
+
+    let dumps_of = |dumps: &[Value], watch: u64| -> Vec<u32> {
+        let mut pids: Vec<u32> = dumps
+            .iter()
+            .filter(|d| d["watch"].as_u64() == Some(watch))
+            .map(|d| d["pid"].as_u64().unwrap() as u32)
+            .collect();
+        pids.sort();
+        pids
+    };
+    let complete = eventually(15, || {
+        let dumps = daemon.dumps();
+        dumps_of(&dumps, nobodys).len() == RUNS && dumps_of(&dumps, roots_setuid).len() == RUNS
+    });
+    let dumps = daemon.dumps();
+    let stats = daemon.json(&["stats"]);
+    assert!(
+        complete,
+        "missing dumps: {dumps:#?}\nstats: {stats}\ndaemon log:\n{}",
+        daemon.log()
+    );
+    let mut sorted = plain_pids.clone();
+    sorted.sort();
+    assert_eq!(dumps_of(&dumps, nobodys), sorted);
+    let mut sorted = setuid_pids.clone();
+    sorted.sort();
+    assert_eq!(dumps_of(&dumps, roots_setuid), sorted);
+    assert!(dumps_of(&dumps, nobodys_setuid).is_empty(), "{dumps:#?}");
+    assert_eq!(stats["missed_unowned"], 0, "{stats}");
+}
