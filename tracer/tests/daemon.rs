@@ -814,3 +814,104 @@ fn a_non_root_watch_sees_its_short_lived_processes_and_no_setuid_ones() {
     assert!(dumps_of(&dumps, nobodys_setuid).is_empty(), "{dumps:#?}");
     assert_eq!(stats["missed_unowned"], 0, "{stats}");
 }
+
+/// Where cgroup v2 is mounted here (`/sys/fs/cgroup/unified` on this
+/// machine's hybrid layout), read as the daemon does not: by hand.
+fn cgroup2_mount() -> PathBuf {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    mountinfo
+        .lines()
+        .find_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            right
+                .starts_with("cgroup2 ")
+                .then(|| PathBuf::from(left.split(' ').nth(4).unwrap()))
+        })
+        .expect("cgroup v2 is mounted")
+}
+
+/// A cgroup v2 child group of the root, removed on drop.
+struct ChildCgroup(PathBuf);
+
+impl Drop for ChildCgroup {
+    fn drop(&mut self) {
+        // Its processes have been waited for; rmdir may still see one
+        // being torn down for a moment.
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.0).is_ok() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!("could not remove {}", self.0.display());
+    }
+}
+
+/// The bug found beside issue #11 item 12: on a hybrid cgroup layout
+/// (cgroup v2 at /sys/fs/cgroup/unified, v1 under a tmpfs at
+/// /sys/fs/cgroup) a `--cgroup` watch named a directory of the wrong
+/// tree. A process that runs in a fresh v2 group and fails is dumped; the
+/// same program outside the group is not.
+#[test]
+fn a_cgroup_watch_picks_up_processes_of_its_v2_group() {
+    let group = ChildCgroup(cgroup2_mount().join(format!("tracer-test-{}", std::process::id())));
+    std::fs::create_dir(&group.0).unwrap();
+    let daemon = Daemon::start("cgroup", &[]);
+    let out = daemon.ctl(&["watch", "--cgroup", group.0.to_str().unwrap()]);
+    assert!(out.status.success(), "{}\n{}", stderr(&out), daemon.log());
+    let watch: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+
+    // Long enough to be read from /proc: a watch's cgroup is matched there.
+    let run = |inside: bool| {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "sleep 0.3; exit 3"]);
+        if inside {
+            let procs =
+                std::ffi::CString::new(group.0.join("cgroup.procs").as_os_str().as_encoded_bytes())
+                    .unwrap();
+            // SAFETY: open, write and close are async-signal-safe; the
+            // path was allocated before the fork.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let fd = libc::open(procs.as_ptr(), libc::O_WRONLY);
+                    if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    libc::close(fd);
+                    Ok(())
+                });
+            }
+        }
+        let mut child = cmd.spawn().unwrap();
+        let pid = child.id();
+        assert_eq!(child.wait().unwrap().code(), Some(3));
+        pid
+    };
+    let outside = run(false);
+    let inside = run(true);
+
+    assert!(
+        eventually(15, || daemon
+            .dumps()
+            .iter()
+            .any(|d| d["pid"].as_u64() == Some(u64::from(inside)))),
+        "no dump of {inside} in its cgroup: {:#?}\n{}",
+        daemon.dumps(),
+        daemon.log()
+    );
+    let dumps = daemon.dumps();
+    assert_eq!(dumps.len(), 1, "{dumps:#?}");
+    assert_eq!(dumps[0]["watch"].as_u64(), Some(watch));
+    assert_eq!(dumps[0]["reason"], "exit-3");
+    assert!(
+        !dumps
+            .iter()
+            .any(|d| d["pid"].as_u64() == Some(u64::from(outside)))
+    );
+
+    // The same group named as /proc/PID/cgroup names it is the same one.
+    let name = format!("/tracer-test-{}", std::process::id());
+    let out = daemon.ctl(&["watch", "--cgroup", &name]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    drop(daemon);
+}

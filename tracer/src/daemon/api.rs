@@ -28,7 +28,8 @@ pub const MAX_COMM: usize = 15;
 pub enum Request {
     /// Watch one process (`pid`), every process that execs with a name
     /// (`comm`), or every process that execs in a cgroup v2 directory
-    /// (`cgroup`, a path under /sys/fs/cgroup). Exactly one of the three.
+    /// (`cgroup`: a path under the cgroup v2 mount, or relative to it as in
+    /// `/proc/PID/cgroup`). Exactly one of the three.
     Watch {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pid: Option<u32>,
@@ -61,8 +62,9 @@ pub enum Request {
 pub enum WatchTarget {
     Pid(u32),
     Comm(String),
-    /// A cgroup v2 path relative to /sys/fs/cgroup, starting with `/`, as in
-    /// `/proc/PID/cgroup`.
+    /// A cgroup v2 path, starting with `/`. Once the registry has resolved
+    /// it (`Host::resolve_cgroup`), relative to the cgroup v2 mount, as in
+    /// `/proc/PID/cgroup`; as a request gives it, possibly under the mount.
     Cgroup(String),
 }
 
@@ -89,7 +91,7 @@ pub enum ApiError {
     WatchNeedsOne,
     #[error("{0:?} is not a process name (1 to {MAX_COMM} bytes, no '/' or NUL)")]
     BadComm(String),
-    #[error("{0:?} is not a cgroup path (a path under /sys/fs/cgroup without '..')")]
+    #[error("{0:?} is not a cgroup path (a path in the cgroup v2 tree without '..')")]
     BadCgroup(String),
     #[error("pid must be positive")]
     BadPid,
@@ -145,15 +147,13 @@ pub fn target(
     }
 }
 
-/// `/sys/fs/cgroup/a/b`, `a/b` or `/a/b` → `/a/b` (the form of
-/// `/proc/PID/cgroup`). Rejects `..`, NUL and empty components, so that a
-/// path can only name a directory inside the cgroup tree.
+/// `a/b/` or `/a/b` → `/a/b`. Rejects `..`, NUL and empty components, so
+/// that a path can only name a directory inside the cgroup tree. Where the
+/// cgroup v2 tree is mounted is the host's business (`/sys/fs/cgroup`, or
+/// `/sys/fs/cgroup/unified` on a hybrid layout): the registry strips it.
 fn cgroup_path(path: &str) -> Result<String, ApiError> {
     let bad = || ApiError::BadCgroup(path.to_owned());
-    let rel = path
-        .strip_prefix(super::CGROUP_ROOT)
-        .unwrap_or(path)
-        .trim_matches('/');
+    let rel = path.trim_matches('/');
     if path.contains('\0') || path.len() > 4096 {
         return Err(bad());
     }
@@ -354,10 +354,10 @@ mod tests {
         let t = |s: &str| target(None, None, Some(s));
         assert_eq!(
             t("/sys/fs/cgroup/a/b"),
-            Ok(WatchTarget::Cgroup("/a/b".into()))
+            Ok(WatchTarget::Cgroup("/sys/fs/cgroup/a/b".into()))
         );
         assert_eq!(t("a/b/"), Ok(WatchTarget::Cgroup("/a/b".into())));
-        assert_eq!(t("/sys/fs/cgroup"), Ok(WatchTarget::Cgroup("/".into())));
+        assert_eq!(t("/"), Ok(WatchTarget::Cgroup("/".into())));
         assert!(t("/a//b").is_err());
         assert!(t("/a/./b").is_err());
     }

@@ -6,7 +6,6 @@
 //! answers; [`ProcFs`] is the real `Host`, the collector's `Ebpf` the real
 //! `Kernel`.
 
-use super::CGROUP_ROOT;
 use crate::procfs;
 
 /// How the registry reaches the in-kernel filter.
@@ -31,9 +30,82 @@ pub trait Host {
     fn tgid(&self, pid: u32) -> Option<u32>;
     /// Whether process `pid` still exists (a thread group of that id).
     fn alive(&self, pid: u32) -> bool;
-    /// The id the kernel gives cgroup `path` (as in `/proc/PID/cgroup`),
-    /// or why it is not a cgroup.
-    fn cgroup_id(&self, path: &str) -> Result<u64, String>;
+    /// Cgroup `path` (under the cgroup v2 mount, or relative to it as in
+    /// `/proc/PID/cgroup`) as `/proc/PID/cgroup` names it, and the id the
+    /// kernel gives it; or why it is not a cgroup.
+    fn resolve_cgroup(&self, path: &str) -> Result<Cgroup, String>;
+}
+
+/// A cgroup v2 directory.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cgroup {
+    /// Relative to the cgroup v2 root, as in `/proc/PID/cgroup`.
+    pub path: String,
+    /// As `bpf_get_current_cgroup_id` returns it.
+    pub id: u64,
+}
+
+/// Where the cgroup v2 hierarchy is mounted, from `/proc/self/mountinfo`
+/// text: `/sys/fs/cgroup` on a pure v2 layout, `/sys/fs/cgroup/unified`
+/// on a hybrid one (where `/sys/fs/cgroup` is a tmpfs of v1 hierarchies).
+/// A mount of the whole tree (root `/`) is preferred to a bind mount of a
+/// subtree.
+pub fn cgroup2_mount(mountinfo: &str) -> Option<String> {
+    let mounts = mountinfo.lines().filter_map(|line| {
+        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE ...
+        let (left, right) = line.split_once(" - ")?;
+        if right.split(' ').next()? != "cgroup2" {
+            return None;
+        }
+        let mut fields = left.split(' ');
+        let root = fields.nth(3)?;
+        let point = fields.next()?;
+        Some((root == "/", unescape(point)))
+    });
+    let mut best = None;
+    for (whole, point) in mounts {
+        if whole {
+            return Some(point);
+        }
+        best.get_or_insert(point);
+    }
+    best
+}
+
+/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
+fn unescape(field: &str) -> String {
+    let bytes = field.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let octal = bytes.get(i + 1..i + 4).and_then(|d| {
+            std::str::from_utf8(d)
+                .ok()
+                .and_then(|d| u8::from_str_radix(d, 8).ok())
+        });
+        match (bytes[i], octal) {
+            (b'\\', Some(byte)) => {
+                out.push(byte);
+                i += 4;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `path` relative to `mount` when it lies under it, else as given (then
+/// it is already relative, as in `/proc/PID/cgroup`). Both start with `/`.
+pub fn under_mount(mount: &str, path: &str) -> String {
+    let mount = mount.trim_end_matches('/');
+    match path.strip_prefix(mount) {
+        Some("") => "/".to_owned(),
+        Some(rest) if rest.starts_with('/') => rest.to_owned(),
+        _ => path.to_owned(),
+    }
 }
 
 /// `/proc` and `/sys/fs/cgroup`, for real.
@@ -68,15 +140,23 @@ impl Host for ProcFs {
         self.tgid(pid) == Some(pid)
     }
 
-    fn cgroup_id(&self, path: &str) -> Result<u64, String> {
+    fn resolve_cgroup(&self, path: &str) -> Result<Cgroup, String> {
         use std::os::unix::fs::MetadataExt;
-        let dir = format!("{CGROUP_ROOT}{path}");
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
+            .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
+        let mount = cgroup2_mount(&mountinfo)
+            .ok_or("no cgroup v2 hierarchy is mounted (none in /proc/self/mountinfo)")?;
+        let path = under_mount(&mount, path);
+        let dir = format!("{}{path}", mount.trim_end_matches('/'));
         let meta = std::fs::metadata(&dir).map_err(|e| format!("cannot watch {dir}: {e}"))?;
         if !meta.is_dir() {
             return Err(format!("{dir} is not a cgroup"));
         }
         // A cgroup v2 id is the inode number of its directory.
-        Ok(meta.ino())
+        Ok(Cgroup {
+            path,
+            id: meta.ino(),
+        })
     }
 }
 
@@ -103,14 +183,79 @@ mod tests {
         assert!(!host.alive(pid));
     }
 
+    /// `/proc/self/mountinfo` of a hybrid layout (this test machine's):
+    /// v1 hierarchies under a tmpfs at /sys/fs/cgroup, v2 beside them.
+    const HYBRID: &str = "\
+31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+40 31 0:37 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+";
+    const PURE: &str = "\
+22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+27 22 0:26 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate
+";
+
     #[test]
-    fn cgroup_ids_are_directory_inodes() {
+    fn the_cgroup2_mount_is_found_on_every_layout() {
+        assert_eq!(
+            cgroup2_mount(HYBRID).as_deref(),
+            Some("/sys/fs/cgroup/unified")
+        );
+        assert_eq!(cgroup2_mount(PURE).as_deref(), Some("/sys/fs/cgroup"));
+        assert_eq!(
+            cgroup2_mount("31 23 0:28 / /sys/fs/cgroup rw - tmpfs tmpfs rw\n"),
+            None
+        );
+        assert_eq!(cgroup2_mount(""), None);
+        // A bind mount of a subtree yields to a mount of the whole tree;
+        // escapes in the mount point are undone.
+        let both = "50 1 0:38 /sub /mnt/sub rw - cgroup2 cgroup2 rw\n\
+                    51 1 0:38 / /mnt/my\\040cg rw - cgroup2 cgroup2 rw\n";
+        assert_eq!(cgroup2_mount(both).as_deref(), Some("/mnt/my cg"));
+        assert_eq!(
+            cgroup2_mount("50 1 0:38 /sub /mnt/sub rw - cgroup2 cgroup2 rw").as_deref(),
+            Some("/mnt/sub")
+        );
+    }
+
+    #[test]
+    fn paths_under_the_mount_are_made_relative() {
+        let m = "/sys/fs/cgroup/unified";
+        assert_eq!(under_mount(m, "/sys/fs/cgroup/unified/a/b"), "/a/b");
+        assert_eq!(under_mount(m, "/sys/fs/cgroup/unified"), "/");
+        assert_eq!(under_mount(m, "/a/b"), "/a/b");
+        // Not a prefix at a component boundary.
+        assert_eq!(
+            under_mount(m, "/sys/fs/cgroup/unifiedx"),
+            "/sys/fs/cgroup/unifiedx"
+        );
+        assert_eq!(under_mount("/sys/fs/cgroup", "/sys/fs/cgroup/a"), "/a");
+    }
+
+    #[test]
+    fn cgroup_ids_are_the_v2_directories_inodes() {
         use std::os::unix::fs::MetadataExt;
         let host = ProcFs;
-        // The root of the tree exists on every layout (v2 or hybrid).
-        let ino = std::fs::metadata(CGROUP_ROOT).unwrap().ino();
-        assert_eq!(host.cgroup_id("/"), Ok(ino));
-        let err = host.cgroup_id("/no-such-cgroup-here").unwrap_err();
-        assert!(err.contains("/sys/fs/cgroup/no-such-cgroup-here"), "{err}");
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let mount = cgroup2_mount(&mountinfo).expect("this machine mounts cgroup v2");
+        // The v2 root is the directory of the cgroup2 mount, not whatever
+        // is at /sys/fs/cgroup (a tmpfs on a hybrid layout).
+        let ino = std::fs::metadata(&mount).unwrap().ino();
+        let root = Cgroup {
+            path: "/".into(),
+            id: ino,
+        };
+        assert_eq!(host.resolve_cgroup("/"), Ok(root.clone()));
+        assert_eq!(host.resolve_cgroup(&mount), Ok(root));
+        // This process's own cgroup, as /proc names it, resolves to itself.
+        let mine = host.cgroup(std::process::id()).unwrap();
+        let resolved = host.resolve_cgroup(&mine).unwrap();
+        assert_eq!(resolved.path, mine);
+        let err = host.resolve_cgroup("/no-such-cgroup-here").unwrap_err();
+        assert!(
+            err.contains(&format!("{mount}/no-such-cgroup-here")),
+            "{err}"
+        );
     }
 }

@@ -46,9 +46,6 @@ use self::{
 };
 use crate::{ebpf::EbpfSource, request::patterns::Patterns};
 
-/// Where cgroup v2 is mounted.
-pub const CGROUP_ROOT: &str = "/sys/fs/cgroup";
-
 pub const DEFAULT_SOCKET: &str = "/run/tracer/daemon.sock";
 const DEFAULT_DUMP_DIR: &str = "/var/lib/tracer/dumps";
 

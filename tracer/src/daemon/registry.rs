@@ -194,10 +194,16 @@ impl Registry {
         host: &dyn Host,
     ) -> Result<u64, Refused> {
         let mut cgroup_id = None;
-        // A thread's id names its process.
+        // A thread's id names its process; a cgroup is named as in
+        // /proc/PID/cgroup, relative to wherever cgroup v2 is mounted.
         let target = match target {
             WatchTarget::Pid(pid) => {
                 WatchTarget::Pid(host.tgid(pid).ok_or(Refused::NoProcess(pid))?)
+            }
+            WatchTarget::Cgroup(path) => {
+                let cgroup = host.resolve_cgroup(&path).map_err(Refused::Failed)?;
+                cgroup_id = Some(cgroup.id);
+                WatchTarget::Cgroup(cgroup.path)
             }
             other => other,
         };
@@ -222,14 +228,13 @@ impl Registry {
                         .map_err(|e| Refused::Failed(format!("{e:#}")))?;
                 }
             }
-            WatchTarget::Cgroup(path) => {
-                let id = host.cgroup_id(path).map_err(Refused::Failed)?;
+            WatchTarget::Cgroup(_) => {
+                let id = cgroup_id.unwrap_or_default();
                 if !self.watches.values().any(|w| w.cgroup_id == Some(id)) {
                     kernel
                         .watch_cgroup(id)
                         .map_err(|e| Refused::Failed(format!("{e:#}")))?;
                 }
-                cgroup_id = Some(id);
             }
         }
         let id = self.next_watch;
@@ -855,6 +860,7 @@ fn is_write(nr: u32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::daemon::host::{Cgroup, under_mount};
     use crate::{
         daemon::{dump::sanitize, triggers::DEFAULT_PATTERNS},
         event::DataCapture,
@@ -926,12 +932,14 @@ mod tests {
         fn alive(&self, pid: u32) -> bool {
             !self.gone.contains(&pid)
         }
-        fn cgroup_id(&self, path: &str) -> Result<u64, String> {
-            match path {
-                "/test.slice" => Ok(41),
-                "/app.slice" => Ok(42),
-                _ => Err(format!("no cgroup {path}")),
-            }
+        fn resolve_cgroup(&self, path: &str) -> Result<Cgroup, String> {
+            let path = under_mount("/cg", path);
+            let id = match path.as_str() {
+                "/test.slice" => 41,
+                "/app.slice" => 42,
+                _ => return Err(format!("no cgroup {path}")),
+            };
+            Ok(Cgroup { path, id })
         }
     }
 
@@ -1152,8 +1160,16 @@ mod tests {
             .unwrap();
         assert_eq!(k.cgroups, [42], "the kernel filters on the cgroup's id");
         // A second watch of the same cgroup shares the kernel's entry.
+        // A second watch of the same cgroup, named under the mount, shares
+        // the kernel's entry and matches /proc's name of it.
         let w2 = r
-            .watch(WatchTarget::Cgroup("/app.slice".into()), 0, 0, &mut k, &h)
+            .watch(
+                WatchTarget::Cgroup("/cg/app.slice".into()),
+                0,
+                0,
+                &mut k,
+                &h,
+            )
             .unwrap();
         assert_eq!(k.cgroups, [42]);
         // uid 2's process in the cgroup is claimed by uid 2's watch...
