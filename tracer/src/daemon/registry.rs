@@ -99,6 +99,13 @@ impl Watched {
     }
 }
 
+/// What is known of a process as a watch picks it up.
+struct Seen {
+    comm: String,
+    /// As the kernel recorded it at exec, if it did.
+    owner: Option<Owner>,
+}
+
 /// Totals for `stats`.
 #[derive(Debug, Default)]
 pub struct Counters {
@@ -377,7 +384,11 @@ impl Registry {
             // A process forked by a watched one: its first own event.
             match self.spawned.remove(&tgid) {
                 Some(watch) if self.watches.contains_key(&watch) => {
-                    self.pick_up(tgid, watch, host.comm(tgid), None, kernel, host, now);
+                    let seen = Seen {
+                        comm: host.comm(tgid).unwrap_or_default(),
+                        owner: None,
+                    };
+                    self.pick_up(tgid, watch, seen, kernel, host, now);
                 }
                 _ => {}
             }
@@ -455,15 +466,13 @@ impl Registry {
                             .remove(&tgid)
                             .or_else(|| self.claim(tgid, comm, known, host));
                         match watch {
-                            Some(watch) => self.pick_up(
-                                tgid,
-                                watch,
-                                Some(comm.clone()),
-                                known,
-                                kernel,
-                                host,
-                                now,
-                            ),
+                            Some(watch) => {
+                                let seen = Seen {
+                                    comm: comm.clone(),
+                                    owner: known,
+                                };
+                                self.pick_up(tgid, watch, seen, kernel, host, now)
+                            }
                             None => {
                                 // Traced by the kernel for a watch that may
                                 // not have it (another user's process), or
@@ -538,19 +547,18 @@ impl Registry {
         &mut self,
         tgid: u32,
         watch: u64,
-        comm: Option<String>,
-        known: Option<Owner>,
+        seen: Seen,
         kernel: &mut dyn Kernel,
         host: &dyn Host,
         now: u64,
     ) {
         let owner = self.watches.get(&watch).map_or(0, |w| w.owner);
-        if !Self::may_watch(host, owner, tgid, known) {
+        if !Self::may_watch(host, owner, tgid, seen.owner) {
             kernel.untrace(tgid);
             return;
         }
-        let uid = Self::uid_of(host, tgid, known, owner);
-        self.adopt(tgid, watch, uid, comm.unwrap_or_default(), now);
+        let uid = Self::uid_of(host, tgid, seen.owner, owner);
+        self.adopt(tgid, watch, uid, seen.comm, now);
         if let Some(w) = self.watches.get_mut(&watch) {
             for s in &mut w.streams {
                 s.add_process(tgid, now);

@@ -86,12 +86,11 @@ fn find_field(btf: &Btf, s: &Struct, name: &str, want: Want) -> Option<u32> {
             return (fits && member.bitfield_size().unwrap_or(0) == 0 && bits % 8 == 0)
                 .then_some(bits / 8);
         }
-        if member_name.is_empty() {
-            if let Some(Type::Struct(inner) | Type::Union(inner)) = strip(btf, member) {
-                if let Some(offset) = find_field(btf, &inner, name, want) {
-                    return Some(bits / 8 + offset);
-                }
-            }
+        if member_name.is_empty()
+            && let Some(Type::Struct(inner) | Type::Union(inner)) = strip(btf, member)
+            && let Some(offset) = find_field(btf, &inner, name, want)
+        {
+            return Some(bits / 8 + offset);
         }
     }
     None
