@@ -28,9 +28,10 @@ use std::{
 use regex::Regex;
 
 /// Lowest acceptable parity per mode, in percent of strace's lines.
-/// Measured 2026-11-30 before #16's decoders: ptrace 81.2%, eBPF 81.0%
-/// (identical over repeated runs to ±0.1%), minus two points.
-const FLOOR: &[(&str, f64)] = &[("ptrace", 79.0), ("ebpf", 79.0)];
+/// Measured 2026-11-30: ptrace 81.2%, eBPF 81.0% before #16's decoders
+/// (identical over repeated runs to ±0.1%); 82.3%, 82.1% with fcntl's
+/// flag returns and end-of-file reads; the floor is two points below.
+const FLOOR: &[(&str, f64)] = &[("ptrace", 80.0), ("ebpf", 80.0)];
 
 /// Lowest agreement of strace with itself: below it the normalisation, not
 /// tracer, is what broke (measured 99.8%).

@@ -170,8 +170,8 @@ mod tests {
         // 64-bit parameters keep all their bits.
         assert_eq!(args("lseek", &[3, neg(-1), 0]), "lseek(3, -1, SEEK_SET)");
         assert_eq!(
-            args("read", &[3, P, u64::MAX]),
-            "read(3, 0x1000, 18446744073709551615)"
+            args("write", &[3, P, u64::MAX]),
+            "write(3, 0x1000, 18446744073709551615)"
         );
         assert_eq!(args("setuid", &[0xffff_ffff]), "setuid(-1)");
         assert_eq!(

@@ -30,10 +30,16 @@ mod testing;
 
 use tracer_common::MAX_ARGS;
 
-use super::{Ret, errno, nr};
+use tracer_common::capture;
+
+use super::{Ret, data, errno, nr};
 use crate::event::SyscallEvent;
 use args::write_args;
-use decode::{clone::write_clone, fcntl::write_fcntl, futex::write_futex};
+use decode::{
+    clone::write_clone,
+    fcntl::{write_fcntl, write_fcntl_value},
+    futex::write_futex,
+};
 use print::{push_hex, push_hex0, push_i64, push_mode, sep};
 pub use quote::write_quoted;
 
@@ -104,10 +110,26 @@ pub fn write_call_with(out: &mut Vec<u8>, ev: &SyscallEvent, strings: &Strings<'
         nr::CLONE => write_clone(out, args),
         nr::FUTEX => write_futex(out, args),
         nr::FCNTL => write_fcntl(out, args),
+        _ if strings[1].is_none() && ev.ret == Some(0) && data::mode(ev.nr) == capture::BUF_OUT => {
+            // A read that returned 0 filled none of its buffer: strace's
+            // `read(3, "", 1024) = 0`, known without capturing a byte.
+            let mut strings = *strings;
+            strings[1] = Some(Captured {
+                bytes: &[],
+                truncated: false,
+            });
+            write_args(out, sc.args, args, &strings);
+        }
         _ => write_args(out, sc.args, args, strings),
     }
     out.push(b')');
-    write_return(out, sc.ret, ev.ret);
+    match (ev.nr, ev.ret) {
+        (nr::FCNTL, Some(value)) if value >= 0 => {
+            out.extend_from_slice(b" = ");
+            write_fcntl_value(out, args, value);
+        }
+        _ => write_return(out, sc.ret, ev.ret),
+    }
 }
 
 /// Appends ` = ret`: `?` when the call never returned, strace's
@@ -160,6 +182,23 @@ pub fn write_return(out: &mut Vec<u8>, ret: Ret, value: Option<i64>) {
 mod tests {
     use super::*;
     use crate::syscalls::format::testing::*;
+
+    #[test]
+    fn end_of_file_reads_show_an_empty_buffer() {
+        assert_eq!(
+            call("read", &[3, P, 1024], Some(0)),
+            "read(3, \"\", 1024) = 0"
+        );
+        assert_eq!(
+            call("pread64", &[3, P, 10, 5], Some(0)),
+            "pread64(3, \"\", 10, 5) = 0"
+        );
+        // Not a read: the pointer stays.
+        assert_eq!(
+            call("write", &[1, P, 0], Some(0)),
+            "write(1, 0x1000, 0) = 0"
+        );
+    }
 
     #[test]
     fn errors_and_special_returns() {

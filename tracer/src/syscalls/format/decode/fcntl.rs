@@ -39,6 +39,28 @@ pub fn write_fcntl(out: &mut Vec<u8>, args: &[u64; MAX_ARGS]) {
     }
 }
 
+/// The value of a successful `fcntl`, as strace shows it: the flags
+/// `F_GETFL` and `F_GETFD` return are named (`0x8002 (flags
+/// O_RDWR|O_LARGEFILE)`; `F_GETFD`'s `0` stays bare, as in strace), every
+/// other command's result is a number.
+pub fn write_fcntl_value(out: &mut Vec<u8>, args: &[u64; MAX_ARGS], value: i64) {
+    match args[1] as u32 {
+        F_GETFL => {
+            push_hex0(out, value as u64);
+            out.extend_from_slice(b" (flags ");
+            write_open_flags(out, value as u64);
+            out.push(b')');
+        }
+        F_GETFD if value != 0 => {
+            push_hex0(out, value as u64);
+            out.extend_from_slice(b" (flags ");
+            write_flags(out, value as u64, FD_FLAGS, Some("FD_???"));
+            out.push(b')');
+        }
+        _ => push_i64(out, value),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::syscalls::format::testing::*;
@@ -59,6 +81,32 @@ mod tests {
         assert_eq!(
             args("fcntl", &[3, 9999, 5]),
             "fcntl(3, 0x270f /* F_??? */, 0x5)"
+        );
+    }
+
+    #[test]
+    fn fcntl_flags_returns_are_named() {
+        // strace 6.1 on an O_DIRECTORY|O_NOFOLLOW descriptor of find.
+        assert_eq!(
+            call("fcntl", &[6, 3], Some(0x38800)),
+            "fcntl(6, F_GETFL) = 0x38800 (flags O_RDONLY|O_NONBLOCK|O_LARGEFILE|O_NOFOLLOW|O_DIRECTORY)"
+        );
+        assert_eq!(
+            call("fcntl", &[0, 3], Some(0)),
+            "fcntl(0, F_GETFL) = 0 (flags O_RDONLY)"
+        );
+        assert_eq!(
+            call("fcntl", &[3, 1], Some(1)),
+            "fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC)"
+        );
+        assert_eq!(call("fcntl", &[0, 1], Some(0)), "fcntl(0, F_GETFD) = 0");
+        assert_eq!(
+            call("fcntl", &[7, 1030, 0], Some(4)),
+            "fcntl(7, F_DUPFD_CLOEXEC, 0) = 4"
+        );
+        assert_eq!(
+            call("fcntl", &[9, 3], Some(-9)),
+            "fcntl(9, F_GETFL) = -1 EBADF (Bad file descriptor)"
         );
     }
 }
