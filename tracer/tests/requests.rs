@@ -34,8 +34,10 @@ const WRITES: [&str; 5] = ["write", "sendto", "writev", "sendmsg", "pwrite64"];
 
 /// One traced run of the server with 50 concurrent requests.
 struct Run {
-    /// What tracer wrote to `-o`.
+    /// What tracer wrote to `-o`, and where (kept, for a failure's
+    /// post-mortem).
     output: String,
+    path: std::path::PathBuf,
     /// The IDs the clients sent.
     sent: Vec<String>,
     /// (sent, echoed) for every response that carried another ID.
@@ -110,6 +112,7 @@ fn run(tracer_args: &[&str], fixed: bool, name: &str) -> Run {
     assert_eq!(rest.trim(), format!("served={CLIENTS}"));
     Run {
         output,
+        path: out,
         sent,
         wrong,
     }
@@ -304,7 +307,13 @@ fn text_lines_carry_requests_and_bleeds() {
             .lines()
             .filter(|l| l.starts_with("!!! "))
             .collect();
-        assert_eq!(loud.len(), run.wrong.len(), "{loud:?} vs {:?}", run.wrong);
+        assert_eq!(
+            loud.len(),
+            run.wrong.len(),
+            "{loud:?} vs {:?} (trace: {})",
+            run.wrong,
+            run.path.display()
+        );
         for (sent, got) in &run.wrong {
             let expected = format!(" serving {sent} wrote {got}'s ID to fd ");
             assert!(

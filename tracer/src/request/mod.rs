@@ -43,6 +43,14 @@
 //!    request. A thread that exits is forgotten; so are the connections and
 //!    streams of a process that exits, and an fd's when it is closed or
 //!    reused (`accept`, `open`, `dup`, …).
+//! 7. A close that entered before the fd's current incarnation was
+//!    returned (the exit of the `accept`, `open`, `dup`, … that made it)
+//!    closed the previous one and is ignored. The close must take effect
+//!    before the fd number can be handed out again, but ptrace reports
+//!    stops of different threads in no particular order: under load a
+//!    thread's `close(7)` exit has come in after another thread's
+//!    `accept4() = 7` and the read of its request, and forgetting that
+//!    connection then hid the bleed of its response (rule 4 instead of 3).
 //!
 //! Whether bytes are a response or a log line is told by where they go
 //! (rules 3 and 4), not by the pattern that found the ID: a log line that
@@ -62,6 +70,10 @@
 //!   connection's recent requests is not flagged.
 //! - A log line that names another request switches the thread (rule 4):
 //!   a log line built from a leaked buffer is not flagged, only responses.
+//! - Rule 7 needs the `accept` (or `open`, `dup`, …) that made the fd to
+//!   have been seen while attribution was learning anything; a connection
+//!   whose fd came before that (or before the trace) relies on the order
+//!   of the events alone.
 //! - A match is found across a read boundary when it is at most
 //!   [`stream::TAIL`] bytes long.
 //! - Work handed between threads without I/O on a request connection or a
@@ -105,6 +117,10 @@ pub struct Attributor {
     /// (tgid, fd) on which an ID went out before any came in: the client
     /// side of a connection (or a log), never a request connection.
     clients: HashSet<(u32, i32), IntHasher>,
+    /// (tgid, fd) → when the syscall that made its current incarnation
+    /// (`accept`, `open`, `dup`, …) returned: closes that entered before
+    /// then are late reports about the previous one (rule 7).
+    opened: HashMap<(u32, i32), u64, IntHasher>,
     /// Every ID seen, so that each is one shared allocation.
     interned: HashSet<RequestId>,
     /// Size of `interned` at which IDs no longer referenced are dropped.
@@ -139,6 +155,7 @@ impl Attributor {
             threads: HashMap::default(),
             conns: HashMap::default(),
             clients: HashSet::default(),
+            opened: HashMap::default(),
             interned: HashSet::new(),
             sweep_at: SWEEP_MIN,
             found: Vec::new(),
@@ -190,6 +207,7 @@ impl Attributor {
                 if *group_dead {
                     self.conns.retain(|&(t, _), _| t != *tgid);
                     self.clients.retain(|&(t, _)| t != *tgid);
+                    self.opened.retain(|&(t, _), _| t != *tgid);
                     self.streams.retain(|t, _| t != *tgid);
                 }
             }
@@ -284,9 +302,17 @@ impl Attributor {
             return;
         }
         let ret = ev.ret.unwrap_or(-1);
+        // Rule 7: a close that entered before the fd was last handed out.
+        let stale = |opened: &HashMap<(u32, i32), u64, IntHasher>, key| {
+            opened.get(&key).is_some_and(|&at| ev.enter_ns < at)
+        };
         match ev.nr {
             nr::CLOSE => {
                 let key = (ev.tgid, ev.args[0] as i32);
+                if stale(&self.opened, key) {
+                    return;
+                }
+                self.opened.remove(&key);
                 if let Some(conn) = self.conns.remove(&key)
                     && let Some(current) = self.threads.get(&ev.tid)
                     && conn.contains(current)
@@ -298,10 +324,15 @@ impl Attributor {
             }
             nr::CLOSE_RANGE => {
                 let (tgid, first, last) = (ev.tgid, ev.args[0], ev.args[1]);
-                let closed = |t: u32, fd: i32| t == tgid && (first..=last).contains(&(fd as u64));
+                let in_range = |t: u32, fd: i32| t == tgid && (first..=last).contains(&(fd as u64));
+                let opened = &self.opened;
+                let closed = |t: u32, fd: i32| in_range(t, fd) && !stale(opened, (t, fd));
                 self.conns.retain(|&(t, fd), _| !closed(t, fd));
                 self.clients.retain(|&(t, fd)| !closed(t, fd));
                 self.streams.retain(|t, fd| !closed(t, fd));
+                let enter_ns = ev.enter_ns;
+                self.opened
+                    .retain(|&(t, fd), &mut at| !(in_range(t, fd) && enter_ns >= at));
             }
             nr::FCNTL if !matches!(u32::try_from(ev.args[1]), Ok(F_DUPFD | F_DUPFD_CLOEXEC)) => {}
             nr::OPEN
@@ -317,9 +348,16 @@ impl Attributor {
             | nr::FCNTL
                 if ret >= 0 =>
             {
-                self.conns.remove(&(ev.tgid, ret as i32));
-                self.clients.remove(&(ev.tgid, ret as i32));
-                self.streams.forget_fd(ev.tgid, ret as i32);
+                let key = (ev.tgid, ret as i32);
+                let at = ev.exit_ns.unwrap_or(ev.enter_ns);
+                // Reported after a newer incarnation of the same number.
+                if self.opened.get(&key).is_some_and(|&newer| at < newer) {
+                    return;
+                }
+                self.opened.insert(key, at);
+                self.conns.remove(&key);
+                self.clients.remove(&key);
+                self.streams.forget_fd(key.0, key.1);
             }
             _ => {}
         }
