@@ -13,7 +13,10 @@
 
 use std::{collections::HashMap, fs, net::Ipv6Addr, rc::Rc};
 
-use crate::{event::SyscallEvent, syscalls::nr};
+use crate::{
+    event::SyscallEvent,
+    syscalls::{self, nr},
+};
 
 /// Cached fd names per process.
 #[derive(Debug, Default)]
@@ -72,8 +75,8 @@ impl FdNames {
                     }
                 }
             }
-            _ if ret >= 0 && returns_fd(ev.nr) => {
-                self.cache.remove(&(ev.tgid, ret as i32));
+            _ if let Some(fd) = syscalls::new_fd(ev.nr, &ev.args, ev.ret) => {
+                self.cache.remove(&(ev.tgid, fd));
             }
             // `connect` turns a bare socket into a connected one.
             nr::CONNECT | nr::BIND | nr::LISTEN => {
@@ -88,7 +91,7 @@ impl FdNames {
 /// still records these in the kernel under `-y`, so that a name is never
 /// shown for an fd that was closed or replaced unseen.
 pub fn tracks(nr: u32) -> bool {
-    returns_fd(nr)
+    syscalls::returns_fd(nr)
         || matches!(
             nr,
             nr::CLOSE
@@ -104,40 +107,6 @@ pub fn tracks(nr: u32) -> bool {
                 | nr::BIND
                 | nr::LISTEN
         )
-}
-
-/// Syscalls whose return value is a new file descriptor.
-fn returns_fd(nr: u32) -> bool {
-    matches!(
-        nr,
-        nr::OPEN
-            | nr::OPENAT
-            | nr::OPENAT2
-            | nr::CREAT
-            | nr::SOCKET
-            | nr::ACCEPT
-            | nr::ACCEPT4
-            | nr::DUP
-            | nr::FCNTL
-            | nr::EVENTFD
-            | nr::EVENTFD2
-            | nr::EPOLL_CREATE
-            | nr::EPOLL_CREATE1
-            | nr::MEMFD_CREATE
-            | nr::SIGNALFD
-            | nr::SIGNALFD4
-            | nr::TIMERFD_CREATE
-            | nr::INOTIFY_INIT
-            | nr::INOTIFY_INIT1
-            | nr::FANOTIFY_INIT
-            | nr::PIDFD_OPEN
-            | nr::PIDFD_GETFD
-            | nr::OPEN_BY_HANDLE_AT
-            | nr::USERFAULTFD
-            | nr::PERF_EVENT_OPEN
-            | nr::BPF
-            | nr::IO_URING_SETUP
-    )
 }
 
 fn lookup(tgid: u32, fd: i32) -> Option<String> {

@@ -93,9 +93,9 @@ use crate::{
     event::{Anomaly, RequestId, SyscallEvent, TaskEvent},
     hash::IntHasher,
     syscalls::{
+        self,
         data::{Dir, direction},
         nr,
-        xlat::fcntl::{F_DUPFD, F_DUPFD_CLOEXEC},
     },
 };
 use patterns::{Found, Patterns};
@@ -301,7 +301,6 @@ impl Attributor {
         if self.conns.is_empty() && self.streams.is_empty() && self.clients.is_empty() {
             return;
         }
-        let ret = ev.ret.unwrap_or(-1);
         // Rule 7: a close that entered before the fd was last handed out.
         let stale = |opened: &HashMap<(u32, i32), u64, IntHasher>, key| {
             opened.get(&key).is_some_and(|&at| ev.enter_ns < at)
@@ -334,21 +333,8 @@ impl Attributor {
                 self.opened
                     .retain(|&(t, fd), &mut at| !(in_range(t, fd) && enter_ns >= at));
             }
-            nr::FCNTL if !matches!(u32::try_from(ev.args[1]), Ok(F_DUPFD | F_DUPFD_CLOEXEC)) => {}
-            nr::OPEN
-            | nr::OPENAT
-            | nr::OPENAT2
-            | nr::CREAT
-            | nr::SOCKET
-            | nr::ACCEPT
-            | nr::ACCEPT4
-            | nr::DUP
-            | nr::DUP2
-            | nr::DUP3
-            | nr::FCNTL
-                if ret >= 0 =>
-            {
-                let key = (ev.tgid, ret as i32);
+            _ if let Some(fd) = syscalls::new_fd(ev.nr, &ev.args, ev.ret) => {
+                let key = (ev.tgid, fd);
                 let at = ev.exit_ns.unwrap_or(ev.enter_ns);
                 // Reported after a newer incarnation of the same number.
                 if self.opened.get(&key).is_some_and(|&newer| at < newer) {
@@ -443,23 +429,7 @@ impl Recent {
 /// and those that close or reuse an fd ([`Attributor::fd_lifecycle`]). A
 /// narrow `-e` still records these in the kernel while attribution is on.
 pub fn needs(nr: u32) -> bool {
-    direction(nr).is_some()
-        || matches!(
-            nr,
-            nr::CLOSE
-                | nr::CLOSE_RANGE
-                | nr::OPEN
-                | nr::OPENAT
-                | nr::OPENAT2
-                | nr::CREAT
-                | nr::SOCKET
-                | nr::ACCEPT
-                | nr::ACCEPT4
-                | nr::DUP
-                | nr::DUP2
-                | nr::DUP3
-                | nr::FCNTL
-        )
+    direction(nr).is_some() || nr == nr::CLOSE || nr == nr::CLOSE_RANGE || syscalls::returns_fd(nr)
 }
 
 #[cfg(test)]

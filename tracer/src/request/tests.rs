@@ -2,7 +2,7 @@
 //! kernel: `tests/requests.rs` runs a real server).
 
 use super::*;
-use crate::event::DataCapture;
+use crate::{event::DataCapture, syscalls::xlat::fcntl::F_DUPFD_CLOEXEC};
 
 const TGID: u32 = 100;
 

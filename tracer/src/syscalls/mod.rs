@@ -339,6 +339,63 @@ pub fn by_name(name: &str) -> Option<u32> {
     iter().find(|(_, sc)| sc.name == name).map(|(nr, _)| nr)
 }
 
+/// Whether syscall `nr`, when it succeeds, returns a new file descriptor
+/// (for `fcntl`, only with `F_DUPFD`/`F_DUPFD_CLOEXEC`: see [`new_fd`]).
+/// The one list `-y` and request attribution use to forget what they knew
+/// of a reused fd number, and to keep these calls recorded under a narrow
+/// `-e`. (pipe, socketpair: their fds are written to memory, not
+/// returned.)
+pub fn returns_fd(nr: u32) -> bool {
+    matches!(
+        nr,
+        nr::OPEN
+            | nr::OPENAT
+            | nr::OPENAT2
+            | nr::CREAT
+            | nr::SOCKET
+            | nr::ACCEPT
+            | nr::ACCEPT4
+            | nr::DUP
+            | nr::DUP2
+            | nr::DUP3
+            | nr::FCNTL
+            | nr::EVENTFD
+            | nr::EVENTFD2
+            | nr::EPOLL_CREATE
+            | nr::EPOLL_CREATE1
+            | nr::MEMFD_CREATE
+            | nr::SIGNALFD
+            | nr::SIGNALFD4
+            | nr::TIMERFD_CREATE
+            | nr::INOTIFY_INIT
+            | nr::INOTIFY_INIT1
+            | nr::FANOTIFY_INIT
+            | nr::PIDFD_OPEN
+            | nr::PIDFD_GETFD
+            | nr::OPEN_BY_HANDLE_AT
+            | nr::USERFAULTFD
+            | nr::PERF_EVENT_OPEN
+            | nr::BPF
+            | nr::IO_URING_SETUP
+    )
+}
+
+/// The new file descriptor a completed call of `nr` returned, if it
+/// returns one ([`returns_fd`]) and succeeded. `fcntl` returns an fd only
+/// for `F_DUPFD`/`F_DUPFD_CLOEXEC` (`F_GETFD` returns flags).
+pub fn new_fd(nr: u32, args: &[u64; 6], ret: Option<i64>) -> Option<i32> {
+    let ret = ret.filter(|&r| r >= 0 && returns_fd(nr))?;
+    if nr == nr::FCNTL
+        && !matches!(
+            u32::try_from(args[1]),
+            Ok(xlat::fcntl::F_DUPFD | xlat::fcntl::F_DUPFD_CLOEXEC)
+        )
+    {
+        return None;
+    }
+    i32::try_from(ret).ok()
+}
+
 /// Every known syscall with its number, by increasing number.
 pub fn iter() -> impl Iterator<Item = (u32, &'static Syscall)> {
     (0..NR_END).filter_map(|nr| Some((nr, get(nr)?)))
@@ -490,6 +547,23 @@ mod tests {
     use tracer_common::capture;
 
     use super::*;
+
+    #[test]
+    fn new_fds_are_what_the_call_returned() {
+        let args = |cmd: u32| [3, u64::from(cmd), 0, 0, 0, 0];
+        assert_eq!(new_fd(nr::OPENAT, &args(0), Some(5)), Some(5));
+        assert_eq!(new_fd(nr::ACCEPT4, &args(0), Some(-11)), None);
+        assert_eq!(new_fd(nr::DUP2, &args(0), Some(0)), Some(0));
+        assert_eq!(new_fd(nr::EVENTFD2, &args(0), Some(9)), Some(9));
+        // fcntl returns an fd for F_DUPFD only: F_GETFD's 1 is a flag.
+        let dupfd = xlat::fcntl::F_DUPFD_CLOEXEC;
+        assert_eq!(new_fd(nr::FCNTL, &args(dupfd), Some(7)), Some(7));
+        assert_eq!(new_fd(nr::FCNTL, &args(1), Some(1)), None);
+        assert_eq!(new_fd(nr::READ, &args(0), Some(4)), None);
+        // An exit never seen (a call in flight at detach) made nothing.
+        assert_eq!(new_fd(nr::OPENAT, &args(0), None), None);
+        assert!(returns_fd(nr::SOCKET) && !returns_fd(nr::PIPE2));
+    }
 
     #[test]
     fn capture_specs() {
