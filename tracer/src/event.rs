@@ -29,6 +29,9 @@ pub struct SyscallEvent {
     /// the pipeline's attribution step (or read back from a recording),
     /// never by sources.
     pub request: Option<RequestId>,
+    /// The user stack at entry (`-k`), where the source took one. Boxed:
+    /// most events have none.
+    pub stack: Option<Box<crate::stacks::UserStack>>,
 }
 
 /// A request ID, shared by every event attributed to it.

@@ -276,6 +276,7 @@ mod tests {
             strings,
             data: None,
             request: None,
+            stack: None,
         }
     }
 

@@ -24,6 +24,7 @@ mod ptrace;
 mod recording;
 mod request;
 mod source;
+mod stacks;
 mod stats;
 mod syscalls;
 

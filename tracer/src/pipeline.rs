@@ -6,6 +6,7 @@ use std::{collections::HashMap, io};
 use crate::{
     event::{Anomaly, Event, SyscallEvent, TaskEvent},
     request::Attributor,
+    stacks::symbolize::Symbolizer,
     syscalls::filter::SyscallFilter,
 };
 
@@ -122,6 +123,9 @@ pub struct Pipeline {
     /// unless the user asked for the payload (`--keep-payload`).
     keep_bytes: Option<usize>,
     sinks: Vec<Box<dyn Sink>>,
+    /// `-k`: user stacks are symbolized before the sinks see them. Without
+    /// it, stacks (from a recording made with `-k`) are dropped.
+    symbolizer: Option<Symbolizer>,
     /// Syscall events seen, before filtering.
     pub syscalls: u64,
     /// Anomalies reported by attribution.
@@ -140,6 +144,7 @@ impl Pipeline {
             attributor: None,
             keep_bytes: None,
             sinks,
+            symbolizer: None,
             syscalls: 0,
             anomalies: 0,
         }
@@ -154,6 +159,12 @@ impl Pipeline {
     /// Trims captured data to `bytes` before it reaches the sinks.
     pub fn keep_bytes(mut self, bytes: usize) -> Self {
         self.keep_bytes = Some(bytes);
+        self
+    }
+
+    /// Shows user stacks (`-k`), symbolized.
+    pub fn with_stacks(mut self, symbolizer: Symbolizer) -> Self {
+        self.symbolizer = Some(symbolizer);
         self
     }
 
@@ -218,6 +229,11 @@ impl Pipeline {
                 {
                     data.bytes.truncate(keep);
                     data.truncated = true;
+                }
+                match (&mut self.symbolizer, &mut ev.stack) {
+                    (Some(symbolizer), Some(stack)) => symbolizer.symbolize(stack),
+                    (None, stack) => *stack = None,
+                    _ => {}
                 }
                 for sink in &mut self.sinks {
                     sink.syscall(&ev, &self.tasks)?;
@@ -338,6 +354,7 @@ mod tests {
                 })
             }),
             request: None,
+            stack: None,
         })
     }
 

@@ -104,6 +104,17 @@ impl Source {
         }
     }
 
+    /// Takes the user stack of every syscall `filter` selects (`-k`).
+    pub fn stacks(&mut self, filter: &SyscallFilter) -> Result<()> {
+        match self {
+            Self::Ptrace(source) => {
+                source.stacks(filter.clone());
+                Ok(())
+            }
+            Self::Ebpf(_) => anyhow::bail!("-k needs --mode ptrace for now"),
+        }
+    }
+
     /// Starts recording process `tgid`; returns its threads. `launched` is
     /// true for our gated child, which has one thread and has not exec'd.
     pub fn trace(&mut self, tgid: u32, launched: bool) -> Result<Vec<u32>> {

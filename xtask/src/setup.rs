@@ -22,7 +22,16 @@ const NIGHTLY: &str = "nightly";
 const LLVM_MAJOR: &str = "22";
 const LLVM_PREFIX: &str = "/usr/lib/llvm-22";
 const BPF_LINKER_VERSION: &str = "0.13.0";
-const APT_PACKAGES: &[&str] = &["llvm-22-dev", "libpolly-22-dev", "strace", "bpftrace"];
+// gcc and golang-go build the programs the `-k` tests take stacks of
+// (`lab/stacks/`).
+const APT_PACKAGES: &[&str] = &[
+    "llvm-22-dev",
+    "libpolly-22-dev",
+    "strace",
+    "bpftrace",
+    "gcc",
+    "golang-go",
+];
 
 pub fn run() -> Result<()> {
     check_nightly()?;

@@ -35,6 +35,11 @@ pub struct ExportArgs {
     #[arg(short = 'e', value_name = "EXPR")]
     pub exprs: Vec<String>,
 
+    /// Include the user stacks of a recording made with `-k`, symbolized
+    /// (frames as an array in JSONL and Chrome JSON).
+    #[arg(short = 'k', long = "stack-trace")]
+    pub stack_trace: bool,
+
     /// Export N generated events instead of a recording (benchmarks and
     /// tests: several processes and threads, requests handed across
     /// threads).
@@ -56,6 +61,9 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
         }
     };
     let mut pipeline = Pipeline::new(filter, vec![sink(args.format, out)]);
+    if args.stack_trace {
+        pipeline = pipeline.with_stacks(Default::default());
+    }
     let started = Instant::now();
     let (run, warning, damaged) = match (&args.recording, args.synthetic) {
         (_, Some(events)) => (synth::generate(events, &mut pipeline)?, None, false),

@@ -209,9 +209,13 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     let defaults = !args.no_default_request_ids && (filter.is_all() || args.show.by_request);
     let patterns = Patterns::new(args.request_ids.clone(), defaults);
     let recorded = kernel_set(&filter, !patterns.is_empty(), args.decode_fds);
-    let opened = stop.in_main_thread_only(|| {
-        Source::open(args.mode, args.ring_size, args.capture_bytes, &recorded)
-    });
+    // eBPF stacks are not built yet: -k picks ptrace unless told otherwise.
+    let mode = match args.mode {
+        Mode::Auto if args.show.stack_trace => Mode::Ptrace,
+        mode => mode,
+    };
+    let opened = stop
+        .in_main_thread_only(|| Source::open(mode, args.ring_size, args.capture_bytes, &recorded));
     if launcher.is_some()
         && let Some(signal) = stop.signal()
     {
@@ -219,6 +223,9 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         return Ok(stop.before_launch(&args.command[0], signal));
     }
     let mut source = opened?;
+    if args.show.stack_trace {
+        source.stacks(&filter)?;
+    }
     if let Some(path) = &args.write {
         let command = args
             .command
@@ -233,7 +240,7 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     for target in &args.exports {
         sinks.push(target.open()?);
     }
-    let mut pipeline = Pipeline::new(filter, sinks);
+    let mut pipeline = args.show.stacks(Pipeline::new(filter, sinks));
     if !args.keep_payload {
         pipeline = pipeline.keep_bytes(crate::pipeline::SHOWN_BYTES);
     }

@@ -88,7 +88,7 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
             narrow,
         })
     };
-    let mut pipeline = Pipeline::new(filter, vec![sink]);
+    let mut pipeline = args.show.stacks(Pipeline::new(filter, vec![sink]));
     let replay = recording::replay_from(reader, &mut pipeline)?;
 
     let mut run: RunInfo = replay.run.clone();

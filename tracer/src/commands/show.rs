@@ -47,9 +47,23 @@ pub struct ShowArgs {
     /// --request-id keeps it on), and fd-changing calls under -y.
     #[arg(short = 'e', value_name = "EXPR")]
     pub exprs: Vec<String>,
+
+    /// Show the user stack of each syscall `-e` selects, symbolized, as
+    /// ` > /usr/bin/prog(func+0x4c) [0x4a5f2c]` lines after it (strace -k).
+    /// Frame pointers only: code built without them gives short stacks.
+    #[arg(short = 'k', long = "stack-trace")]
+    pub stack_trace: bool,
 }
 
 impl ShowArgs {
+    /// `pipeline` with stacks shown (symbolized) when `-k` asks for them.
+    pub fn stacks(&self, pipeline: crate::pipeline::Pipeline) -> crate::pipeline::Pipeline {
+        match self.stack_trace {
+            true => pipeline.with_stacks(Default::default()),
+            false => pipeline,
+        }
+    }
+
     /// The view these options ask for (where output goes by default, and
     /// the clock, are the command's to set).
     pub fn view(&self) -> crate::output::View {

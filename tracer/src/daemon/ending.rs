@@ -99,6 +99,7 @@ mod tests {
             strings: None,
             data: None,
             request: None,
+            stack: None,
         }
     }
 

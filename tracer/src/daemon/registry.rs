@@ -981,6 +981,7 @@ mod tests {
             strings: None,
             data: None,
             request: None,
+            stack: None,
         })
     }
 

@@ -123,6 +123,7 @@ mod tests {
             strings: None,
             data: None,
             request: None,
+            stack: None,
         }))
     }
 

@@ -115,6 +115,7 @@ mod tests {
             strings: None,
             data: None,
             request: None,
+            stack: None,
         })
     }
 

@@ -163,6 +163,7 @@ fn record(bytes: &[u8]) -> Option<Event> {
                 strings: None,
                 data: None,
                 request: None,
+                stack: None,
             }))
         }
         kind::FORK => {

@@ -222,6 +222,12 @@ impl Sink for ChromeSink {
             self.key("data");
             push_str(&mut self.buf, data);
         }
+        if let Some(stack) = &ev.stack {
+            // Frames as strings, innermost first, as the viewer shows args.
+            self.buf.extend_from_slice(b",\"stack\":");
+            let frames: Vec<String> = stack.frames().map(|f| f.strace_text()).collect();
+            serde_json::to_writer(&mut self.buf, &frames).map_err(io::Error::other)?;
+        }
         self.call = call;
         self.buf.push(b'}');
         self.close()?;
@@ -352,6 +358,7 @@ mod tests {
             strings: None,
             data: None,
             request: Some(Arc::from("r")),
+            stack: None,
         };
         // Thread 2's entry began first but ended (arrived) second.
         sink.syscall(&call(1, 2000, 2100), &tasks).unwrap();

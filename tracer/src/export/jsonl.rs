@@ -4,7 +4,8 @@
 //! "args":"AT_FDCWD, \"/etc/hosts\", O_RDONLY","ret":3,"errno":null,
 //! "request_id":null,"data":null}`: `ts` is the `CLOCK_MONOTONIC` entry
 //! time in ns, `dur` ns or null when the call never returned, `args` the
-//! arguments as strace renders them.
+//! arguments as strace renders them. With `-k`, a `stack` array follows:
+//! one object per frame, innermost first (`crate::stacks::frames_json`).
 
 use std::io::{self, Write};
 
@@ -50,6 +51,14 @@ impl<'a> Row<'a> {
     }
 }
 
+/// A row with its user stack (`-k`).
+#[derive(Serialize)]
+struct WithStack<'a> {
+    #[serde(flatten)]
+    row: Row<'a>,
+    stack: serde_json::Value,
+}
+
 pub struct JsonlSink {
     out: Box<dyn Write>,
     call: Call,
@@ -73,8 +82,18 @@ impl Sink for JsonlSink {
         self.call.render(ev);
         self.line.clear();
         let comm = self.names.comm(tasks, ev.tid, ev.tgid);
-        serde_json::to_writer(&mut self.line, &Row::new(ev, &self.call, comm))
-            .map_err(io::Error::other)?;
+        let row = Row::new(ev, &self.call, comm);
+        match &ev.stack {
+            None => serde_json::to_writer(&mut self.line, &row),
+            Some(stack) => serde_json::to_writer(
+                &mut self.line,
+                &WithStack {
+                    row,
+                    stack: crate::stacks::frames_json(stack),
+                },
+            ),
+        }
+        .map_err(io::Error::other)?;
         self.line.push(b'\n');
         self.out.write_all(&self.line)
     }

@@ -206,6 +206,7 @@ mod tests {
             strings: None,
             data: None,
             request: request.map(Arc::from),
+            stack: None,
         }
     }
 

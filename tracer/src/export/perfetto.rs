@@ -701,6 +701,7 @@ mod tests {
             strings: None,
             data: None,
             request: None,
+            stack: None,
         };
         pipeline.push(Event::Syscall(getgid)).unwrap();
         let spawned = TaskEvent::Spawned {

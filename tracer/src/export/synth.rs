@@ -71,6 +71,7 @@ impl Gen<'_> {
                 })
             }),
             request: request.cloned(),
+            stack: None,
         };
         self.pipeline
             .push(Event::Syscall(ev))
@@ -222,6 +223,7 @@ pub fn generate(events: u64, pipeline: &mut Pipeline) -> Result<RunInfo> {
             strings: None,
             data: None,
             request: None,
+            stack: None,
         };
         g.pipeline
             .push(Event::Syscall(ev))

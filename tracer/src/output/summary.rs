@@ -526,6 +526,7 @@ mod tests {
             strings: None,
             data: None,
             request: None,
+            stack: None,
         }
     }
 

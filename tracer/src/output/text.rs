@@ -159,6 +159,9 @@ impl<W: Write> Sink for TextSink<W> {
             line.push(b']');
         }
         line.push(b'\n');
+        if let Some(stack) = &ev.stack {
+            crate::stacks::write_strace_lines(line, stack);
+        }
         self.out.write_all(line)
     }
 
@@ -269,6 +272,7 @@ mod tests {
             strings: None,
             data: None,
             request: None,
+            stack: None,
         }
     }
 

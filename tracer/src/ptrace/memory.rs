@@ -82,6 +82,38 @@ fn read_words<const N: usize>(pid: Pid, at: u64) -> Option<[u64; N]> {
     Some(words)
 }
 
+/// Walks the frame-pointer chain of a stopped thread from its `ip` and
+/// frame pointer `fp` (`rip`, `rbp`): each frame holds the caller's frame
+/// pointer, then the return address. Returns the instruction pointers,
+/// innermost first, and whether the walk was cut short: it stops
+/// cleanly at a zero frame pointer (the outermost frame), and is cut
+/// short by unreadable memory, a chain that does not go up the stack
+/// (code without frame pointers uses `rbp` for other things), or `max`.
+/// The caller of a function that set up no frame (a libc syscall wrapper)
+/// is not seen: only DWARF unwinding could find it.
+pub fn walk_frames(pid: Pid, ip: u64, mut fp: u64, max: usize) -> (Vec<u64>, bool) {
+    let mut ips = vec![ip];
+    loop {
+        if fp == 0 {
+            return (ips, false);
+        }
+        if ips.len() >= max || !fp.is_multiple_of(8) {
+            return (ips, true);
+        }
+        let Some([next, ret]) = read_words::<2>(pid, fp) else {
+            return (ips, true);
+        };
+        if ret == 0 {
+            return (ips, false);
+        }
+        ips.push(ret);
+        if next != 0 && next <= fp {
+            return (ips, true);
+        }
+        fp = next;
+    }
+}
+
 /// Byte offset of `msg_iov` in `struct msghdr`.
 const MSGHDR_IOV: u64 = 16;
 /// Most iovec entries gathered, as on the eBPF side.

@@ -64,6 +64,9 @@ enum Request {
         launched: bool,
         reply: mpsc::Sender<Result<Vec<u32>, PtraceError>>,
     },
+    /// Take the user stack (`-k`) at the entry of the syscalls `filter`
+    /// selects.
+    Stacks(crate::syscalls::filter::SyscallFilter),
     /// All targets are attached: start the wait loop.
     Run,
 }
@@ -122,6 +125,12 @@ impl PtraceSource {
             })
             .map_err(|_| PtraceError::ThreadGone)?;
         answer.recv().map_err(|_| PtraceError::ThreadGone)?
+    }
+
+    /// Takes the user stack at the entry of every syscall `filter` selects
+    /// (`-k`); call before [`PtraceSource::start`].
+    pub fn stacks(&mut self, filter: crate::syscalls::filter::SyscallFilter) {
+        let _ = self.requests.send(Request::Stacks(filter));
     }
 
     /// Starts the wait loop once every target is attached.

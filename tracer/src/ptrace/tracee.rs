@@ -21,7 +21,9 @@ use super::{PtraceError, Request, Shared};
 use crate::{
     clock::clock_ns,
     event::{ArgStrings, DataCapture, Event, SyscallEvent, TaskEvent},
-    procfs, syscalls,
+    procfs,
+    stacks::{MAX_FRAMES, ProcessMaps, UserStack, maps::MapsReader},
+    syscalls::{self, filter::SyscallFilter},
 };
 
 const OPTIONS: Options = Options::PTRACE_O_TRACESYSGOOD
@@ -34,6 +36,10 @@ const OPTIONS: Options = Options::PTRACE_O_TRACESYSGOOD
 /// Events handed to the pipeline in batches of at most this many, so the
 /// channel is not touched per syscall.
 const BATCH: usize = 256;
+
+/// A process's maps are read again, when a frame falls outside them, at
+/// most this often.
+const MAPS_REREAD_NS: u64 = 50_000_000;
 
 /// Per-tracee state.
 struct Tracee {
@@ -56,6 +62,7 @@ struct Entry {
     /// Strings and data read at entry: inputs, valid only then.
     strings: Option<Box<ArgStrings>>,
     data: Option<Box<DataCapture>>,
+    stack: Option<Box<UserStack>>,
 }
 
 /// Reads the string arguments of syscall `nr` from the stopped tracee: they
@@ -92,6 +99,12 @@ struct Tracer {
     batch: Vec<Event>,
     events: mpsc::Sender<Vec<Event>>,
     shared: Arc<Shared>,
+    /// `-k`: the syscalls whose entry stack is taken.
+    stacks: Option<SyscallFilter>,
+    /// Per process, its executable mappings as last read (until it
+    /// execs), and when they were read.
+    maps: HashMap<u32, (Arc<ProcessMaps>, u64)>,
+    maps_reader: MapsReader,
 }
 
 pub(super) fn run(
@@ -107,6 +120,9 @@ pub(super) fn run(
         batch: Vec::with_capacity(BATCH),
         events,
         shared,
+        stacks: None,
+        maps: HashMap::new(),
+        maps_reader: MapsReader::default(),
     };
     // Attach phase: seize what we are asked to, until told to run.
     for request in requests.iter() {
@@ -118,6 +134,7 @@ pub(super) fn run(
             } => {
                 let _ = reply.send(tracer.seize_process(tgid, launched));
             }
+            Request::Stacks(filter) => tracer.stacks = Some(filter),
             Request::Run => break,
         }
     }
@@ -210,6 +227,55 @@ impl Tracer {
             return Err(attach_err(Errno::ESRCH));
         }
         Ok(seized)
+    }
+
+    /// The user stack of stopped thread `tid` of `tgid`, when `-k` asks
+    /// for syscall `nr`'s: a frame-pointer walk from its registers.
+    fn stack(&mut self, tid: u32, tgid: u32, nr: u64, now: u64) -> Option<Box<UserStack>> {
+        if !self.stacks.as_ref()?.matches(nr as u32) {
+            return None;
+        }
+        let pid = Pid::from_raw(tid as i32);
+        let regs = ptrace::getregs(pid).ok()?;
+        let (mut ips, mut truncated) = memory::walk_frames(pid, regs.rip, regs.rbp, MAX_FRAMES);
+        // Maps are read at a process's first stack, and again when a frame
+        // is outside them (a library loaded since): at once for the
+        // instruction pointer, which is surely mapped, at most every
+        // MAPS_REREAD_NS for return addresses (a chain through code
+        // without frame pointers yields bogus ones at every call). An exec
+        // forgets them.
+        let covered =
+            |maps: &ProcessMaps, ips: &[u64]| ips.iter().all(|&ip| maps.find(ip).is_some());
+        let maps = match self.maps.get(&tgid) {
+            Some((maps, read_ns))
+                if covered(maps, &ips[..1])
+                    && (covered(maps, &ips) || now.saturating_sub(*read_ns) < MAPS_REREAD_NS) =>
+            {
+                Some(Arc::clone(maps))
+            }
+            _ => match self.maps_reader.read(tgid) {
+                Ok(maps) => {
+                    let maps = Arc::new(maps);
+                    self.maps.insert(tgid, (Arc::clone(&maps), now));
+                    Some(maps)
+                }
+                Err(_) => self.maps.get(&tgid).map(|(maps, _)| Arc::clone(maps)),
+            },
+        };
+        // A return address outside every executable mapping is not one:
+        // the chain went through code that uses rbp for something else.
+        if let Some(maps) = &maps
+            && let Some(bad) = ips.iter().skip(1).position(|&ip| maps.find(ip).is_none())
+        {
+            ips.truncate(bad + 1);
+            truncated = true;
+        }
+        Some(Box::new(UserStack {
+            ips,
+            truncated,
+            maps,
+            symbols: None,
+        }))
     }
 
     fn push(&mut self, event: Event) {
@@ -329,6 +395,10 @@ impl Tracer {
                 // SAFETY: `op` says the union holds `entry` (`seccomp`
                 // starts with the same nr and args).
                 let entry = unsafe { info.u.entry };
+                let stack = self.stack(tid, tgid, entry.nr, now);
+                let Some(tracee) = self.tracees.get_mut(&tid) else {
+                    return;
+                };
                 if entry.nr == u64::from(syscalls::nr::EXIT)
                     || entry.nr == u64::from(syscalls::nr::EXIT_GROUP)
                 {
@@ -345,6 +415,7 @@ impl Tracer {
                         strings: None,
                         data: None,
                         request: None,
+                        stack,
                     }));
                 } else {
                     let spec = syscalls::capture_spec(entry.nr as u32);
@@ -375,6 +446,7 @@ impl Tracer {
                         enter_ns: now,
                         strings,
                         data,
+                        stack,
                     });
                 }
             }
@@ -410,6 +482,7 @@ impl Tracer {
                         strings: entry.strings,
                         data,
                         request: None,
+                        stack: entry.stack,
                     }));
                 }
             }
@@ -465,6 +538,8 @@ impl Tracer {
                 }
                 // The tracee is stopped: /proc has the new image's name.
                 let tgid = self.tracees.get(&tid).map_or(tid, |t| t.tgid);
+                // A new image: the old mappings say nothing about it.
+                self.maps.remove(&tgid);
                 self.push(Event::Task(TaskEvent::Named {
                     ts_ns: now,
                     tgid,
@@ -562,6 +637,7 @@ impl Tracer {
                     strings: entry.strings,
                     data: entry.data,
                     request: None,
+                    stack: None,
                 }));
             }
             let _ = ptrace::detach(tid, signal);
@@ -609,7 +685,8 @@ mod tests {
     use super::super::PtraceSource;
     use crate::{
         event::{Event, SyscallEvent, TaskEvent},
-        syscalls,
+        stacks::symbolize::Symbolizer,
+        syscalls::{self, filter::SyscallFilter},
     };
 
     /// True in the process that runs `test` alone; elsewhere runs it so
@@ -795,5 +872,66 @@ mod tests {
         stdin.write_all(b"after\n").unwrap();
         drop(stdin);
         assert!(child.wait().unwrap().success());
+    }
+
+    /// `lab/stacks/deep.c` built with frame pointers into a scratch file.
+    fn deep_c() -> std::path::PathBuf {
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/../lab/stacks/deep.c");
+        let exe = std::env::temp_dir().join(format!("tracer-deep-c-{}", std::process::id()));
+        let status = Command::new("gcc")
+            .args(["-O2", "-fno-omit-frame-pointer", "-o"])
+            .arg(&exe)
+            .arg(src)
+            .status()
+            .unwrap();
+        assert!(status.success(), "gcc failed");
+        exe
+    }
+
+    #[test]
+    fn stacks_of_selected_syscalls_are_named_after_the_process_is_gone() {
+        if !alone("stacks_of_selected_syscalls_are_named_after_the_process_is_gone") {
+            return;
+        }
+        let exe = deep_c();
+        let script = format!("read line; exec {}", exe.display());
+        let mut child = Command::new("sh")
+            .args(["-c", &script])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut source = PtraceSource::new(0).unwrap();
+        source.stacks(SyscallFilter::parse(&["trace=getppid"]).unwrap());
+        source.trace(child.id(), false).unwrap();
+        source.start();
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        // Every event, once the ptrace thread saw the process exit: its
+        // /proc entry is gone, so the names come from the maps captured at
+        // the stop.
+        let events = all_events(&mut source);
+        assert!(!std::path::Path::new(&format!("/proc/{}", child.id())).exists());
+        // Reaped already, by the ptrace thread.
+        assert!(child.wait().is_err());
+        let stacks: Vec<_> = events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Syscall(ev) => ev.stack.as_ref().map(|s| (ev.nr, s.clone())),
+                Event::Task(_) => None,
+            })
+            .collect();
+        // The shell may call getppid too, if it was seized early enough.
+        let getppid = syscalls::by_name("getppid");
+        assert!(
+            stacks.iter().all(|(nr, _)| Some(*nr) == getppid),
+            "stacks of unselected syscalls"
+        );
+        let mut stack = stacks.last().expect("a stack").1.clone();
+        Symbolizer::default().symbolize(&mut stack);
+        let _ = std::fs::remove_file(&exe);
+        assert_eq!(
+            stack.names()[..4],
+            ["stack_inner", "stack_middle", "stack_outer", "main"]
+        );
     }
 }

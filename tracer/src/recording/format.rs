@@ -18,6 +18,14 @@
 //! `exit_ns` is a delta from `enter_ns`, and strings (task names, request
 //! IDs, anomaly kinds) are written once as a [`Record::Str`] and referred
 //! to by number afterwards.
+//!
+//! Version 3 added user stacks (`-k`) as two records at the end of
+//! [`Record`], so every version-2 record keeps its number and a version-2
+//! file reads as before: [`Record::Maps`] (a process's executable
+//! mappings with their build ids, written once per distinct set) and
+//! [`Record::Stack`] (raw addresses, the maps they belong to, and the
+//! names found when the recording was made), which comes right before the
+//! `Syscall` record whose stack it is.
 
 use serde::{Deserialize, Serialize};
 
@@ -26,11 +34,12 @@ pub const MAGIC: &[u8; 8] = b"TRACEREC";
 
 /// The format version this build writes and reads. Bump it on any change
 /// to [`Record`] or its framing: postcard has no field names to fall back on.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
-/// The oldest version this build still reads. Version 1 differs from 2
-/// in its end record only ([`EndRecordV1`]): recordings made before the
-/// lost counts were split stay readable.
+/// The oldest version this build still reads. Version 2 had no stacks
+/// (the `Maps` and `Stack` records are new in 3, nothing else changed);
+/// version 1 differs from 2 in its end record only ([`EndRecordV1`]):
+/// recordings made before the lost counts were split stay readable.
 pub const OLDEST_READABLE: u32 = 1;
 
 /// A payload larger than this is not something tracer wrote (a captured
@@ -118,6 +127,45 @@ pub enum Record<'a> {
     Lost(u64),
     /// The run's totals; the last record of a finished recording.
     End(EndRecord),
+    /// Defines maps number `id` (replacing an earlier one of that number).
+    #[serde(borrow)]
+    Maps(MapsFrame<'a>),
+    /// The user stack of the next `Syscall` record.
+    Stack(StackFrame),
+}
+
+/// Maps numbers a reader accepts: writers start over below this.
+pub const MAX_MAPS: u32 = 1 << 12;
+
+/// A process's executable mappings (`crate::stacks::ProcessMaps`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MapsFrame<'a> {
+    pub id: u32,
+    pub tgid: u32,
+    #[serde(borrow)]
+    pub mappings: Vec<MappingFrame<'a>>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct MappingFrame<'a> {
+    pub start: u64,
+    pub end: u64,
+    pub offset: u64,
+    pub path: &'a str,
+    #[serde(with = "serde_bytes", borrow)]
+    pub build_id: Option<&'a [u8]>,
+}
+
+/// A user stack (`crate::stacks::UserStack`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StackFrame {
+    /// Maps number, when the source had maps.
+    pub maps: Option<u32>,
+    pub ips: Vec<u64>,
+    pub truncated: bool,
+    /// Per frame, `(string number of the function, offset in it)` as
+    /// symbolized when the recording was made; empty when it was not.
+    pub symbols: Vec<Option<(u32, u64)>>,
 }
 
 /// A [`crate::event::SyscallEvent`] as a recording stores it, with times

@@ -11,13 +11,14 @@ use std::{
 };
 
 use super::format::{
-    ArgsCache, Bytes, END_TAG, EndRecord, EndRecordV1, Header, MAGIC, MAX_PAYLOAD,
-    MAX_STRING_BYTES, MAX_STRINGS, OLDEST_READABLE, Record, RecordingError, SyscallFrame, VERSION,
-    apply,
+    ArgsCache, Bytes, END_TAG, EndRecord, EndRecordV1, Header, MAGIC, MAX_MAPS, MAX_PAYLOAD,
+    MAX_STRING_BYTES, MAX_STRINGS, OLDEST_READABLE, Record, RecordingError, StackFrame,
+    SyscallFrame, VERSION, apply,
 };
 use crate::{
     event::{Anomaly, ArgString, DataCapture, Event, SyscallEvent, TaskEvent},
     pipeline::{ObserverCost, RunInfo},
+    stacks::{Mapping, ProcessMaps, Symbol, UserStack},
 };
 
 /// What a recording holds, in order; also what the daemon keeps in its
@@ -58,6 +59,10 @@ pub struct Reader<R: Read> {
     end: Option<EndRecord>,
     /// An error was returned: the iterator is over.
     failed: bool,
+    /// Maps by number.
+    maps: std::collections::HashMap<u32, Arc<ProcessMaps>>,
+    /// The stack of the next syscall record.
+    stack: Option<Box<UserStack>>,
 }
 
 impl Reader<BufReader<File>> {
@@ -109,6 +114,8 @@ impl<R: Read> Reader<R> {
             lost: 0,
             end: None,
             failed: false,
+            maps: Default::default(),
+            stack: None,
         };
         let at = reader.offset;
         match reader.frame() {
@@ -243,7 +250,37 @@ impl<R: Read> Reader<R> {
                 self.end = Some(end);
                 return Ok(None);
             }
-            Record::Syscall(record) => Item::Event(Event::Syscall(self.syscall(record, at)?)),
+            Record::Maps(maps) => {
+                if maps.id >= MAX_MAPS {
+                    return Err(RecordingError::corrupt(at, "maps number out of range"));
+                }
+                let mappings = maps
+                    .mappings
+                    .iter()
+                    .map(|m| Mapping {
+                        start: m.start,
+                        end: m.end,
+                        offset: m.offset,
+                        path: m.path.into(),
+                        build_id: m.build_id.map(Arc::from),
+                    })
+                    .collect();
+                let maps_arc = Arc::new(ProcessMaps {
+                    tgid: maps.tgid,
+                    mappings,
+                });
+                self.maps.insert(maps.id, maps_arc);
+                return Ok(None);
+            }
+            Record::Stack(stack) => {
+                self.stack = Some(Box::new(self.user_stack(stack, at)?));
+                return Ok(None);
+            }
+            Record::Syscall(record) => {
+                let mut ev = self.syscall(record, at)?;
+                ev.stack = self.stack.take();
+                Item::Event(Event::Syscall(ev))
+            }
             Record::Spawned {
                 ts,
                 parent_tgid,
@@ -346,6 +383,46 @@ impl<R: Read> Reader<R> {
                 .map(owned)
                 .map(|(bytes, truncated)| Box::new(DataCapture { bytes, truncated })),
             request,
+            stack: None,
+        })
+    }
+
+    fn user_stack(&self, r: StackFrame, at: u64) -> Result<UserStack, RecordingError> {
+        let maps = match r.maps {
+            Some(id) => Some(
+                self.maps
+                    .get(&id)
+                    .cloned()
+                    .ok_or_else(|| RecordingError::corrupt(at, format!("undefined maps {id}")))?,
+            ),
+            None => None,
+        };
+        if !r.symbols.is_empty() && r.symbols.len() != r.ips.len() {
+            return Err(RecordingError::corrupt(
+                at,
+                "stack symbols do not match its frames",
+            ));
+        }
+        let symbols = if r.symbols.is_empty() {
+            None
+        } else {
+            let mut symbols = Vec::with_capacity(r.symbols.len());
+            for sym in r.symbols {
+                symbols.push(match sym {
+                    Some((name, offset)) => Some(Symbol {
+                        name: self.string(name, at)?,
+                        offset,
+                    }),
+                    None => None,
+                });
+            }
+            Some(symbols)
+        };
+        Ok(UserStack {
+            ips: r.ips,
+            truncated: r.truncated,
+            maps,
+            symbols,
         })
     }
 

@@ -13,13 +13,14 @@ use std::{
 use anyhow::{Context as _, Result};
 
 use super::format::{
-    Append, ArgsCache, Bytes, EndRecord, Header, MAGIC, MAX_PAYLOAD, MAX_STRING_BYTES, MAX_STRINGS,
-    Record, SyscallFrame, VERSION, delta, varint,
+    Append, ArgsCache, Bytes, EndRecord, Header, MAGIC, MAX_MAPS, MAX_PAYLOAD, MAX_STRING_BYTES,
+    MAX_STRINGS, MappingFrame, MapsFrame, Record, StackFrame, SyscallFrame, VERSION, delta, varint,
 };
 use crate::{
     clock::clock_ns,
     event::{Anomaly, SyscallEvent, TaskEvent},
     pipeline::{RunInfo, Sink, Tasks},
+    stacks::{ProcessMaps, UserStack},
 };
 
 /// Trace time between flushes: a tracer killed with SIGKILL loses at most
@@ -80,6 +81,9 @@ pub struct Writer<W: Write> {
     args: ArgsCache,
     /// Flush once an event is at least this late.
     flush_at: u64,
+    /// Maps written so far, by number (held, so that a pointer is never
+    /// reused for other maps while it is known here).
+    maps: Vec<Arc<ProcessMaps>>,
 }
 
 impl Writer<BufWriter<File>> {
@@ -105,6 +109,7 @@ impl<W: Write> Writer<W> {
             last_ts: header.start_ns,
             args: ArgsCache::default(),
             flush_at: header.start_ns.saturating_add(FLUSH_EVERY_NS),
+            maps: Vec::new(),
         };
         let mut header = header.clone();
         header.version = VERSION;
@@ -202,6 +207,63 @@ impl<W: Write> Writer<W> {
         Ok(n)
     }
 
+    /// The maps number of `maps`, writing them first if new.
+    fn maps_id(&mut self, maps: &Arc<ProcessMaps>) -> io::Result<u32> {
+        if let Some(id) = self.maps.iter().rposition(|m| Arc::ptr_eq(m, maps)) {
+            return Ok(id as u32);
+        }
+        if self.maps.len() >= MAX_MAPS as usize {
+            self.maps.clear();
+        }
+        let id = self.maps.len() as u32;
+        self.write(&Record::Maps(MapsFrame {
+            id,
+            tgid: maps.tgid,
+            mappings: maps
+                .mappings
+                .iter()
+                .map(|m| MappingFrame {
+                    start: m.start,
+                    end: m.end,
+                    offset: m.offset,
+                    path: &m.path,
+                    build_id: m.build_id.as_deref(),
+                })
+                .collect(),
+        }))?;
+        self.maps.push(Arc::clone(maps));
+        Ok(id)
+    }
+
+    /// Writes the record of `stack`, which precedes its syscall's.
+    fn stack(&mut self, stack: &UserStack) -> io::Result<()> {
+        let maps = match &stack.maps {
+            Some(maps) => Some(self.maps_id(maps)?),
+            None => None,
+        };
+        let names: Vec<&str> = stack
+            .symbols
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|s| &*s.name)
+            .collect();
+        self.reserve(&names)?;
+        let mut symbols = Vec::new();
+        for sym in stack.symbols.iter().flatten() {
+            symbols.push(match sym {
+                Some(sym) => Some((self.intern(&sym.name)?, sym.offset)),
+                None => None,
+            });
+        }
+        self.write(&Record::Stack(StackFrame {
+            maps,
+            ips: stack.ips.clone(),
+            truncated: stack.truncated,
+            symbols,
+        }))
+    }
+
     /// The delta to `ts`, which becomes the base of the next one.
     fn advance(&mut self, ts: u64) -> i64 {
         let d = delta(self.last_ts, ts);
@@ -220,6 +282,11 @@ impl<W: Write> Writer<W> {
 
 impl<W: Write> Sink for Writer<W> {
     fn syscall(&mut self, ev: &SyscallEvent, _tasks: &Tasks) -> io::Result<()> {
+        if let Some(stack) = &ev.stack {
+            self.stack(stack)?;
+            // Its strings may have started the table over.
+            self.last_request = None;
+        }
         let request = match &ev.request {
             Some(request) => Some(self.intern_request(request)?),
             None => None,

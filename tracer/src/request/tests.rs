@@ -25,6 +25,7 @@ fn event(tid: u32, nr: u32, fd: i32, data: Option<&[u8]>, ret: i64) -> SyscallEv
             })
         }),
         request: None,
+        stack: None,
     }
 }
 

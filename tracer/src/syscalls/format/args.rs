@@ -296,6 +296,7 @@ mod tests {
             strings: None,
             data: None,
             request: None,
+            stack: None,
         };
         let mut strings = NO_STRINGS;
         strings[1] = Some(Captured {
@@ -334,6 +335,7 @@ mod tests {
             strings: None,
             data: None,
             request: None,
+            stack: None,
         };
         let mut out = Vec::new();
         for (name, shown) in [

@@ -311,6 +311,7 @@ mod tests {
             strings: None,
             data: None,
             request: None,
+            stack: None,
         };
         let mut out = Vec::with_capacity(256);
         let before = out.as_ptr();

@@ -32,6 +32,7 @@ pub fn render(nr: u32, args: &[u64], ret: Option<i64>) -> String {
         strings: None,
         data: None,
         request: None,
+        stack: None,
     };
     let mut out = Vec::new();
     write_call(&mut out, &ev);
