@@ -176,9 +176,24 @@ fn report_filters_by_thread_syscall_request_and_time() {
         all.len(),
         "--until {mid} and --since {mid} do not add up"
     );
-    assert_eq!(format!("{before}{after}"), live, "a split is not the whole");
-    let split = after.lines().next().map(stamp);
-    if let (Some(split), Some(prev)) = (split, before.lines().last().map(stamp)) {
+    // Lines come in the order syscalls ended, stamped with the time they
+    // began, so a window is not a contiguous run of the live text: each
+    // side keeps the live order, together they are the live lines, and
+    // every line before the split began before every line after it.
+    let mut joined: Vec<&str> = before.lines().chain(after.lines()).collect();
+    let mut whole = all.clone();
+    joined.sort_unstable();
+    whole.sort_unstable();
+    assert_eq!(joined, whole, "a split is not the whole");
+    let in_live_order = |side: &str| {
+        let mut rest = all.iter();
+        side.lines().all(|line| rest.any(|l| *l == line))
+    };
+    assert!(in_live_order(&before), "--until reordered lines");
+    assert!(in_live_order(&after), "--since reordered lines");
+    let latest_before = before.lines().map(stamp).reduce(f64::max);
+    let earliest_after = after.lines().map(stamp).reduce(f64::min);
+    if let (Some(prev), Some(split)) = (latest_before, earliest_after) {
         assert!(prev <= split, "{prev} > {split}");
     }
     let none = stdout(&report(&rec, &["--since", "0", "--until", "0.000000001"]));
