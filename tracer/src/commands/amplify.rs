@@ -81,20 +81,8 @@ pub struct AmplifyArgs {
     /// `-e trace=` takes them (read,openat or %file).
     #[arg(long, value_name = "SET")]
     pub syscalls: Option<String>,
-    /// What makes a run a failure: exit, signal, output=REGEX (as in
-    /// compare). Repeatable; default: exit and signal.
-    #[arg(long = "fail-on", value_name = "COND")]
-    pub fail_on: Vec<String>,
-    /// Seconds before a run counts as hung: more than 0, at most a year.
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = super::options::parse_seconds)]
-    pub timeout: Duration,
-    /// Runs at once (1 to 1024). More than 1 changes the timing of what is
-    /// measured.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
-    pub jobs: u64,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub run: super::compare::RunOptions,
     /// Skip the sweep of delays.
     #[arg(long)]
     pub no_sweep: bool,
@@ -190,11 +178,11 @@ struct AmplifyJson {
 }
 
 pub fn run(args: AmplifyArgs) -> Result<Exit> {
-    if args.delay >= args.timeout {
+    if args.delay >= args.run.timeout {
         usage_error(format!(
             "--delay {} is not shorter than --timeout {} s",
             format_duration(args.delay),
-            args.timeout.as_secs_f64()
+            args.run.timeout.as_secs_f64()
         ));
     }
     let only = args.syscalls.as_ref().map(|set| {
@@ -220,7 +208,7 @@ pub fn run(args: AmplifyArgs) -> Result<Exit> {
     if chosen.is_empty() {
         bail!("the learning run made no syscall that could be delayed");
     }
-    if !args.json {
+    if !args.run.json {
         eprintln!(
             "tracer amplify: learned {} syscalls on {} threads ({}); {} candidates of {} runs each, and the baseline",
             learned.syscalls.len(),
@@ -282,7 +270,7 @@ pub fn run(args: AmplifyArgs) -> Result<Exit> {
         }
     }
     out.verdict = verdict(&out);
-    if args.json {
+    if args.run.json {
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         print_report(&out);
@@ -304,11 +292,8 @@ fn compare_args(
     CompareArgs {
         runs,
         modes,
-        fail_on: args.fail_on.clone(),
-        timeout: args.timeout,
-        jobs: args.jobs,
-        // Hides compare's progress bar when amplify prints JSON.
-        json: args.json,
+        // `json` also hides compare's progress bar when amplify prints JSON.
+        run: args.run.clone(),
         keep_failures: 0,
         trace_failures,
         command: args.command.clone(),
@@ -334,7 +319,7 @@ fn learn(args: &AmplifyArgs) -> Result<LearnedJson> {
         .spawn()
         .context("cannot start the learning run")?;
     let start = Instant::now();
-    let limit = args.timeout;
+    let limit = args.run.timeout;
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
@@ -509,7 +494,7 @@ fn sweep(args: &AmplifyArgs, syscall: &str, out: &AmplifyJson) -> Result<(SweepJ
     let delays: Vec<Duration> = SWEEP
         .iter()
         .copied()
-        .filter(|d| *d < args.timeout)
+        .filter(|d| *d < args.run.timeout)
         .collect();
     let mut modes = vec!["none".to_string()];
     modes.extend(delays.iter().map(|&d| mode(syscall, d)));
@@ -585,17 +570,17 @@ fn recipe(args: &AmplifyArgs, syscall: &str, delay: Duration) -> String {
         "--modes".into(),
         format!("none,{}", mode(syscall, delay)),
     ];
-    for f in &args.fail_on {
+    for f in &args.run.fail_on {
         words.push("--fail-on".into());
         words.push(f.clone());
     }
-    if args.timeout != Duration::from_secs(60) {
+    if args.run.timeout != Duration::from_secs(60) {
         words.push("--timeout".into());
-        words.push(args.timeout.as_secs_f64().to_string());
+        words.push(args.run.timeout.as_secs_f64().to_string());
     }
-    if args.jobs != 1 {
+    if args.run.jobs != 1 {
         words.push("--jobs".into());
-        words.push(args.jobs.to_string());
+        words.push(args.run.jobs.to_string());
     }
     words.push("--".into());
     words.extend(args.command.iter().cloned());

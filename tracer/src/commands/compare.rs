@@ -40,18 +40,10 @@ use crate::{
     stats::{self, Z95},
 };
 
-#[derive(Debug, Args)]
-pub struct CompareArgs {
-    /// Runs per mode (1 to 1000000).
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    pub runs: u64,
-    /// Modes to compare, each once: none (untraced), ebpf, ptrace
-    /// (recorded), delay:SET=DURATION (SET's syscalls delayed: read,
-    /// openat+read, %file; DURATION with ns, us, ms or s),
-    /// ebpf+delay:SET=DURATION (recorded while delayed).
-    #[arg(long, value_delimiter = ',', default_value = "none,ebpf,ptrace",
-          value_parser = super::run_mode::parse_arg)]
-    pub modes: Vec<String>,
+/// How each run is judged and driven: the options compare and amplify
+/// share.
+#[derive(Clone, Debug, Args)]
+pub struct RunOptions {
     /// What makes a run a failure: exit (non-zero exit status), signal
     /// (death by a signal), output=REGEX (stdout or stderr matches).
     /// Repeatable; default: exit and signal.
@@ -68,6 +60,22 @@ pub struct CompareArgs {
     /// Print the result as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// Runs per mode (1 to 1000000).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub runs: u64,
+    /// Modes to compare, each once: none (untraced), ebpf, ptrace
+    /// (recorded), delay:SET=DURATION (SET's syscalls delayed: read,
+    /// openat+read, %file; DURATION with ns, us, ms or s),
+    /// ebpf+delay:SET=DURATION (recorded while delayed).
+    #[arg(long, value_delimiter = ',', default_value = "none,ebpf,ptrace",
+          value_parser = super::run_mode::parse_arg)]
+    pub modes: Vec<String>,
+    #[command(flatten)]
+    pub run: RunOptions,
     /// Failing runs per mode whose stdout/stderr are kept.
     #[arg(long, default_value_t = 3)]
     pub keep_failures: usize,
@@ -192,7 +200,7 @@ pub struct CompareJson {
 
 pub fn run(args: CompareArgs) -> Result<Exit> {
     let result = execute(&args)?;
-    if args.json {
+    if args.run.json {
         println!("{}", serde_json::to_string_pretty(&result)?);
     } else {
         print_table(&result);
@@ -210,15 +218,15 @@ pub fn execute(args: &CompareArgs) -> Result<CompareJson> {
             super::options::usage_error(format!("--modes names '{m}' twice"));
         }
         let delay = m.parse::<RunMode>()?.delay_duration();
-        if delay >= args.timeout {
+        if delay >= args.run.timeout {
             super::options::usage_error(format!(
                 "mode '{m}' delays syscalls by {} s, not less than --timeout {} s",
                 delay.as_secs_f64(),
-                args.timeout.as_secs_f64()
+                args.run.timeout.as_secs_f64()
             ));
         }
     }
-    let fail_on = Arc::new(FailOn::parse(&args.fail_on)?);
+    let fail_on = Arc::new(FailOn::parse(&args.run.fail_on)?);
     crate::launch::resolve(&args.command[0].clone().into())?;
     let me = std::env::current_exe().context("cannot find the tracer binary")?;
     if let Some(dir) = &args.trace_failures {
@@ -241,7 +249,7 @@ pub fn execute(args: &CompareArgs) -> Result<CompareJson> {
     }
 
     let total = args.runs * modes.len() as u64;
-    let bar = if args.json {
+    let bar = if args.run.json {
         ProgressBar::hidden()
     } else {
         ProgressBar::new(total)
@@ -252,10 +260,10 @@ pub fn execute(args: &CompareArgs) -> Result<CompareJson> {
     );
 
     let (tx, rx) = mpsc::channel::<Run>();
-    let timeout = args.timeout;
+    let timeout = args.run.timeout;
     // Why a run could not be made: it ends the compare with an error.
     let broken: Arc<Mutex<Option<anyhow::Error>>> = Arc::default();
-    let workers: Vec<_> = (0..args.jobs)
+    let workers: Vec<_> = (0..args.run.jobs)
         .map(|_| {
             let queue = Arc::clone(&queue);
             let stop = Arc::clone(&stop);
