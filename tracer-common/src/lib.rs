@@ -57,6 +57,8 @@ pub mod names {
     pub const CRED_EUID_OFFSET: &str = "CRED_EUID_OFFSET";
     /// Global: byte offset of `suid` in `struct cred`.
     pub const CRED_SUID_OFFSET: &str = "CRED_SUID_OFFSET";
+    /// Global: byte offset of `exit_code` in `struct task_struct`.
+    pub const TASK_EXIT_CODE_OFFSET: &str = "TASK_EXIT_CODE_OFFSET";
 
     /// Every map of the object.
     pub const MAPS: &[&str] = &[
@@ -90,6 +92,7 @@ pub mod names {
         CRED_UID_OFFSET,
         CRED_EUID_OFFSET,
         CRED_SUID_OFFSET,
+        TASK_EXIT_CODE_OFFSET,
     ];
     /// The floor programs (`tracer floor-probe`): a tgid check and nothing else.
     pub const FLOOR_ENTER: &str = "floor_enter";
@@ -135,6 +138,12 @@ pub const FLAG_OWNER: u16 = 2;
 /// user's uid (`setuid(-1)` means "leave it").
 pub const OWNER_MIXED: u32 = u32::MAX;
 
+/// `TaskRecord::flags` of an EXIT: `parent_tid` holds the task's exit
+/// status as `wait(2)` encodes it (`code << 8`, or the signal number,
+/// `| 0x80` with a core dump), read from its `exit_code`. Not set when the
+/// loader could not find `exit_code` in the kernel's layout.
+pub const FLAG_EXIT_STATUS: u16 = 4;
+
 /// One completed syscall, as written by `sys_exit` into the ring buffer.
 ///
 /// 88 bytes: small enough that a million syscalls a second is 88 MB/s of ring
@@ -164,15 +173,18 @@ pub struct SyscallRecord {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct TaskRecord {
     pub kind: u16,
-    /// `FLAG_GROUP_DEAD` for the last thread of a process to exit;
+    /// `FLAG_GROUP_DEAD` for the last thread of a process to exit,
+    /// `FLAG_EXIT_STATUS` for an EXIT that carries its status;
     /// `FLAG_OWNER` for an EXEC that carries its owner.
     pub flags: u16,
     /// For FORK: the tid of the new task. For EXIT: the exiting tid.
     pub tid: u32,
     /// For FORK: the parent's tgid. For EXIT: the exiting task's tgid.
     pub tgid: u32,
-    /// For FORK: the parent's tid. For EXIT: 0. For EXEC: the owner (see
-    /// [`FLAG_OWNER`]), else 0.
+    /// For FORK: the parent's tid. For EXIT: the exit status (see
+    /// [`FLAG_EXIT_STATUS`]), else 0. For EXEC: the owner (see
+    /// [`FLAG_OWNER`]), else 0. One slot with a meaning per kind keeps
+    /// every task record at 40 bytes.
     pub parent_tid: u32,
     pub ts_ns: u64,
     /// `comm` of the task at the time of the record.

@@ -16,7 +16,8 @@
 //!   never pays for waking the consumer.
 //!
 //! `sched_process_fork`/`sched_process_exit` keep `TRACED` in step with the
-//! children of traced processes; `sched_process_exec` names a task after
+//! children of traced processes (an exit's record carries the task's
+//! `exit_code`, its wait status); `sched_process_exec` names a task after
 //! its new image, and starts tracing processes whose comm or cgroup is
 //! watched (the daemon's `--comm`/`--cgroup` watches); its record carries
 //! the process's owner, read from its credentials at exec, so that the
@@ -43,9 +44,9 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, RawTracePointContext, TracePointContext},
 };
 use tracer_common::{
-    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, CaptureSpec, FLAG_NO_RETURN, FLAG_OWNER,
-    INFLIGHT_SLOTS, Inflight, MAX_ARGS, OWNER_MIXED, SyscallRecord, TaskRecord, capture, counter,
-    kind, traced,
+    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, CaptureSpec, FLAG_EXIT_STATUS, FLAG_NO_RETURN,
+    FLAG_OWNER, INFLIGHT_SLOTS, Inflight, MAX_ARGS, OWNER_MIXED, SyscallRecord, TaskRecord,
+    capture, counter, kind, traced,
 };
 
 /// Traced tgids: a byte per possible pid (the loader sizes it to
@@ -135,6 +136,11 @@ static CRED_UID_OFFSET: Global<u32> = Global::new(u32::MAX);
 static CRED_EUID_OFFSET: Global<u32> = Global::new(u32::MAX);
 #[unsafe(no_mangle)]
 static CRED_SUID_OFFSET: Global<u32> = Global::new(u32::MAX);
+
+/// Offset of `exit_code` in `struct task_struct` (from BTF), or `u32::MAX`
+/// when the loader could not find it (then EXIT records carry no status).
+#[unsafe(no_mangle)]
+static TASK_EXIT_CODE_OFFSET: Global<u32> = Global::new(u32::MAX);
 
 use tracer_common::nr::{
     EXECVE as SYS_EXECVE, EXECVEAT as SYS_EXECVEAT, EXIT as SYS_EXIT, EXIT_GROUP as SYS_EXIT_GROUP,
@@ -647,18 +653,33 @@ pub fn sched_process_exit(ctx: TracePointContext) -> u32 {
     if group_dead {
         set_traced(tgid, traced::OFF);
     }
-    emit_task(
-        kind::EXIT,
-        if group_dead {
-            tracer_common::FLAG_GROUP_DEAD
-        } else {
-            0
-        },
-        tid,
-        tgid,
-        0,
-    );
+    let mut flags = if group_dead {
+        tracer_common::FLAG_GROUP_DEAD
+    } else {
+        0
+    };
+    let status = exit_status();
+    if status.is_some() {
+        flags |= FLAG_EXIT_STATUS;
+    }
+    emit_task(kind::EXIT, flags, tid, tgid, status.unwrap_or(0));
     0
+}
+
+/// The current task's exit status, `wait(2)`-encoded: `do_exit` stores it
+/// in `task->exit_code` before `sched_process_exit` fires. `None` when the
+/// loader found no layout or the read fails.
+#[inline(always)]
+fn exit_status() -> Option<u32> {
+    let offset = TASK_EXIT_CODE_OFFSET.load();
+    if offset == u32::MAX {
+        return None;
+    }
+    // SAFETY: returns the current task's address; nothing is dereferenced.
+    let task = unsafe { generated::bpf_get_current_task() };
+    // SAFETY: a checked read of kernel memory at an offset from the
+    // kernel's own BTF.
+    unsafe { bpf_probe_read_kernel((task + u64::from(offset)) as *const u32) }.ok()
 }
 
 #[tracepoint]

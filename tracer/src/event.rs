@@ -118,6 +118,12 @@ pub enum TaskEvent {
         tid: u32,
         group_dead: bool,
         comm: String,
+        /// How it ended, as `wait(2)` encodes it: `code << 8` for an exit
+        /// with `code`, the signal number (`| 0x80` when it dumped core)
+        /// for a kill. `None` when the source did not know (recordings
+        /// made before it was kept, a kernel layout the loader could not
+        /// read).
+        status: Option<i32>,
     },
 }
 

@@ -445,6 +445,7 @@ mod tests {
             tid: 3,
             group_dead: false,
             comm: String::new(),
+            status: None,
         }))
         .unwrap();
         p.push(syscall(1, "getppid", None)).unwrap();

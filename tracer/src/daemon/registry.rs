@@ -992,6 +992,7 @@ mod tests {
             tid: tgid,
             group_dead: true,
             comm: "x".into(),
+            status: None,
         })
     }
 

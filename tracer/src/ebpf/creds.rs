@@ -1,7 +1,8 @@
-//! Where a task's credentials sit in this kernel's memory, read from its
-//! BTF (`/sys/kernel/btf/vmlinux`), so that `sched_process_exec` can
-//! record who owns a process at exec (see `FLAG_OWNER` in
-//! `tracer-common`). The layouts of `task_struct` and `cred` change with
+//! Where a task's credentials and exit code sit in this kernel's memory,
+//! read from its BTF (`/sys/kernel/btf/vmlinux`), so that
+//! `sched_process_exec` can record who owns a process at exec (see
+//! `FLAG_OWNER` in `tracer-common`) and `sched_process_exit` how a task
+//! ended (`FLAG_EXIT_STATUS`). The layouts of `task_struct` and `cred` change with
 //! the kernel's version and configuration; the kernel describes its own.
 //!
 //! aya keeps its BTF lookups to itself, so this uses `btf-rs`.
@@ -49,6 +50,15 @@ pub fn cred_offsets(path: &Path) -> Result<CredOffsets, CredsError> {
         euid: field(&cred, "cred", "euid", Want::FourBytes)?,
         suid: field(&cred, "cred", "suid", Want::FourBytes)?,
     })
+}
+
+/// Byte offset of `exit_code` (an `int`) in `struct task_struct`, read
+/// from the BTF at `path`.
+pub fn exit_code_offset(path: &Path) -> Result<u32, CredsError> {
+    let btf = Btf::from_file(path).map_err(|e| CredsError::Read(path.display().to_string(), e))?;
+    let task = named_struct(&btf, "task_struct")?;
+    find_field(&btf, &task, "exit_code", Want::FourBytes)
+        .ok_or(CredsError::NoField("task_struct", "exit_code"))
 }
 
 /// The struct called `name` (not a forward declaration of it).
@@ -130,6 +140,17 @@ mod tests {
         assert_eq!(offsets.euid, offsets.uid + 16, "{offsets:?}");
         assert_eq!(offsets.task_cred % 8, 0, "{offsets:?}");
         assert!(offsets.task_cred > 0, "{offsets:?}");
+    }
+
+    /// The end-to-end proof is `ebpf::tests`' exit status test; here, that
+    /// the field is found and is not the credentials' pointer.
+    #[test]
+    fn this_kernels_exit_code_is_found() {
+        let offset = exit_code_offset(Path::new(VMLINUX_BTF)).expect("this kernel has BTF");
+        let cred = cred_offsets(Path::new(VMLINUX_BTF)).unwrap();
+        assert_eq!(offset % 4, 0);
+        assert_ne!(offset, cred.task_cred);
+        assert!(exit_code_offset(Path::new("/no/such/btf")).is_err());
     }
 
     #[test]

@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 
 use tracer_common::{
-    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, FLAG_GROUP_DEAD, FLAG_NO_RETURN, FLAG_OWNER,
-    MAX_ARGS, OWNER_MIXED, SyscallRecord, TaskRecord, kind,
+    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, FLAG_EXIT_STATUS, FLAG_GROUP_DEAD,
+    FLAG_NO_RETURN, FLAG_OWNER, MAX_ARGS, OWNER_MIXED, SyscallRecord, TaskRecord, kind,
 };
 
 use crate::event::{
@@ -198,6 +198,7 @@ fn record(bytes: &[u8]) -> Option<Event> {
                 tid: r.tid,
                 group_dead: r.flags & FLAG_GROUP_DEAD != 0,
                 comm: comm_from_bytes(&r.comm),
+                status: (r.flags & FLAG_EXIT_STATUS != 0).then_some(r.parent_tid as i32),
             }))
         }
         _ => None,

@@ -233,6 +233,14 @@ impl EbpfSource {
             }
         });
 
+        // Without it, exits carry no status: `+++` lines and exports say
+        // less, nothing else changes.
+        let exit_code =
+            creds::exit_code_offset(Path::new(creds::VMLINUX_BTF)).unwrap_or_else(|e| {
+                eprintln!("tracer: exit records will not carry statuses: {e}");
+                u32::MAX
+            });
+
         let pid_max = pid_max();
         let mut ebpf = EbpfLoader::new()
             .map_max_entries(names::EVENTS, ring_bytes)
@@ -243,6 +251,7 @@ impl EbpfSource {
             .override_global(names::CRED_UID_OFFSET, &cred.uid, true)
             .override_global(names::CRED_EUID_OFFSET, &cred.euid, true)
             .override_global(names::CRED_SUID_OFFSET, &cred.suid, true)
+            .override_global(names::TASK_EXIT_CODE_OFFSET, &exit_code, true)
             .override_global(names::CAPTURE_BYTES, &capture_bytes, true)
             .load(OBJECT)
             .map_err(|e| classify_load_error(&e))?;
@@ -730,6 +739,46 @@ mod tests {
             Event::Task(_) => true,
         }));
         assert_eq!(source.lost(), 0);
+    }
+
+    /// The status of `pid`'s process exit, from its group-dead record.
+    fn exit_status_of(events: &[Event], pid: u32) -> Option<i32> {
+        events.iter().find_map(|event| match event {
+            Event::Task(TaskEvent::Exited {
+                tgid,
+                group_dead: true,
+                status,
+                ..
+            }) if *tgid == pid => *status,
+            _ => None,
+        })
+    }
+
+    /// #16: the kernel's `exit_code`, wait(2)-encoded: `exit 3` is
+    /// `3 << 8`, a SIGKILL is 9.
+    #[test]
+    fn exits_carry_their_wait_status() {
+        let mut source =
+            EbpfSource::load(1 << 20, 0, &SyscallFilter::all()).expect("the programs load");
+        let mut exiting = Command::new("sh")
+            .args(["-c", "read line; exit 3"])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut killed = cat();
+        let (exiting_pid, killed_pid) = (exiting.id(), killed.id());
+        source.trace(exiting_pid, false).unwrap();
+        source.trace(killed_pid, false).unwrap();
+        exiting.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        killed.kill().unwrap();
+        assert_eq!(exiting.wait().unwrap().code(), Some(3));
+        killed.wait().unwrap();
+        let mut events = Vec::new();
+        drain_until(&mut source, &mut events, |events| {
+            exited(events, exiting_pid) && exited(events, killed_pid)
+        });
+        assert_eq!(exit_status_of(&events, exiting_pid), Some(3 << 8));
+        assert_eq!(exit_status_of(&events, killed_pid), Some(libc::SIGKILL));
     }
 
     /// #13: the `-e` set is applied in the kernel. cat's reads are left

@@ -236,6 +236,7 @@ pub fn generate(events: u64, pipeline: &mut Pipeline) -> Result<RunInfo> {
                 tid,
                 group_dead: tid == tgid,
                 comm: String::new(),
+                status: Some(0),
             };
             g.pipeline
                 .push(Event::Task(exited))

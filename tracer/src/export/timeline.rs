@@ -459,6 +459,7 @@ mod tests {
             tid: 1,
             group_dead: false,
             comm: String::new(),
+            status: None,
         };
         assert_eq!(&*r.task(&exited).unwrap().request, "b");
         assert!(r.finish().is_empty());
@@ -561,6 +562,7 @@ mod tests {
             tid: 5,
             group_dead: true,
             comm: "server".into(),
+            status: None,
         };
         let step = t.task(&exit, pipeline.tasks());
         let sample = |ts_ns, count| Sample {

@@ -592,6 +592,7 @@ impl Tracer {
             tid,
             group_dead,
             comm: String::new(),
+            status: wait_status(&status),
         }));
     }
 
@@ -649,6 +650,16 @@ impl Tracer {
 enum Resume {
     Syscall(Option<Signal>),
     Listen,
+}
+
+/// The raw `wait(2)` status of an exit or a kill (`code << 8`, or the
+/// signal number `| 0x80` with a core dump), which nix decodes away.
+fn wait_status(status: &WaitStatus) -> Option<i32> {
+    match *status {
+        WaitStatus::Exited(_, code) => Some((code & 0xff) << 8),
+        WaitStatus::Signaled(_, sig, core) => Some(sig as i32 | if core { 0x80 } else { 0 }),
+        _ => None,
+    }
 }
 
 fn status_is_exit(status: &WaitStatus) -> bool {
@@ -838,6 +849,37 @@ mod tests {
             .find(|ev| ev.tgid == pid)
             .unwrap();
         assert_eq!(shell_exit.args[0], 3);
+    }
+
+    /// #16: exits carry the wait(2) status: a child killed by SIGKILL
+    /// is 9, the shell's `exit 3` is `3 << 8`.
+    #[test]
+    fn exits_carry_their_wait_status() {
+        if !alone("exits_carry_their_wait_status") {
+            return;
+        }
+        let (mut source, mut child) =
+            traced("sh", &["-c", "read line; sh -c 'kill -KILL $$'; exit 3"]);
+        let pid = child.id();
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let events = all_events(&mut source);
+        let statuses: Vec<(bool, Option<i32>)> = events
+            .iter()
+            .filter_map(|event| match event {
+                Event::Task(TaskEvent::Exited {
+                    tgid,
+                    group_dead: true,
+                    status,
+                    ..
+                }) => Some((*tgid == pid, *status)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            statuses,
+            [(false, Some(libc::SIGKILL)), (true, Some(3 << 8))],
+            "{events:?}"
+        );
     }
 
     #[test]

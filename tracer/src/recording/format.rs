@@ -26,6 +26,11 @@
 //! [`Record::Stack`] (raw addresses, the maps they belong to, and the
 //! names found when the recording was made), which comes right before the
 //! `Syscall` record whose stack it is.
+//!
+//! Version 4 added exit statuses (#16): [`Record::ExitedWith`], at the
+//! end of [`Record`], is an `Exited` with the task's wait status; an exit
+//! whose status is unknown is still written as `Exited`, which is how
+//! every exit of an older file reads (status unknown).
 
 use serde::{Deserialize, Serialize};
 
@@ -34,9 +39,11 @@ pub const MAGIC: &[u8; 8] = b"TRACEREC";
 
 /// The format version this build writes and reads. Bump it on any change
 /// to [`Record`] or its framing: postcard has no field names to fall back on.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
-/// The oldest version this build still reads. Version 2 had no stacks
+/// The oldest version this build still reads. Version 3 had no exit
+/// statuses (`ExitedWith` is new in 4, nothing else changed). Version 2
+/// had no stacks
 /// (the `Maps` and `Stack` records are new in 3, nothing else changed);
 /// version 1 differs from 2 in its end record only ([`EndRecordV1`]):
 /// recordings made before the lost counts were split stay readable.
@@ -132,6 +139,16 @@ pub enum Record<'a> {
     Maps(MapsFrame<'a>),
     /// The user stack of the next `Syscall` record.
     Stack(StackFrame),
+    /// An exit with its wait status (`crate::event::TaskEvent::Exited`'s
+    /// `status`).
+    ExitedWith {
+        ts: i64,
+        tgid: u32,
+        tid: u32,
+        group_dead: bool,
+        comm: u32,
+        status: i32,
+    },
 }
 
 /// Maps numbers a reader accepts: writers start over below this.

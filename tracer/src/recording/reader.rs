@@ -318,6 +318,22 @@ impl<R: Read> Reader<R> {
                 tid,
                 group_dead,
                 comm: self.string(comm, at)?.to_string(),
+                status: None,
+            })),
+            Record::ExitedWith {
+                ts,
+                tgid,
+                tid,
+                group_dead,
+                comm,
+                status,
+            } => Item::Event(Event::Task(TaskEvent::Exited {
+                ts_ns: self.advance(ts),
+                tgid,
+                tid,
+                group_dead,
+                comm: self.string(comm, at)?.to_string(),
+                status: Some(status),
             })),
             Record::Anomaly {
                 kind,

@@ -146,6 +146,44 @@ fn version_2_recordings_still_read() {
     assert!(err.contains("undefined string 0"), "{err}");
 }
 
+/// #16: a version 3 file's exits (no status then) read as exits whose
+/// status is unknown.
+#[test]
+fn version_3_exits_read_without_a_status() {
+    let mut bytes = MAGIC.to_vec();
+    bytes.extend_from_slice(&3u32.to_le_bytes());
+    let old = Header {
+        version: 3,
+        ..header()
+    };
+    push_frame(&mut bytes, &format::Record::Header(old.clone()));
+    push_frame(&mut bytes, &format::Record::Str("sh"));
+    push_frame(
+        &mut bytes,
+        &format::Record::Exited {
+            ts: 5,
+            tgid: 7,
+            tid: 7,
+            group_dead: true,
+            comm: 0,
+        },
+    );
+    let mut reader = Reader::new(&bytes[..]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(reader.header(), &old);
+    let item = reader.next_item().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        item,
+        Some(Item::Event(Event::Task(TaskEvent::Exited {
+            ts_ns: old.start_ns + 5,
+            tgid: 7,
+            tid: 7,
+            group_dead: true,
+            comm: "sh".into(),
+            status: None,
+        })))
+    );
+}
+
 /// Every kind of item, in a plausible order.
 fn items(n: u64) -> Vec<Item> {
     let mut items = vec![Item::Event(Event::Task(TaskEvent::Named {
@@ -182,6 +220,12 @@ fn items(n: u64) -> Vec<Item> {
                 tid: 200 + i as u32 - 20,
                 group_dead: false,
                 comm: "worker".into(),
+                // Known and unknown statuses, a kill with a core dump.
+                status: match i % 150 {
+                    30 => None,
+                    80 => Some(3 << 8),
+                    _ => Some(libc::SIGSEGV | 0x80),
+                },
             })));
         }
     }

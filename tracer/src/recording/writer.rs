@@ -363,12 +363,28 @@ impl<W: Write> Sink for Writer<W> {
                 tid,
                 group_dead,
                 comm,
+                status: None,
             } => Record::Exited {
                 comm: self.intern(comm)?,
                 ts: self.advance(*ts_ns),
                 tgid: *tgid,
                 tid: *tid,
                 group_dead: *group_dead,
+            },
+            TaskEvent::Exited {
+                ts_ns,
+                tgid,
+                tid,
+                group_dead,
+                comm,
+                status: Some(status),
+            } => Record::ExitedWith {
+                comm: self.intern(comm)?,
+                ts: self.advance(*ts_ns),
+                tgid: *tgid,
+                tid: *tid,
+                group_dead: *group_dead,
+                status: *status,
             },
         };
         self.write(&record)

@@ -355,6 +355,7 @@ fn tasks_inherit_and_are_forgotten() {
         tid: 2,
         group_dead: false,
         comm: String::new(),
+        status: None,
     });
     assert_eq!(run.other(2), None);
     assert!(!run.attributor.conns.is_empty());
@@ -364,6 +365,7 @@ fn tasks_inherit_and_are_forgotten() {
         tid: 1,
         group_dead: true,
         comm: String::new(),
+        status: None,
     });
     assert!(run.attributor.threads.is_empty());
     assert!(run.attributor.conns.is_empty());
