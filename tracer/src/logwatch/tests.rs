@@ -287,3 +287,103 @@ fn drop_stops_the_thread_at_once() {
     // Well under a tick: the stop pipe wakes the thread, not the timeout.
     assert!(started.elapsed() < TICK, "{:?}", started.elapsed());
 }
+
+/// The lab's logging service (`lab/src/bin/logging_service.rs`), which
+/// cargo builds next to this test binary's directory.
+fn lab_service() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let path = exe
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("logging_service");
+    assert!(
+        path.exists(),
+        "{} missing: build with `cargo test --release` at the workspace root (it builds the lab)",
+        path.display()
+    );
+    path
+}
+
+/// The `failures=N` of the service's count file.
+fn service_count(path: &Path) -> usize {
+    let text = std::fs::read_to_string(path).unwrap();
+    text.split_whitespace()
+        .find_map(|w| w.strip_prefix("failures="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("count file holds {text:?}"))
+}
+
+/// Whether `/proc/PID/stat` says the process is stopped.
+fn is_stopped(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The state follows the parenthesised command name.
+    stat.rsplit_once(") ")
+        .is_some_and(|(_, rest)| rest.starts_with('T'))
+}
+
+#[test]
+fn follows_the_lab_service_through_windows_and_a_rotation() {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+
+    let dir = scratch();
+    let (log, count, stop) = (dir.join("service.log"), dir.join("count"), dir.join("stop"));
+    File::create(&log).unwrap();
+    let watch = LogWatch::open(&log, Regex::new("FAILURE lost update").unwrap()).unwrap();
+    let child = Command::new(lab_service())
+        .args(["--log".as_ref(), log.as_os_str()])
+        .args(["--count-file".as_ref(), count.as_os_str()])
+        .args(["--stop-file".as_ref(), stop.as_os_str()])
+        .args(["--widen-us", "300"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = Pid::from_raw(child.id() as i32);
+    let mut followed = 0;
+    for window in 0..8 {
+        std::thread::sleep(Duration::from_millis(150));
+        // Freeze the service at the window's end, so that its count and
+        // its log can be compared: it writes its count just before each
+        // line, so it may be one ahead, never behind.
+        kill(pid, Signal::SIGSTOP).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !is_stopped(child.id()) {
+            assert!(Instant::now() < deadline, "the service does not stop");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        followed += watch.take_all().unwrap().len();
+        let own = service_count(&count);
+        assert!(
+            own == followed || own == followed + 1,
+            "window {window}: the service counted {own}, the follower {followed}"
+        );
+        if window == 3 {
+            // Rotated mid-run; the service reopens its log at its next line.
+            std::fs::rename(&log, dir.join("service.log.1")).unwrap();
+        }
+        kill(pid, Signal::SIGCONT).unwrap();
+    }
+    std::fs::write(&stop, "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    followed += watch.take_all().unwrap().len();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdout.trim_end(),
+        std::fs::read_to_string(&count).unwrap().trim_end()
+    );
+    let own = service_count(&count);
+    assert_eq!(followed, own, "{stdout}");
+    assert!(own > 0, "{stdout}");
+    // Both files got failures: the rotation was followed, not just
+    // survived.
+    let in_file = |p: &Path| {
+        std::fs::read_to_string(p)
+            .unwrap()
+            .matches("FAILURE lost update")
+            .count()
+    };
+    assert!(in_file(&log) > 0 && in_file(&dir.join("service.log.1")) > 0);
+}
