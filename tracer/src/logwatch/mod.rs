@@ -108,6 +108,11 @@ impl LogWatch {
     /// that `regex` matches. Fails if the file does not exist, is not a
     /// regular file or cannot be read, or its directory cannot be watched.
     pub fn open(path: &Path, regex: Regex) -> Result<Self, LogWatchError> {
+        Self::open_with_tick(path, regex, TICK)
+    }
+
+    /// [`LogWatch::open`] with another [`TICK`].
+    fn open_with_tick(path: &Path, regex: Regex, tick: Duration) -> Result<Self, LogWatchError> {
         let tail = Tail::open(path, true)?;
         let dir = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -148,7 +153,7 @@ impl LogWatch {
         let shared = Arc::clone(&follower);
         let thread = std::thread::Builder::new()
             .name("logwatch".into())
-            .spawn(move || follow(&shared, &inotify, &wake))
+            .spawn(move || follow(&shared, &inotify, &wake, tick))
             .map_err(|source| LogWatchError::Io {
                 path: path.to_path_buf(),
                 source,
@@ -213,14 +218,14 @@ impl Drop for LogWatch {
 /// The follower thread: read on every inotify event or [`TICK`], until
 /// the stop pipe hangs up. An error ends it and is kept for the next
 /// `take_*` call to return.
-fn follow(follower: &Mutex<Follower>, inotify: &Inotify, wake: &io::PipeReader) {
+fn follow(follower: &Mutex<Follower>, inotify: &Inotify, wake: &io::PipeReader, tick: Duration) {
     loop {
         let mut fds = [
             PollFd::new(inotify.as_fd(), PollFlags::POLLIN),
             PollFd::new(wake.as_fd(), PollFlags::POLLIN),
         ];
-        let tick = PollTimeout::try_from(TICK).unwrap_or(PollTimeout::MAX);
-        let polled = poll(&mut fds, tick);
+        let timeout = PollTimeout::try_from(tick).unwrap_or(PollTimeout::MAX);
+        let polled = poll(&mut fds, timeout);
         let stopping = fds[1].any().unwrap_or(true);
         if stopping {
             return;
