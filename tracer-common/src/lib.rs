@@ -118,6 +118,11 @@ pub mod kind {
     pub const DATA: u16 = 5;
     /// A path argument of a syscall ([`CaptureRecord`]).
     pub const PATH: u16 = 6;
+    /// A completed syscall with its data buffer, in one record: a
+    /// [`SyscallRecord`](super::SyscallRecord) of this kind, then a
+    /// [`CaptureRecord`](super::CaptureRecord) of kind [`DATA`] and its
+    /// bytes. One ring write per captured call, not two.
+    pub const SYSCALL_DATA: u16 = 7;
 }
 
 /// `SyscallRecord::flags`: the syscall did not return (`exit_group`, a
@@ -194,10 +199,12 @@ pub struct TaskRecord {
 /// Header of a variable-size capture record ([`kind::DATA`],
 /// [`kind::PATH`]); `len` bytes follow it.
 ///
-/// Captures are their own records, emitted when the bytes are valid: the
-/// data of a `write` and every path at `sys_enter`, the data of a `read`
-/// at `sys_exit` just before its [`SyscallRecord`]. Userspace attaches
-/// them to the next syscall record of the same tid with the same `nr`.
+/// Paths are records of their own, emitted at `sys_enter` (an `execve`'s
+/// are gone by its exit); userspace attaches them to the next syscall
+/// record of the same tid with the same `nr`. Data buffers, read and
+/// written alike, are taken at `sys_exit` (a written buffer still holds
+/// what was written) and travel inside their syscall's record
+/// ([`kind::SYSCALL_DATA`]), after the [`SyscallRecord`].
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct CaptureRecord {
@@ -241,8 +248,8 @@ pub struct CaptureSpec {
 pub mod capture {
     /// Nothing.
     pub const NONE: u8 = 0;
-    /// `write`/`pwrite64`/`sendto`: `args[1]` points to `args[2]` bytes,
-    /// valid at enter.
+    /// `write`/`pwrite64`/`sendto`: `args[1]` points to `args[2]` bytes
+    /// (read at exit, where the buffer still holds them).
     pub const BUF_IN: u8 = 1;
     /// `read`/`pread64`/`recvfrom`: `args[1]` holds `ret` bytes at exit.
     pub const BUF_OUT: u8 = 2;
@@ -280,8 +287,9 @@ pub struct Inflight {
     pub args: [u64; MAX_ARGS],
     /// The thread the slot holds a syscall of.
     pub tid: u32,
-    /// The `capture::*` mode of data to take at exit (`BUF_OUT`, …), from
-    /// the spec read at enter, so that exit needs no second lookup.
+    /// The `capture::*` mode of the data buffer, taken at exit (inputs
+    /// and outputs alike), from the spec read at enter, so that exit needs
+    /// no second lookup.
     pub exit_data: u8,
     pub _pad: [u8; 3],
 }

@@ -1,5 +1,11 @@
 //! Capture of what user memory holds: path arguments, and a prefix of the
 //! data buffers of the calls that move data. Costs only traced tasks.
+//!
+//! Paths are taken at enter (an `execve`'s are gone by its exit) and sent
+//! as records of their own. Data buffers are taken at exit, written ones
+//! too (the buffer still holds what was written), and sent inside their
+//! syscall's record: one ring write per captured call instead of two,
+//! which measured ~45 ns per captured call.
 
 use aya_ebpf::{
     Global,
@@ -10,7 +16,8 @@ use aya_ebpf::{
     maps::PerCpuArray,
 };
 use tracer_common::{
-    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, CaptureSpec, MAX_ARGS, capture, counter, kind,
+    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, CaptureSpec, MAX_ARGS, SyscallRecord, capture,
+    counter, kind,
 };
 
 use crate::{EVENTS, count};
@@ -24,17 +31,20 @@ static SCRATCH: PerCpuArray<Scratch> = PerCpuArray::with_max_entries(1, 0);
 #[unsafe(no_mangle)]
 static CAPTURE_BYTES: Global<u32> = Global::new(512);
 
-/// A capture record in the making. `bytes` is three times the cap so that
-/// the verifier can prove every copy in bounds from masks alone: an offset
-/// below 4096 (`& OFF_MASK`) plus a length below 8192 (`& LEN_MASK`).
+/// A record in the making: a path capture (`header` and `bytes`), or a
+/// syscall with its data (all three). `bytes` is three times the cap so
+/// that the verifier can prove every copy in bounds from masks alone: an
+/// offset below 4096 (`& OFF_MASK`) plus a length below 8192 (`& LEN_MASK`).
 #[repr(C)]
 pub struct Scratch {
+    syscall: SyscallRecord,
     header: CaptureRecord,
     bytes: [u8; 3 * capture::MAX_DATA as usize],
 }
 const OFF_MASK: u32 = capture::MAX_DATA - 1;
 const LEN_MASK: u32 = 2 * capture::MAX_DATA - 1;
 const HEADER_BYTES: u32 = size_of::<CaptureRecord>() as u32;
+const SYSCALL_BYTES: u32 = size_of::<SyscallRecord>() as u32;
 
 #[inline(always)]
 fn scratch() -> Option<&'static mut Scratch> {
@@ -82,9 +92,10 @@ fn send_capture(scratch: &mut Scratch, kind: u16, arg: u8, flags: u8, tid: u32, 
         len,
     };
     let size = (HEADER_BYTES + len) as usize;
-    // SAFETY: `size` <= header + 2 * MAX_DATA, within the struct.
+    // SAFETY: `size` <= header + 2 * MAX_DATA, within the struct from
+    // `header` on.
     let record =
-        unsafe { core::slice::from_raw_parts((scratch as *const Scratch).cast::<u8>(), size) };
+        unsafe { core::slice::from_raw_parts((&raw const scratch.header).cast::<u8>(), size) };
     if EVENTS
         .output::<[u8]>(record, BPF_RB_NO_WAKEUP as u64)
         .is_err()
@@ -127,14 +138,21 @@ struct Iovec {
     len: u64,
 }
 
-/// Captures up to `limit` bytes of a syscall's data: from `buf` for the
-/// plain calls, gathered from the iovec array `buf` of `count` entries for
-/// vectored ones (`iov`). `total` is the size of the transfer when known
-/// (`u64::MAX` for vectored inputs, whose size is the sum of their iovecs),
-/// to tell whether the capture is whole.
+/// Copies up to `limit` bytes of a syscall's data into `scratch.bytes`:
+/// from `buf` for the plain calls, gathered from the iovec array `buf` of
+/// `count` entries for vectored ones (`iov`). `total` is the size of the
+/// transfer when known (`u64::MAX` for vectored inputs, whose size is the
+/// sum of their iovecs), to tell whether the capture is whole. Returns
+/// the `CAPTURE_*` flags and the bytes copied.
 #[inline(always)]
-fn capture_data(tid: u32, nr: i64, iov: bool, buf: u64, count: u64, total: u64, limit: u32) {
-    let Some(scratch) = scratch() else { return };
+fn copy_data(
+    scratch: &mut Scratch,
+    iov: bool,
+    buf: u64,
+    count: u64,
+    total: u64,
+    limit: u32,
+) -> (u8, u32) {
     let limit = if total < limit as u64 {
         total as u32
     } else {
@@ -197,7 +215,7 @@ fn capture_data(tid: u32, nr: i64, iov: bool, buf: u64, count: u64, total: u64, 
     if truncated {
         flags |= CAPTURE_TRUNCATED;
     }
-    send_capture(scratch, kind::DATA, 1, flags, tid, nr, copied);
+    (flags, copied)
 }
 
 /// `struct msghdr`'s `msg_iov` and `msg_iovlen`, at byte 16.
@@ -208,44 +226,41 @@ struct MsgIov {
 }
 const MSGHDR_IOV: usize = 16;
 
-/// Captures the data of syscall `nr` in `mode`; `total` is what moved (the
-/// count for inputs, the return value for outputs).
+/// Copies the data of a call in `mode` into `scratch.bytes`; `total` is
+/// what moved (the count for plain inputs, `u64::MAX` for vectored ones,
+/// the return value for outputs). `None` when the `msghdr` cannot be read.
 #[inline(always)]
-fn capture_mode(tid: u32, nr: i64, mode: u8, args: &[u64; MAX_ARGS], total: u64) {
-    let limit = CAPTURE_BYTES.load();
-    if limit == 0 {
-        return;
-    }
-    let limit = if limit > capture::MAX_DATA {
-        capture::MAX_DATA
-    } else {
-        limit
-    };
+fn copy_mode(
+    scratch: &mut Scratch,
+    mode: u8,
+    args: &[u64; MAX_ARGS],
+    total: u64,
+    limit: u32,
+) -> Option<(u8, u32)> {
     match mode {
         capture::BUF_IN | capture::BUF_OUT => {
-            capture_data(tid, nr, false, args[1], total, total, limit)
+            Some(copy_data(scratch, false, args[1], total, total, limit))
         }
         capture::IOV_IN | capture::IOV_OUT => {
-            capture_data(tid, nr, true, args[1], args[2], total, limit)
+            Some(copy_data(scratch, true, args[1], args[2], total, limit))
         }
         capture::MSG_IN | capture::MSG_OUT => {
             // SAFETY: a user read of two fields of the msghdr, validated.
-            let Ok(msg) = (unsafe {
+            let msg = unsafe {
                 bpf_probe_read_user(
                     (args[1] as *const u8)
                         .wrapping_add(MSGHDR_IOV)
                         .cast::<MsgIov>(),
                 )
-            }) else {
-                return;
-            };
-            capture_data(tid, nr, true, msg.iov, msg.iovlen, total, limit)
+            }
+            .ok()?;
+            Some(copy_data(scratch, true, msg.iov, msg.iovlen, total, limit))
         }
-        _ => {}
+        _ => None,
     }
 }
 
-/// Captures what is valid at enter: paths, and the data being written.
+/// Captures what is valid only at enter: the paths.
 #[inline(always)]
 pub(crate) fn capture_enter(tid: u32, nr: i64, spec: CaptureSpec, args: &[u64; MAX_ARGS]) {
     let mut i = 0;
@@ -255,25 +270,70 @@ pub(crate) fn capture_enter(tid: u32, nr: i64, spec: CaptureSpec, args: &[u64; M
         }
         i += 1;
     }
-    match spec.data {
-        capture::BUF_IN => capture_mode(tid, nr, spec.data, args, args[2]),
-        capture::IOV_IN | capture::MSG_IN => {
-            // The size is the sum of the iovecs; unknown until they are
-            // read, so count them as they come (`u64::MAX`: no bound).
-            capture_mode(tid, nr, spec.data, args, u64::MAX)
-        }
-        _ => {}
+}
+
+/// How many bytes a call in data `mode` moved, as far as exit can tell:
+/// the count of a plain input (what the caller asked to write: the
+/// capture shows the buffer, as strace does, whatever was accepted),
+/// `u64::MAX` for vectored inputs (the sum of their iovecs), the return
+/// value of an output. `None` when there is nothing to capture (an output
+/// that moved nothing).
+#[inline(always)]
+fn data_total(mode: u8, args: &[u64; MAX_ARGS], ret: i64) -> Option<u64> {
+    match mode {
+        capture::BUF_IN => Some(args[2]),
+        capture::IOV_IN | capture::MSG_IN => Some(u64::MAX),
+        capture::BUF_OUT | capture::IOV_OUT | capture::MSG_OUT if ret > 0 => Some(ret as u64),
+        _ => None,
     }
 }
 
-/// Captures what is valid at exit: the data that was read (`mode`, kept
-/// from the spec at enter).
+/// Emits the completed syscall `record` with its data buffer (data `mode`,
+/// kept from the spec at enter) as one [`kind::SYSCALL_DATA`] record.
+/// Returns `false`, having sent nothing, when there is no data to take:
+/// the caller then emits the plain record.
 #[inline(always)]
-pub(crate) fn capture_exit(tid: u32, nr: i64, mode: u8, args: &[u64; MAX_ARGS], ret: i64) {
-    if ret <= 0 {
-        return;
+pub(crate) fn emit_with_data(record: SyscallRecord, mode: u8, args: &[u64; MAX_ARGS]) -> bool {
+    let Some(total) = data_total(mode, args, record.ret) else {
+        return false;
+    };
+    let limit = CAPTURE_BYTES.load();
+    if limit == 0 {
+        return false;
     }
-    if matches!(mode, capture::BUF_OUT | capture::IOV_OUT | capture::MSG_OUT) {
-        capture_mode(tid, nr, mode, args, ret as u64);
+    let limit = if limit > capture::MAX_DATA {
+        capture::MAX_DATA
+    } else {
+        limit
+    };
+    let Some(scratch) = scratch() else {
+        return false;
+    };
+    let Some((flags, len)) = copy_mode(scratch, mode, args, total, limit) else {
+        return false;
+    };
+    let len = opaque(len) & LEN_MASK;
+    scratch.header = CaptureRecord {
+        kind: kind::DATA,
+        arg: 1,
+        flags,
+        tid: record.tid,
+        nr: record.nr,
+        len,
+    };
+    scratch.syscall = SyscallRecord {
+        kind: kind::SYSCALL_DATA,
+        ..record
+    };
+    let size = (SYSCALL_BYTES + HEADER_BYTES + len) as usize;
+    // SAFETY: `size` <= both headers + 2 * MAX_DATA, within the struct.
+    let bytes =
+        unsafe { core::slice::from_raw_parts((scratch as *const Scratch).cast::<u8>(), size) };
+    if EVENTS
+        .output::<[u8]>(bytes, BPF_RB_NO_WAKEUP as u64)
+        .is_err()
+    {
+        count(counter::LOST_SYSCALLS);
     }
+    true
 }

@@ -24,10 +24,12 @@
 //! daemon need not ask `/proc` about a process that may already be gone.
 //!
 //! Capture (paths, data buffers) costs only traced tasks: the `CAPTURE`
-//! slot read at enter (its exit mode is parked with the call), and for the calls
-//! that move data or name files a copy from user memory into a per-CPU
-//! scratch buffer, sent as a variable-size record (`bpf_ringbuf_output`):
-//! a 10-byte write costs a 26-byte record, not a fixed 4 KiB one.
+//! slot read at enter (its data mode is parked with the call), and for the
+//! calls that move data or name files a copy from user memory into a
+//! per-CPU scratch buffer, sent as a variable-size record
+//! (`bpf_ringbuf_output`): a 10-byte write costs its syscall record plus
+//! 26 bytes, not a fixed 4 KiB. Paths go at enter as records of their own;
+//! a data buffer goes at exit inside its syscall's record (one ring write).
 //!
 //! Modules: [`syscalls`] (the two syscall programs), [`capture`] (paths and
 //! data buffers from user memory), [`task`] (fork, exit, exec), [`floor`]

@@ -13,7 +13,7 @@ use tracer_common::{
 
 use crate::{
     CAPTURE, EVENTS, TRACED,
-    capture::{capture_enter, capture_exit},
+    capture::{capture_enter, emit_with_data},
     count, inflight_slot,
 };
 
@@ -129,7 +129,7 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
         emit_syscall(tgid, tid, nr, &args, now, 0, 0, FLAG_NO_RETURN);
         return 0;
     }
-    if spec.data != capture::NONE || spec.paths != 0 {
+    if spec.paths != 0 {
         capture_enter(tid, nr, spec, &args);
     }
 
@@ -167,7 +167,23 @@ pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
     let ret: i64 = ctx.arg(1);
     // SAFETY: reads the monotonic clock, no memory access.
     let now = unsafe { bpf_ktime_get_ns() };
-    capture_exit(tid, pending.nr, pending.exit_data, &pending.args, ret);
+    if pending.exit_data != capture::NONE {
+        let record = SyscallRecord {
+            kind: kind::SYSCALL,
+            flags: 0,
+            nr: pending.nr as i32,
+            tgid: (pid_tgid >> 32) as u32,
+            tid,
+            enter_ns: pending.enter_ns,
+            exit_ns: now,
+            ret,
+            args: pending.args,
+        };
+        if emit_with_data(record, pending.exit_data, &pending.args) {
+            pending.nr = -1;
+            return 0;
+        }
+    }
     emit_syscall(
         (pid_tgid >> 32) as u32,
         tid,

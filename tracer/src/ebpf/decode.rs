@@ -1,9 +1,11 @@
 //! Ring-buffer bytes → [`Event`]. The records are the `repr(C)` structs of
 //! `tracer-common`; the first two bytes say which.
 //!
-//! Captures (paths, data) arrive as records of their own before the
-//! syscall record they belong to; the [`Decoder`] holds them per tid until
-//! that record comes.
+//! Paths (and, from older kernel halves, data) arrive as records of their
+//! own before the syscall record they belong to; the [`Decoder`] holds
+//! them per tid until that record comes. A syscall's data buffer travels
+//! inside its record ([`kind::SYSCALL_DATA`]): it goes the same way, just
+//! without the wait.
 
 use std::collections::HashMap;
 
@@ -55,6 +57,10 @@ impl Decoder {
                 None
             }
             _ => {
+                if kind == kind::SYSCALL_DATA {
+                    // The capture after the syscall part is this call's.
+                    self.capture(bytes.get(size_of::<SyscallRecord>()..)?);
+                }
                 let mut event = record(bytes)?;
                 match &mut event {
                     Event::Syscall(ev) => {
@@ -149,7 +155,7 @@ fn read<T: aya::Pod>(bytes: &[u8]) -> Option<T> {
 fn record(bytes: &[u8]) -> Option<Event> {
     let kind = u16::from_ne_bytes([*bytes.first()?, *bytes.get(1)?]);
     match kind {
-        kind::SYSCALL => {
+        kind::SYSCALL | kind::SYSCALL_DATA => {
             let r: SyscallRecord = read(bytes)?;
             let returned = r.flags & FLAG_NO_RETURN == 0;
             Some(Event::Syscall(SyscallEvent {
@@ -311,6 +317,44 @@ mod tests {
             panic!("not a syscall");
         };
         assert_eq!((ev.strings, ev.data), (None, None));
+        assert_eq!(decoder.orphaned(), 0);
+    }
+
+    #[test]
+    fn a_syscall_carries_its_own_data() {
+        let mut decoder = Decoder::default();
+        // A path sent at enter, then the call with its data in one record.
+        let path = capture(kind::PATH, 0, 11, 44, 4, b"/run/sock");
+        assert_eq!(decoder.record(&path), None);
+        let rec = SyscallRecord {
+            kind: kind::SYSCALL_DATA,
+            nr: 44,
+            tid: 11,
+            enter_ns: 5,
+            exit_ns: 9,
+            ret: 3,
+            ..Default::default()
+        };
+        let mut bytes = bytes_of(&rec);
+        bytes.extend(capture(kind::DATA, CAPTURE_TRUNCATED, 11, 44, 1, b"GET"));
+        let Some(Event::Syscall(ev)) = decoder.record(&bytes) else {
+            panic!("not a syscall");
+        };
+        assert_eq!(
+            (ev.nr, ev.tid, ev.ret, ev.duration_ns()),
+            (44, 11, Some(3), Some(4))
+        );
+        let data = ev.data.expect("data");
+        assert_eq!((data.bytes.as_slice(), data.truncated), (&b"GET"[..], true));
+        let strings = ev.strings.expect("strings");
+        assert_eq!(strings[4].as_ref().unwrap().bytes, b"/run/sock");
+        // A faulted copy brings the call and no bytes.
+        let mut bytes = bytes_of(&rec);
+        bytes.extend(capture(kind::DATA, CAPTURE_FAULT, 11, 44, 1, b""));
+        let Some(Event::Syscall(ev)) = decoder.record(&bytes) else {
+            panic!("not a syscall");
+        };
+        assert_eq!(ev.data, None);
         assert_eq!(decoder.orphaned(), 0);
     }
 

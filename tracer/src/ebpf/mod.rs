@@ -278,7 +278,7 @@ impl EbpfSource {
             })?)
             .map_err(|e| EbpfError::Map(chain(&e)))?;
         for nr in 0..capture::SYSCALLS {
-            let spec = spec_for(nr, record);
+            let spec = spec_for(nr, record, capture_bytes > 0);
             if spec != CaptureSpec::default() {
                 specs
                     .set(nr, spec, 0)
@@ -463,17 +463,21 @@ impl EbpfSource {
 
 /// The `CAPTURE` slot of syscall `nr` (slot `capture::OTHER` stands for
 /// every number beyond the table) when `record` is the set to record.
-fn spec_for(nr: u32, record: &SyscallFilter) -> CaptureSpec {
+fn spec_for(nr: u32, record: &SyscallFilter, data: bool) -> CaptureSpec {
     let known = nr < capture::OTHER.min(syscalls::NR_END);
+    let spec = if known {
+        syscalls::capture_spec(nr)
+    } else {
+        CaptureSpec::default()
+    };
     CaptureSpec {
         // Numbers from the table's end on (and slot OTHER) are selected
         // together: `matches` says so for all of them alike.
         record: u8::from(record.matches(nr)),
-        ..if known {
-            syscalls::capture_spec(nr)
-        } else {
-            CaptureSpec::default()
-        }
+        // With data capture off (`-s 0`) no call parks a data mode, so
+        // `sys_exit` skips the capture path with one compare.
+        data: if data { spec.data } else { capture::NONE },
+        ..spec
     }
 }
 
