@@ -123,6 +123,9 @@ pub mod kind {
     /// [`CaptureRecord`](super::CaptureRecord) of kind [`DATA`] and its
     /// bytes. One ring write per captured call, not two.
     pub const SYSCALL_DATA: u16 = 7;
+    /// A structure behind a pointer argument ([`CaptureRecord`], `arg`
+    /// names the argument; see [`super::StructSpec`]).
+    pub const STRUCT: u16 = 8;
 }
 
 /// `SyscallRecord::flags`: the syscall did not return (`exit_group`, a
@@ -241,7 +244,70 @@ pub struct CaptureSpec {
     /// Non-zero: record this syscall (it is in the `-e` set, or a feature
     /// that is on needs it).
     pub record: u8,
-    pub _pad: u8,
+    /// Non-zero: some entry of `structs` is taken at exit.
+    pub exit_structs: u8,
+    /// The structures behind pointer arguments to capture (entries whose
+    /// `size` is `structs::NONE` are unused).
+    pub structs: [StructSpec; structs::MAX],
+}
+
+/// One structure to capture behind a pointer argument: a row of the
+/// struct-capture table (`tracer/src/syscalls/structs.rs`), in the form
+/// both sources follow.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StructSpec {
+    /// The argument that holds the pointer.
+    pub arg: u8,
+    /// `structs::ENTER`, `structs::EXIT`, `structs::SUCCESS` bits.
+    pub flags: u8,
+    /// How the size is found: a `structs::SIZE_*` (or `NONE`: unused).
+    pub size: u8,
+    /// For `SIZE_ARG` and `SIZE_DEREF`: the argument holding the size
+    /// (its value, or a pointer to an `int` holding it).
+    pub size_arg: u8,
+    /// For `SIZE_FIXED`: the size; for every other kind, the most bytes
+    /// taken (or elements walked).
+    pub bytes: u16,
+    pub _pad: u16,
+}
+
+/// Struct capture: when, how big, and the limits both sources share.
+pub mod structs {
+    /// Entries of `CaptureSpec::structs`.
+    pub const MAX: usize = 3;
+    /// Taken at `sys_enter` (what the call reads).
+    pub const ENTER: u8 = 1;
+    /// Taken at `sys_exit` (what the call wrote).
+    pub const EXIT: u8 = 2;
+    /// Only when the call succeeded (`ret >= 0`; `ret > 0` for `SIZE_RET`).
+    pub const SUCCESS: u8 = 4;
+    /// Unused entry.
+    pub const NONE: u8 = 0;
+    /// `bytes` bytes.
+    pub const SIZE_FIXED: u8 = 1;
+    /// As many bytes as argument `size_arg` says, at most `bytes`.
+    pub const SIZE_ARG: u8 = 2;
+    /// As many bytes as the call returned, at most `bytes`.
+    pub const SIZE_RET: u8 = 3;
+    /// As many bytes as the `int` argument `size_arg` points to holds (a
+    /// `socklen_t *`), at most `bytes`.
+    pub const SIZE_DEREF: u8 = 4;
+    /// Not bytes but a count: the `linux_dirent64` records in the `ret`
+    /// bytes at the pointer, walked by their `d_reclen` (at most `bytes`
+    /// records), captured as a native `u32`.
+    pub const DIRENT_COUNT: u8 = 5;
+    /// A NULL-terminated array of string pointers (`argv`): each string's
+    /// first [`STR_BYTES`] bytes and a NUL, for at most `bytes` elements.
+    pub const STR_ARRAY: u8 = 6;
+    /// A NULL-terminated array of pointers (`envp`), counted: the number
+    /// of elements before the NULL (at most `bytes`) as a native `u32`.
+    pub const PTR_COUNT: u8 = 7;
+    /// Most bytes of one string of a `STR_ARRAY`: one more than strace
+    /// shows (32), so that a longer string is known to be cut.
+    pub const STR_BYTES: u32 = 33;
+    /// Most bytes of one structure capture.
+    pub const MAX_BYTES: u32 = 4096;
 }
 
 /// Capture modes and limits.
@@ -291,7 +357,10 @@ pub struct Inflight {
     /// and outputs alike), from the spec read at enter, so that exit needs
     /// no second lookup.
     pub exit_data: u8,
-    pub _pad: [u8; 3],
+    /// Non-zero: the spec has structures to take at exit
+    /// (`CaptureSpec::exit_structs`), read again from `CAPTURE` then.
+    pub exit_structs: u8,
+    pub _pad: [u8; 2],
 }
 
 /// Slots of the `INFLIGHT` array (a power of two). Two threads share a
@@ -338,9 +407,11 @@ mod pod {
     unsafe impl aya::Pod for super::TaskRecord {}
     unsafe impl aya::Pod for super::CaptureRecord {}
     unsafe impl aya::Pod for super::CaptureSpec {}
+    unsafe impl aya::Pod for super::StructSpec {}
 }
 
 const _: () = assert!(core::mem::size_of::<SyscallRecord>() == 88);
 const _: () = assert!(core::mem::size_of::<TaskRecord>() == 40);
 const _: () = assert!(INFLIGHT_SLOTS.is_power_of_two());
 const _: () = assert!(core::mem::size_of::<CaptureRecord>() == 16);
+const _: () = assert!(core::mem::size_of::<CaptureSpec>() == 28);

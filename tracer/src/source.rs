@@ -43,17 +43,19 @@ pub enum Source {
 
 impl Source {
     /// Sets up the source for `mode`, recording the syscalls in `record`
-    /// and capturing up to `capture_bytes` of each data buffer. `auto`
-    /// falls back to ptrace, saying why, when eBPF cannot be loaded.
+    /// and capturing up to `capture_bytes` of each data buffer, and the
+    /// structures behind pointers when `structs` (a sink shows them).
+    /// `auto` falls back to ptrace, saying why, when eBPF cannot be loaded.
     pub fn open(
         mode: Mode,
         ring_bytes: u32,
         capture_bytes: u32,
+        structs: bool,
         record: &SyscallFilter,
     ) -> Result<Self> {
         let ptrace = || -> Result<Self> {
             Ok(Self::Ptrace(
-                PtraceSource::new(capture_bytes).context("cannot start ptrace mode")?,
+                PtraceSource::new(capture_bytes, structs).context("cannot start ptrace mode")?,
             ))
         };
         match mode {

@@ -214,8 +214,16 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         Mode::Auto if args.show.stack_trace => Mode::Ptrace,
         mode => mode,
     };
-    let opened = stop
-        .in_main_thread_only(|| Source::open(mode, args.ring_size, args.capture_bytes, &recorded));
+    // The structures behind pointers cost a read per call that has one:
+    // only for the sinks that show them (lines, recordings, exports), not
+    // for a summary alone.
+    let view = args.show.view();
+    let structs = !(view.summary || view.json || view.by_request)
+        || args.write.is_some()
+        || !args.exports.is_empty();
+    let opened = stop.in_main_thread_only(|| {
+        Source::open(mode, args.ring_size, args.capture_bytes, structs, &recorded)
+    });
     if launcher.is_some()
         && let Some(signal) = stop.signal()
     {

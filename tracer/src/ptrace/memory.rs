@@ -1,4 +1,4 @@
-//! Reading strings and data buffers out of a stopped tracee:
+//! Reading strings, data buffers and structures out of a stopped tracee:
 //! `process_vm_readv`, falling back to `PTRACE_PEEKDATA` word by word where
 //! it is not allowed (some sandboxes deny it).
 
@@ -12,9 +12,12 @@ use nix::{
     unistd::Pid,
 };
 
-use tracer_common::{MAX_ARGS, capture};
+use tracer_common::{MAX_ARGS, StructSpec, capture, structs};
 
-use crate::event::{ArgString, DataCapture};
+use crate::{
+    event::{ArgString, DataCapture},
+    syscalls::structs::plain_len,
+};
 
 /// Longest string read: `PATH_MAX`.
 pub const MAX_STRING: usize = 4096;
@@ -187,6 +190,90 @@ pub fn read_data(
     })
 }
 
+/// Reads the structure `spec` describes (a row of
+/// `crate::syscalls::structs`) for a call with `args`, at exit `ret`:
+/// what the eBPF side captures for the same row, byte for byte. `None`
+/// when there is nothing to take or it cannot all be read.
+pub fn read_struct(
+    pid: Pid,
+    spec: &StructSpec,
+    args: &[u64; MAX_ARGS],
+    ret: Option<i64>,
+) -> Option<Vec<u8>> {
+    let at = *args.get(usize::from(spec.arg))?;
+    if at == 0 {
+        return None;
+    }
+    let limit = u32::from(spec.bytes);
+    match spec.size {
+        structs::DIRENT_COUNT => {
+            let total = ret.filter(|&r| r >= 0)? as usize;
+            Some(count_dirents(pid, at, total, limit).to_ne_bytes().to_vec())
+        }
+        structs::STR_ARRAY => {
+            let mut bytes = Vec::new();
+            for i in 0..u64::from(limit) {
+                let [ptr] = read_words::<1>(pid, at.wrapping_add(i * 8))?;
+                if ptr == 0 {
+                    break;
+                }
+                let mut s = [0u8; structs::STR_BYTES as usize];
+                let n = read_chunk(pid, ptr as usize, &mut s, true);
+                let end = s[..n].iter().position(|&b| b == 0).unwrap_or(n);
+                bytes.extend_from_slice(&s[..end]);
+                bytes.push(0);
+            }
+            Some(bytes)
+        }
+        structs::PTR_COUNT => {
+            let mut n = 0u32;
+            while n < limit {
+                let [ptr] = read_words::<1>(pid, at.wrapping_add(u64::from(n) * 8))?;
+                if ptr == 0 {
+                    break;
+                }
+                n += 1;
+            }
+            Some(n.to_ne_bytes().to_vec())
+        }
+        _ => {
+            let deref = (spec.size == structs::SIZE_DEREF)
+                .then(|| {
+                    let mut b = [0u8; 4];
+                    let ptr = *args.get(usize::from(spec.size_arg))?;
+                    (read_chunk(pid, ptr as usize, &mut b, false) == 4)
+                        .then(|| u32::from_ne_bytes(b))
+                })
+                .flatten();
+            let len = plain_len(spec, args, ret, deref)? as usize;
+            let mut bytes = vec![0u8; len];
+            (read_chunk(pid, at as usize, &mut bytes, false) == len).then_some(bytes)
+        }
+    }
+}
+
+/// `d_reclen`'s offset in `struct linux_dirent64`.
+const DIRENT_RECLEN: u64 = 16;
+
+/// Counts the `linux_dirent64` records in the `total` bytes at `at`, by
+/// their `d_reclen`, at most `limit` of them.
+fn count_dirents(pid: Pid, at: u64, total: usize, limit: u32) -> u32 {
+    let mut buf = vec![0u8; total];
+    let got = read_chunk(pid, at as usize, &mut buf, false);
+    let mut off = 0usize;
+    let mut n = 0;
+    while n < limit && off + DIRENT_RECLEN as usize + 2 <= got {
+        let i = off + DIRENT_RECLEN as usize;
+        let reclen = u16::from_ne_bytes([buf[i], buf[i + 1]]);
+        if reclen == 0 {
+            break;
+        }
+        off += usize::from(reclen);
+        n += 1;
+    }
+    n
+}
+
 /// The slow path: one `PTRACE_PEEKDATA` per word.
 fn peek(pid: Pid, at: usize, buf: &mut [u8], to_nul: bool) -> usize {
     const WORD: usize = size_of::<libc::c_long>();
@@ -272,5 +359,83 @@ mod tests {
         let got = read_data(me, capture::MSG_OUT, &args, 7, 512).unwrap();
         assert_eq!(got.bytes, b"hello w");
         assert_eq!(read_data(me, capture::NONE, &args, 7, 512), None);
+    }
+
+    fn spec_of(name: &str, arg: u8) -> StructSpec {
+        let nr = crate::syscalls::by_name(name).unwrap();
+        *crate::syscalls::structs::specs(nr)
+            .iter()
+            .find(|s| s.arg == arg)
+            .unwrap()
+    }
+
+    #[test]
+    fn reads_own_structures_as_the_table_says() {
+        let me = Pid::this();
+        // A real `struct stat` of the kernel's size.
+        let mut stat = [0u8; 144];
+        let mut args = [0u64; MAX_ARGS];
+        args[2] = stat.as_mut_ptr() as u64;
+        let c = c"/";
+        // SAFETY: a valid path and a buffer of the kernel's size.
+        let ret =
+            unsafe { libc::syscall(libc::SYS_newfstatat, libc::AT_FDCWD, c.as_ptr(), args[2], 0) };
+        assert_eq!(ret, 0);
+        let got = read_struct(me, &spec_of("newfstatat", 2), &args, Some(0)).unwrap();
+        assert_eq!(got, stat);
+
+        // A socket address as long as the length argument says.
+        let addr = [1u8, 0, b'/', b'x', 0, 0];
+        let args = [3, addr.as_ptr() as u64, 4, 0, 0, 0];
+        let got = read_struct(me, &spec_of("connect", 1), &args, None).unwrap();
+        assert_eq!(got, &addr[..4]);
+
+        // getsockname's address: as long as the int behind argument 2.
+        let len = 3u32;
+        let args = [3, addr.as_ptr() as u64, &len as *const u32 as u64, 0, 0, 0];
+        let got = read_struct(me, &spec_of("getsockname", 1), &args, Some(0)).unwrap();
+        assert_eq!(got, &addr[..3]);
+
+        // argv: strings cut at 33 bytes; envp: counted.
+        let long = std::ffi::CString::new("y".repeat(40)).unwrap();
+        let argv = [c"ls".as_ptr(), long.as_ptr(), std::ptr::null()];
+        let args = [0, argv.as_ptr() as u64, argv.as_ptr() as u64, 0, 0, 0];
+        let got = read_struct(me, &spec_of("execve", 1), &args, None).unwrap();
+        let mut expected = b"ls\0".to_vec();
+        expected.extend_from_slice(&[b'y'; 33]);
+        expected.push(0);
+        assert_eq!(got, expected);
+        let got = read_struct(me, &spec_of("execve", 2), &args, None).unwrap();
+        assert_eq!(got, 2u32.to_ne_bytes());
+        // NULL: nothing.
+        let args = [0u64; MAX_ARGS];
+        assert_eq!(read_struct(me, &spec_of("execve", 1), &args, None), None);
+    }
+
+    #[test]
+    fn counts_real_directory_entries() {
+        let dir = std::env::temp_dir().join(format!("tracer-dirents-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).unwrap();
+        for name in ["a", "bb", "ccc"] {
+            std::fs::write(dir.join(name), "").unwrap();
+        }
+        let fd = std::fs::File::open(&dir).unwrap();
+        let mut buf = [0u8; 4096];
+        // SAFETY: a directory fd and a buffer of the size given.
+        let n = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                std::os::fd::AsRawFd::as_raw_fd(&fd),
+                buf.as_mut_ptr(),
+                buf.len(),
+            )
+        };
+        assert!(n > 0);
+        let args = [3, buf.as_ptr() as u64, 4096, 0, 0, 0];
+        let got = read_struct(Pid::this(), &spec_of("getdents64", 1), &args, Some(n)).unwrap();
+        // ".", ".." and three files.
+        assert_eq!(got, 5u32.to_ne_bytes());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

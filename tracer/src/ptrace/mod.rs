@@ -94,8 +94,9 @@ pub struct PtraceSource {
 
 impl PtraceSource {
     /// Starts the ptrace thread; up to `capture_bytes` of each data buffer
-    /// are read from the tracees.
-    pub fn new(capture_bytes: u32) -> Result<Self, PtraceError> {
+    /// are read from the tracees, and the structures behind pointers
+    /// (`crate::syscalls::structs`) when `structs` (some sink shows them).
+    pub fn new(capture_bytes: u32, structs: bool) -> Result<Self, PtraceError> {
         install_wake_handler();
         let (requests, request_rx) = mpsc::channel();
         let (event_tx, events) = mpsc::channel();
@@ -103,7 +104,15 @@ impl PtraceSource {
         let thread_shared = Arc::clone(&shared);
         let thread = thread::Builder::new()
             .name("ptrace".into())
-            .spawn(move || tracee::run(request_rx, event_tx, thread_shared, capture_bytes as usize))
+            .spawn(move || {
+                tracee::run(
+                    request_rx,
+                    event_tx,
+                    thread_shared,
+                    capture_bytes as usize,
+                    structs,
+                )
+            })
             .map_err(PtraceError::Spawn)?;
         Ok(Self {
             requests,

@@ -14,13 +14,13 @@ use nix::{
     },
     unistd::Pid,
 };
-use tracer_common::{CaptureSpec, MAX_ARGS, capture};
+use tracer_common::{CaptureSpec, MAX_ARGS, capture, structs};
 
 use super::memory;
 use super::{PtraceError, Request, Shared};
 use crate::{
     clock::clock_ns,
-    event::{ArgStrings, DataCapture, Event, SyscallEvent, TaskEvent},
+    event::{ArgString, ArgStrings, DataCapture, Event, SyscallEvent, TaskEvent},
     procfs,
     stacks::{MAX_FRAMES, ProcessMaps, UserStack, maps::MapsReader},
     syscalls::{self, filter::SyscallFilter},
@@ -79,6 +79,59 @@ fn read_strings(pid: Pid, spec: CaptureSpec, args: &[u64; MAX_ARGS]) -> Option<B
     strings
 }
 
+/// Reads the structures `spec` lists that are valid now (`when`: at
+/// entry, or at exit with return value `ret`) into `strings`, by argument;
+/// a second capture of one argument (an in-out length) follows the first.
+fn read_structs(
+    pid: Pid,
+    spec: &CaptureSpec,
+    args: &[u64; MAX_ARGS],
+    ret: Option<i64>,
+    strings: &mut Option<Box<ArgStrings>>,
+) {
+    let when = if ret.is_some() {
+        structs::EXIT
+    } else {
+        structs::ENTER
+    };
+    for s in &spec.structs {
+        if s.size == structs::NONE
+            || s.flags & when == 0
+            || (s.flags & structs::SUCCESS != 0 && ret.is_some_and(|r| r < 0))
+        {
+            continue;
+        }
+        let Some(bytes) = memory::read_struct(pid, s, args, ret) else {
+            continue;
+        };
+        let slot = &mut strings.get_or_insert_with(Default::default)[usize::from(s.arg)];
+        match slot {
+            Some(first) => first.bytes.extend_from_slice(&bytes),
+            None => {
+                *slot = Some(ArgString {
+                    bytes,
+                    truncated: false,
+                })
+            }
+        }
+    }
+}
+
+/// What to capture of syscall `nr`: the table's spec, without its
+/// structures unless `structs` (some sink shows them).
+fn spec_for(nr: u32, structs: bool) -> CaptureSpec {
+    let spec = syscalls::capture_spec(nr);
+    if structs {
+        spec
+    } else {
+        CaptureSpec {
+            exit_structs: 0,
+            structs: Default::default(),
+            ..spec
+        }
+    }
+}
+
 impl Tracee {
     fn new(tgid: u32) -> Self {
         Self {
@@ -94,6 +147,8 @@ struct Tracer {
     tracees: HashMap<u32, Tracee>,
     /// Most bytes of a data buffer to capture.
     capture_bytes: usize,
+    /// Read the structures behind pointers (some sink shows them).
+    structs: bool,
     /// Our own children: their exit statuses go to `shared.statuses`.
     children: Vec<u32>,
     batch: Vec<Event>,
@@ -112,10 +167,12 @@ pub(super) fn run(
     events: mpsc::Sender<Vec<Event>>,
     shared: Arc<Shared>,
     capture_bytes: usize,
+    structs: bool,
 ) {
     let mut tracer = Tracer {
         tracees: HashMap::new(),
         capture_bytes,
+        structs,
         children: Vec::new(),
         batch: Vec::with_capacity(BATCH),
         events,
@@ -418,8 +475,9 @@ impl Tracer {
                         stack,
                     }));
                 } else {
-                    let spec = syscalls::capture_spec(entry.nr as u32);
-                    let strings = read_strings(pid, spec, &entry.args);
+                    let spec = spec_for(entry.nr as u32, self.structs);
+                    let mut strings = read_strings(pid, spec, &entry.args);
+                    read_structs(pid, &spec, &entry.args, None, &mut strings);
                     let data = match spec.data {
                         capture::BUF_IN | capture::IOV_IN | capture::MSG_IN
                             if self.capture_bytes > 0 =>
@@ -455,7 +513,11 @@ impl Tracer {
                 let exit = unsafe { info.u.exit };
                 if let Some(entry) = tracee.entry.take() {
                     let mut data = entry.data;
-                    let spec = syscalls::capture_spec(entry.nr as u32);
+                    let spec = spec_for(entry.nr as u32, self.structs);
+                    let mut strings = entry.strings;
+                    if spec.exit_structs != 0 {
+                        read_structs(pid, &spec, &entry.args, Some(exit.sval), &mut strings);
+                    }
                     if matches!(
                         spec.data,
                         capture::BUF_OUT | capture::IOV_OUT | capture::MSG_OUT
@@ -479,7 +541,7 @@ impl Tracer {
                         enter_ns: entry.enter_ns,
                         exit_ns: Some(now),
                         ret: Some(exit.sval),
-                        strings: entry.strings,
+                        strings,
                         data,
                         request: None,
                         stack: entry.stack,
@@ -729,7 +791,7 @@ mod tests {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let mut source = PtraceSource::new(64).unwrap();
+        let mut source = PtraceSource::new(64, true).unwrap();
         let tids = source.trace(child.id(), false).unwrap();
         assert_eq!(tids, [child.id()]);
         source.start();
@@ -943,7 +1005,7 @@ mod tests {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let mut source = PtraceSource::new(0).unwrap();
+        let mut source = PtraceSource::new(0, false).unwrap();
         source.stacks(SyscallFilter::parse(&["trace=getppid"]).unwrap());
         source.trace(child.id(), false).unwrap();
         source.start();

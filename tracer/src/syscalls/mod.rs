@@ -15,6 +15,7 @@ pub mod data;
 pub mod errno;
 pub mod filter;
 pub mod format;
+pub mod structs;
 pub mod xlat;
 // Generated: formatted by its generator, one entry per line.
 #[rustfmt::skip]
@@ -504,6 +505,24 @@ pub(crate) mod nr {
     pub const BPF: u32 = nr_of("bpf");
     pub const IO_URING_SETUP: u32 = nr_of("io_uring_setup");
 
+    // Calls whose structures are captured (`super::structs`).
+    pub const STAT: u32 = nr_of("stat");
+    pub const LSTAT: u32 = nr_of("lstat");
+    pub const FSTAT: u32 = nr_of("fstat");
+    pub const NEWFSTATAT: u32 = nr_of("newfstatat");
+    pub const STATX: u32 = nr_of("statx");
+    pub const RT_SIGACTION: u32 = nr_of("rt_sigaction");
+    pub const RT_SIGPROCMASK: u32 = nr_of("rt_sigprocmask");
+    pub const GETDENTS64: u32 = nr_of("getdents64");
+    pub const PRLIMIT64: u32 = nr_of("prlimit64");
+    pub const GETSOCKNAME: u32 = nr_of("getsockname");
+    pub const GETPEERNAME: u32 = nr_of("getpeername");
+    pub const WAIT4: u32 = nr_of("wait4");
+    pub const UNAME: u32 = nr_of("uname");
+    pub const GETCWD: u32 = nr_of("getcwd");
+    pub const READLINK: u32 = nr_of("readlink");
+    pub const READLINKAT: u32 = nr_of("readlinkat");
+
     // How a process ends (the daemon's `ending`; calls that never
     // return, for the sources and exporters).
     pub const EXIT: u32 = nr_of("exit");
@@ -535,9 +554,16 @@ pub fn capture_spec(nr: u32) -> CaptureSpec {
             paths |= 1 << i;
         }
     }
+    let structs = structs::specs(nr);
     CaptureSpec {
         data: data::mode(nr),
         paths,
+        exit_structs: u8::from(
+            structs
+                .iter()
+                .any(|s| s.flags & tracer_common::structs::EXIT != 0),
+        ),
+        structs,
         ..CaptureSpec::default()
     }
 }

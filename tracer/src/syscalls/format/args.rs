@@ -17,21 +17,25 @@ use super::{
         mm::write_mmap_flags,
         signal::write_signal,
         socket::{write_socket_protocol, write_socket_type},
+        write_struct,
     },
     print::{push_hex0, push_i64, push_mode, push_ptr, push_u64, write_enum, write_flags},
     quote::{write_escaped, write_quoted},
 };
 use crate::syscalls::{
-    ArgKind,
+    ArgKind, structs,
     xlat::{
         event::*, fcntl::*, fs::*, ioctl::*, mm::*, net::*, process::*, random::*, signal::*,
         time::*,
     },
 };
 
-/// The generic layout: one rendering per argument kind.
+/// The generic layout: one rendering per argument kind; a pointer to a
+/// structure of syscall `nr` the sources captured (`crate::syscalls::
+/// structs`) is shown by its decoder.
 pub fn write_args(
     out: &mut Vec<u8>,
+    nr: u32,
     kinds: &[ArgKind],
     args: &[u64; MAX_ARGS],
     strings: &Strings<'_>,
@@ -61,6 +65,13 @@ pub fn write_args(
         }
         shown_any = true;
         let captured = strings.get(i).copied().flatten();
+        if kind == ArgKind::Ptr
+            && let Some(bytes) = captured
+            && let Some(shape) = structs::shape(nr, i)
+        {
+            write_struct(out, shape, raw, bytes.bytes);
+            continue;
+        }
         write_arg(out, kind, raw, captured, args);
     }
 }

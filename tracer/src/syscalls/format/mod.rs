@@ -118,9 +118,9 @@ pub fn write_call_with(out: &mut Vec<u8>, ev: &SyscallEvent, strings: &Strings<'
                 bytes: &[],
                 truncated: false,
             });
-            write_args(out, sc.args, args, &strings);
+            write_args(out, ev.nr, sc.args, args, &strings);
         }
-        _ => write_args(out, sc.args, args, strings),
+        _ => write_args(out, ev.nr, sc.args, args, strings),
     }
     out.push(b')');
     match (ev.nr, ev.ret) {

@@ -126,3 +126,24 @@ pub const UMOUNT_FLAGS: Xlat = &[
     (4, "MNT_EXPIRE"),
     (8, "UMOUNT_NOFOLLOW"),
 ];
+
+/// The set-id and sticky bits, in the order strace names them in a mode.
+pub const MODE_BITS: Xlat = &[
+    (0o4000, "S_ISUID"),
+    (0o2000, "S_ISGID"),
+    (0o1000, "S_ISVTX"),
+];
+
+/// `statx`'s `stx_attributes`.
+pub const STATX_ATTRS: Xlat = &[
+    (0x4, "STATX_ATTR_COMPRESSED"),
+    (0x10, "STATX_ATTR_IMMUTABLE"),
+    (0x20, "STATX_ATTR_APPEND"),
+    (0x40, "STATX_ATTR_NODUMP"),
+    (0x800, "STATX_ATTR_ENCRYPTED"),
+    (0x1000, "STATX_ATTR_AUTOMOUNT"),
+    (0x2000, "STATX_ATTR_MOUNT_ROOT"),
+    (0x100000, "STATX_ATTR_VERITY"),
+    (0x200000, "STATX_ATTR_DAX"),
+    (0x400000, "STATX_ATTR_WRITE_ATOMIC"),
+];

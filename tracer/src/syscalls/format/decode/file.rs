@@ -1,11 +1,19 @@
 //! File arguments with a structure of their own: `open` flags (an access
 //! mode, then flags), file types with permissions (`S_IFCHR|0620`),
 //! device numbers (`makedev(0x1, 0x3)`), `statx` flags (a sync mode, then
-//! `AT_*` flags).
+//! `AT_*` flags); and what file calls write back: `getdents64`'s entry
+//! count (`0x55… /* 5 entries */`), `pipe2`'s descriptors (`[3, 4]`),
+//! `getcwd`'s path and `readlink`'s target.
 
-use crate::syscalls::{
-    format::print::{push_hex0, push_mode, write_flags},
-    xlat::fs::{AT_FLAGS, FILE_TYPES, OPEN_FLAGS, S_IFMT, STATX_SYNC, STATX_SYNC_MASK},
+use crate::{
+    pipeline::SHOWN_BYTES,
+    syscalls::{
+        format::{
+            print::{push_hex0, push_i64, push_mode, push_ptr, push_u64, write_flags},
+            quote::write_quoted,
+        },
+        xlat::fs::{AT_FLAGS, FILE_TYPES, OPEN_FLAGS, S_IFMT, STATX_SYNC, STATX_SYNC_MASK},
+    },
 };
 
 /// `O_RDONLY|O_CLOEXEC`: the access mode, named even when 0, then flags.
@@ -53,9 +61,85 @@ pub fn write_statx_flags(out: &mut Vec<u8>, flags: u32) {
     }
 }
 
+/// `getdents64`'s buffer: the pointer, then how many entries the call
+/// returned (counted by the source).
+pub fn write_dirents(out: &mut Vec<u8>, raw: u64, bytes: &[u8]) {
+    push_ptr(out, raw);
+    if let Some(n) = super::u32_at(bytes, 0) {
+        out.extend_from_slice(b" /* ");
+        push_u64(out, n.into());
+        out.extend_from_slice(if n == 1 { b" entry */" } else { b" entries */" });
+    }
+}
+
+/// Two `int`s: `pipe2`'s `[3, 4]`.
+pub fn write_int_pair(out: &mut Vec<u8>, raw: u64, bytes: &[u8]) {
+    let (Some(a), Some(b)) = (super::u32_at(bytes, 0), super::u32_at(bytes, 4)) else {
+        return push_ptr(out, raw);
+    };
+    out.push(b'[');
+    push_i64(out, (a as i32).into());
+    out.extend_from_slice(b", ");
+    push_i64(out, (b as i32).into());
+    out.push(b']');
+}
+
+/// `getcwd`'s path: the bytes returned, up to their NUL.
+pub fn write_cwd(out: &mut Vec<u8>, bytes: &[u8]) {
+    let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    write_quoted(out, &bytes[..end], false);
+}
+
+/// A string the call wrote, `-s 32` as strace shows it (`readlink`).
+pub fn write_str(out: &mut Vec<u8>, bytes: &[u8]) {
+    let shown = bytes.len().min(SHOWN_BYTES);
+    write_quoted(out, &bytes[..shown], bytes.len() > shown);
+}
+
 #[cfg(test)]
 mod tests {
     use crate::syscalls::format::testing::*;
+
+    #[test]
+    fn what_file_calls_write_back() {
+        assert_eq!(
+            with_bytes(
+                "getdents64",
+                &[3, 0x5560_347e_6cd0, 32768],
+                Some(128),
+                1,
+                &5u32.to_ne_bytes()
+            ),
+            "getdents64(3, 0x5560347e6cd0 /* 5 entries */, 32768) = 128"
+        );
+        assert_eq!(
+            with_bytes(
+                "getdents64",
+                &[3, P, 32768],
+                Some(0),
+                1,
+                &0u32.to_ne_bytes()
+            ),
+            "getdents64(3, 0x1000 /* 0 entries */, 32768) = 0"
+        );
+        let fds: Vec<u8> = [7u32, 8].iter().flat_map(|v| v.to_ne_bytes()).collect();
+        assert_eq!(
+            with_bytes("pipe2", &[P, 0o2000000], Some(0), 0, &fds),
+            "pipe2([7, 8], O_CLOEXEC) = 0"
+        );
+        assert_eq!(
+            with_bytes("getcwd", &[P, 4096], Some(5), 0, b"/tmp\0"),
+            "getcwd(\"/tmp\", 4096) = 5"
+        );
+        assert_eq!(
+            with_bytes("readlink", &[P, P, 4096], Some(40), 1, &[b'x'; 40]),
+            format!("readlink(0x1000, \"{}\"..., 4096) = 40", "x".repeat(32))
+        );
+        assert_eq!(
+            with_bytes("readlink", &[P, P, 10], Some(10), 1, &[b'x'; 10]),
+            "readlink(0x1000, \"xxxxxxxxxx\", 10) = 10"
+        );
+    }
 
     #[test]
     fn openat() {

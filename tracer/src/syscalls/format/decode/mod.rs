@@ -6,10 +6,12 @@
 //! sources captured behind a pointer) and appends strace's rendering to
 //! the output buffer; the names it prints come from the family's table in
 //! `crate::syscalls::xlat`. A decoder for a new structure goes in its
-//! family's file, or a new one: `struct stat` in `stat.rs`,
-//! `struct sigaction` and sigsets in `signal.rs`, socket addresses in
-//! `socket.rs`, `pollfd` arrays in `poll.rs`; its tests, against strace's
-//! output, beside it.
+//! family's file, or a new one (`struct stat` in `stat.rs`, `struct
+//! sigaction` and sigsets in `signal.rs`, socket addresses in `socket.rs`,
+//! `pollfd` arrays in `poll.rs`), with its tests against strace's output
+//! beside it; which structure an argument holds, and what the sources
+//! capture of it, is a row of `crate::syscalls::structs`, and
+//! [`write_struct`] maps its shape to the decoder.
 
 pub mod clone;
 pub mod fcntl;
@@ -17,5 +19,46 @@ pub mod file;
 pub mod futex;
 pub mod ioctl;
 pub mod mm;
+pub mod process;
 pub mod signal;
 pub mod socket;
+pub mod stat;
+
+use crate::syscalls::structs::Shape;
+
+/// The structure `bytes` captured behind pointer `raw`, shown by the
+/// decoder of its `shape` (`crate::syscalls::structs`).
+pub fn write_struct(out: &mut Vec<u8>, shape: Shape, raw: u64, bytes: &[u8]) {
+    match shape {
+        Shape::Stat => stat::write_stat(out, raw, bytes),
+        Shape::Statx => stat::write_statx(out, raw, bytes),
+        Shape::Sigaction => signal::write_sigaction(out, raw, bytes),
+        Shape::Sigset => signal::write_sigset(out, bytes),
+        Shape::Dirents => file::write_dirents(out, raw, bytes),
+        Shape::Rlimit => process::write_rlimit(out, raw, bytes),
+        Shape::Sockaddr => socket::write_sockaddr(out, raw, bytes),
+        Shape::Socklen => socket::write_socklen(out, raw, bytes),
+        Shape::Argv => process::write_argv(out, bytes),
+        Shape::Envp => process::write_envp(out, raw, bytes),
+        Shape::IntPair => file::write_int_pair(out, raw, bytes),
+        Shape::WaitStatus => process::write_wait_status(out, raw, bytes),
+        Shape::Utsname => process::write_utsname(out, raw, bytes),
+        Shape::Cwd => file::write_cwd(out, bytes),
+        Shape::Str => file::write_str(out, bytes),
+    }
+}
+
+/// The native-endian `u16` at byte `at` of a captured structure.
+fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_ne_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
+}
+
+/// The native-endian `u32` at byte `at`.
+fn u32_at(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_ne_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// The native-endian `u64` at byte `at`.
+fn u64_at(bytes: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_ne_bytes(bytes.get(at..at + 8)?.try_into().ok()?))
+}

@@ -1,0 +1,269 @@
+//! Which structures behind pointer arguments are captured, when, how big,
+//! and how they are shown: the one table of it (as [`super::data`] is for
+//! data buffers).
+//!
+//! Both sources follow it through [`super::capture_spec`] (the kernel's
+//! `CAPTURE` array, the ptrace reader), the bytes reach the renderer as the
+//! argument's captured bytes (beside the path strings), and the renderer
+//! picks the decoder by [`shape`]: a structure added here is captured by
+//! both modes and shown alike. Only calls listed here pay, and only when
+//! a sink shows them (`CaptureSpec::structs` is left empty otherwise).
+
+use tracer_common::{MAX_ARGS, StructSpec, structs};
+
+use super::nr;
+
+/// When the bytes are valid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum When {
+    /// At entry: what the call reads (`connect`'s address).
+    Enter,
+    /// At exit, when the call succeeded: what it wrote (`stat`'s buffer).
+    Success,
+}
+
+/// How many bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Size {
+    Fixed(u16),
+    /// As many as argument `.0` says, at most `.1`.
+    Arg(u8, u16),
+    /// As many as the call returned, at most `.0`.
+    Ret(u16),
+    /// As many as the `int` argument `.0` points to, at most `.1`.
+    Deref(u8, u16),
+    /// The count of `linux_dirent64` records in the returned bytes (at
+    /// most `.0`), as a `u32`.
+    DirentCount(u16),
+    /// A NULL-terminated array of strings, at most `.0` of them.
+    StrArray(u16),
+    /// The count of a NULL-terminated array of pointers, at most `.0`.
+    PtrCount(u16),
+}
+
+/// What the bytes are, which picks their decoder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// `struct stat`.
+    Stat,
+    /// `struct statx`.
+    Statx,
+    /// The kernel's `struct sigaction`.
+    Sigaction,
+    /// A signal set.
+    Sigset,
+    /// The `u32` count of directory entries.
+    Dirents,
+    /// `struct rlimit64`.
+    Rlimit,
+    /// A `struct sockaddr` of the length given by the next argument, or
+    /// the `int` it points to.
+    Sockaddr,
+    /// A `socklen_t` in-out argument: its value at entry, then at exit.
+    Socklen,
+    /// `argv`'s strings.
+    Argv,
+    /// The `u32` count of `envp`'s entries.
+    Envp,
+    /// Two `int`s: `pipe2`'s descriptors.
+    IntPair,
+    /// A wait status (`int`).
+    WaitStatus,
+    /// `struct utsname`.
+    Utsname,
+    /// A path written by the call, its NUL counted (`getcwd`).
+    Cwd,
+    /// A string written by the call, shown as strace's `-s 32` does
+    /// (`readlink`).
+    Str,
+}
+
+/// One row: syscall `nr`'s argument `arg` points to a `shape`.
+#[derive(Clone, Copy, Debug)]
+pub struct Capture {
+    pub nr: u32,
+    pub arg: u8,
+    pub when: When,
+    pub size: Size,
+    pub shape: Shape,
+}
+
+const fn row(nr: u32, arg: u8, when: When, size: Size, shape: Shape) -> Capture {
+    Capture {
+        nr,
+        arg,
+        when,
+        size,
+        shape,
+    }
+}
+
+/// x86_64 sizes.
+const STAT: u16 = 144;
+const STATX: u16 = 256;
+const SIGACTION: u16 = 32;
+const RLIMIT: u16 = 16;
+const SOCKADDR: u16 = 128;
+const SIGSET: u16 = 128;
+const UTSNAME: u16 = 390;
+
+use Shape::*;
+use Size::*;
+use When::*;
+
+/// The table. A call may have several rows, at most
+/// `tracer_common::structs::MAX` (checked by the tests).
+pub const CAPTURES: &[Capture] = &[
+    row(nr::STAT, 1, Success, Fixed(STAT), Stat),
+    row(nr::LSTAT, 1, Success, Fixed(STAT), Stat),
+    row(nr::FSTAT, 1, Success, Fixed(STAT), Stat),
+    row(nr::NEWFSTATAT, 2, Success, Fixed(STAT), Stat),
+    row(nr::STATX, 4, Success, Fixed(STATX), Statx),
+    row(nr::RT_SIGACTION, 1, Enter, Fixed(SIGACTION), Sigaction),
+    row(nr::RT_SIGACTION, 2, Success, Fixed(SIGACTION), Sigaction),
+    row(nr::RT_SIGPROCMASK, 1, Enter, Arg(3, SIGSET), Sigset),
+    row(nr::RT_SIGPROCMASK, 2, Success, Arg(3, SIGSET), Sigset),
+    row(nr::GETDENTS64, 1, Success, DirentCount(4096), Dirents),
+    row(nr::PRLIMIT64, 2, Enter, Fixed(RLIMIT), Rlimit),
+    row(nr::PRLIMIT64, 3, Success, Fixed(RLIMIT), Rlimit),
+    row(nr::CONNECT, 1, Enter, Arg(2, SOCKADDR), Sockaddr),
+    row(nr::BIND, 1, Enter, Arg(2, SOCKADDR), Sockaddr),
+    row(nr::SENDTO, 4, Enter, Arg(5, SOCKADDR), Sockaddr),
+    row(nr::ACCEPT, 1, Success, Deref(2, SOCKADDR), Sockaddr),
+    row(nr::ACCEPT, 2, Enter, Fixed(4), Socklen),
+    row(nr::ACCEPT, 2, Success, Fixed(4), Socklen),
+    row(nr::ACCEPT4, 1, Success, Deref(2, SOCKADDR), Sockaddr),
+    row(nr::ACCEPT4, 2, Enter, Fixed(4), Socklen),
+    row(nr::ACCEPT4, 2, Success, Fixed(4), Socklen),
+    row(nr::GETSOCKNAME, 1, Success, Deref(2, SOCKADDR), Sockaddr),
+    row(nr::GETSOCKNAME, 2, Enter, Fixed(4), Socklen),
+    row(nr::GETSOCKNAME, 2, Success, Fixed(4), Socklen),
+    row(nr::GETPEERNAME, 1, Success, Deref(2, SOCKADDR), Sockaddr),
+    row(nr::GETPEERNAME, 2, Enter, Fixed(4), Socklen),
+    row(nr::GETPEERNAME, 2, Success, Fixed(4), Socklen),
+    row(nr::EXECVE, 1, Enter, StrArray(33), Argv),
+    row(nr::EXECVE, 2, Enter, PtrCount(4096), Envp),
+    row(nr::PIPE, 0, Success, Fixed(8), IntPair),
+    row(nr::PIPE2, 0, Success, Fixed(8), IntPair),
+    row(nr::WAIT4, 1, Success, Fixed(4), WaitStatus),
+    row(nr::UNAME, 0, Success, Fixed(UTSNAME), Utsname),
+    row(nr::GETCWD, 0, Success, Ret(4096), Cwd),
+    row(nr::READLINK, 1, Success, Ret(4096), Str),
+    row(nr::READLINKAT, 2, Success, Ret(4096), Str),
+];
+
+/// What argument `arg` of syscall `nr` points to, when the table has it.
+pub fn shape(nr: u32, arg: usize) -> Option<Shape> {
+    CAPTURES
+        .iter()
+        .find(|c| c.nr == nr && usize::from(c.arg) == arg)
+        .map(|c| c.shape)
+}
+
+/// The rows of syscall `nr` as the sources follow them.
+pub fn specs(nr: u32) -> [StructSpec; structs::MAX] {
+    let mut specs = [StructSpec::default(); structs::MAX];
+    for (slot, c) in specs.iter_mut().zip(CAPTURES.iter().filter(|c| c.nr == nr)) {
+        *slot = spec(c);
+    }
+    specs
+}
+
+fn spec(c: &Capture) -> StructSpec {
+    let flags = match c.when {
+        Enter => structs::ENTER,
+        Success => structs::EXIT | structs::SUCCESS,
+    };
+    let (size, size_arg, bytes) = match c.size {
+        Fixed(n) => (structs::SIZE_FIXED, 0, n),
+        Arg(j, max) => (structs::SIZE_ARG, j, max),
+        Ret(max) => (structs::SIZE_RET, 0, max),
+        Deref(j, max) => (structs::SIZE_DEREF, j, max),
+        DirentCount(max) => (structs::DIRENT_COUNT, 0, max),
+        StrArray(max) => (structs::STR_ARRAY, 0, max),
+        PtrCount(max) => (structs::PTR_COUNT, 0, max),
+    };
+    StructSpec {
+        arg: c.arg,
+        flags,
+        size,
+        size_arg,
+        bytes,
+        _pad: 0,
+    }
+}
+
+/// How many bytes a capture of `spec` takes, from the call's arguments and
+/// (at exit) its return value, as both sources compute it; `None` when
+/// nothing is to be taken (failed call, empty size). For the kinds that
+/// are not plain bytes (counts, string arrays) this is their limit.
+pub fn plain_len(
+    spec: &StructSpec,
+    args: &[u64; MAX_ARGS],
+    ret: Option<i64>,
+    deref: Option<u32>,
+) -> Option<u32> {
+    let cap = u32::from(spec.bytes).min(structs::MAX_BYTES);
+    let len = match spec.size {
+        structs::SIZE_FIXED => cap,
+        structs::SIZE_ARG => args
+            .get(usize::from(spec.size_arg))
+            .map_or(0, |&n| n.min(u64::from(cap)) as u32),
+        structs::SIZE_RET => ret.map_or(0, |r| r.clamp(0, i64::from(cap)) as u32),
+        structs::SIZE_DEREF => deref.map_or(0, |n| n.min(cap)),
+        _ => return None,
+    };
+    (len > 0).then_some(len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::syscalls::{ArgKind, by_name, get};
+
+    #[test]
+    fn every_row_points_at_a_pointer_and_fits_the_spec() {
+        for c in CAPTURES {
+            let sc = get(c.nr).unwrap();
+            assert_eq!(
+                sc.args[usize::from(c.arg)],
+                ArgKind::Ptr,
+                "{} arg {}",
+                sc.name,
+                c.arg
+            );
+            let rows = CAPTURES.iter().filter(|o| o.nr == c.nr).count();
+            assert!(rows <= structs::MAX, "{}", sc.name);
+            assert!(c.nr < tracer_common::capture::SYSCALLS);
+        }
+    }
+
+    #[test]
+    fn specs_follow_the_rows() {
+        let nr = by_name("rt_sigaction").unwrap();
+        let [new, old, none] = specs(nr);
+        assert_eq!(
+            (new.arg, new.flags, new.size, new.bytes),
+            (1, structs::ENTER, structs::SIZE_FIXED, 32)
+        );
+        assert_eq!(
+            (old.arg, old.flags, old.size),
+            (2, structs::EXIT | structs::SUCCESS, structs::SIZE_FIXED)
+        );
+        assert_eq!(none, StructSpec::default());
+        assert_eq!(shape(nr, 1), Some(Shape::Sigaction));
+        assert_eq!(shape(nr, 3), None);
+        assert_eq!(
+            specs(by_name("getppid").unwrap()),
+            [StructSpec::default(); structs::MAX]
+        );
+        let [addr, ..] = specs(by_name("connect").unwrap());
+        let args = [3, 0x1000, 110, 0, 0, 0];
+        assert_eq!(plain_len(&addr, &args, None, None), Some(110));
+        let args = [3, 0x1000, 100_000, 0, 0, 0];
+        assert_eq!(plain_len(&addr, &args, None, None), Some(128));
+        let [cwd, ..] = specs(by_name("getcwd").unwrap());
+        assert_eq!(plain_len(&cwd, &args, Some(12), None), Some(12));
+        assert_eq!(plain_len(&cwd, &args, Some(-2), None), None);
+    }
+}
