@@ -124,7 +124,8 @@ pub mod kind {
     /// bytes. One ring write per captured call, not two.
     pub const SYSCALL_DATA: u16 = 7;
     /// A structure behind a pointer argument ([`CaptureRecord`], `arg`
-    /// names the argument; see [`super::StructSpec`]).
+    /// names the argument; see [`super::StructSpec`]). Two of one
+    /// argument (an in-out length, at enter and at exit) are joined.
     pub const STRUCT: u16 = 8;
 }
 

@@ -6,6 +6,9 @@
 //! too (the buffer still holds what was written), and sent inside their
 //! syscall's record: one ring write per captured call instead of two,
 //! which measured ~45 ns per captured call.
+//!
+//! The structures behind pointer arguments ([`structs`]) are taken when
+//! their bytes are valid (enter or exit) and sent as records of their own.
 
 use aya_ebpf::{
     Global,
@@ -21,6 +24,8 @@ use tracer_common::{
 };
 
 use crate::{EVENTS, count};
+
+pub(crate) mod structs;
 
 /// Where capture records are assembled before they are copied into the
 /// ring: too big for the 512-byte stack.

@@ -29,7 +29,9 @@
 //! per-CPU scratch buffer, sent as a variable-size record
 //! (`bpf_ringbuf_output`): a 10-byte write costs its syscall record plus
 //! 26 bytes, not a fixed 4 KiB. Paths go at enter as records of their own;
-//! a data buffer goes at exit inside its syscall's record (one ring write).
+//! a data buffer goes at exit inside its syscall's record (one ring write);
+//! the structures behind pointers (`capture::structs`) as records of their
+//! own, when their bytes are valid.
 //!
 //! Modules: [`syscalls`] (the two syscall programs), [`capture`] (paths and
 //! data buffers from user memory), [`task`] (fork, exit, exec), [`floor`]

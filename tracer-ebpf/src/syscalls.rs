@@ -1,5 +1,6 @@
 //! The syscall programs: `sys_enter` parks a traced thread's call in its
-//! `INFLIGHT` slot, `sys_exit` turns it into a ring record.
+//! `INFLIGHT` slot, `sys_exit` turns it into a ring record; both take the
+//! structures behind pointers the call's `CAPTURE` slot lists.
 
 use aya_ebpf::{
     bindings::BPF_RB_NO_WAKEUP,
@@ -8,12 +9,13 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, RawTracePointContext},
 };
 use tracer_common::{
-    CaptureSpec, FLAG_NO_RETURN, MAX_ARGS, SyscallRecord, capture, counter, kind, traced,
+    CaptureSpec, FLAG_NO_RETURN, MAX_ARGS, SyscallRecord, capture, counter, kind,
+    structs as struct_spec, traced,
 };
 
 use crate::{
     CAPTURE, EVENTS, TRACED,
-    capture::{capture_enter, emit_with_data},
+    capture::{capture_enter, emit_with_data, structs::capture_structs},
     count, inflight_slot,
 };
 
@@ -132,6 +134,9 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     if spec.paths != 0 {
         capture_enter(tid, nr, spec, &args);
     }
+    if spec.structs[0].size != struct_spec::NONE {
+        capture_structs(tid, nr, &spec, &args, None);
+    }
 
     if let Some(slot) = inflight_slot(tid) {
         // SAFETY: pointer from a successful array lookup. Only the threads
@@ -144,6 +149,7 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
         }
         slot.enter_ns = now;
         slot.exit_data = spec.data;
+        slot.exit_structs = spec.exit_structs;
         slot.nr = nr;
         slot.args = args;
         slot.tid = tid;
@@ -167,6 +173,11 @@ pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
     let ret: i64 = ctx.arg(1);
     // SAFETY: reads the monotonic clock, no memory access.
     let now = unsafe { bpf_ktime_get_ns() };
+    if pending.exit_structs != 0 {
+        // Before the syscall record, which userspace attaches them to.
+        let spec = spec_of(pending.nr);
+        capture_structs(tid, pending.nr, &spec, &pending.args, Some(ret));
+    }
     if pending.exit_data != capture::NONE {
         let record = SyscallRecord {
             kind: kind::SYSCALL,

@@ -18,8 +18,11 @@ pub struct SyscallEvent {
     pub exit_ns: Option<u64>,
     /// Raw return value (negative errno on failure); `None` like `exit_ns`.
     pub ret: Option<i64>,
-    /// Strings read from the target's memory for pointer arguments (paths),
-    /// where the source could read them. Boxed: most events have none.
+    /// Bytes read from the target's memory for pointer arguments, by
+    /// position, where the source could read them: the strings of path
+    /// arguments, and the structures behind pointers that
+    /// `crate::syscalls::structs` lists (`struct stat`, a socket address,
+    /// ...). Boxed: most events have none.
     pub strings: Option<Box<ArgStrings>>,
     /// A prefix of the data the syscall transferred (`read`/`write`/`send`/
     /// `recv` families), where the source captured it. Boxed: most events

@@ -60,11 +60,11 @@ impl Source {
         };
         match mode {
             Mode::Ebpf => Ok(Self::Ebpf(Box::new(
-                EbpfSource::load(ring_bytes, capture_bytes, record)
+                EbpfSource::load(ring_bytes, capture_bytes, structs, record)
                     .context("cannot trace with eBPF")?,
             ))),
             Mode::Ptrace => ptrace(),
-            Mode::Auto => match EbpfSource::load(ring_bytes, capture_bytes, record) {
+            Mode::Auto => match EbpfSource::load(ring_bytes, capture_bytes, structs, record) {
                 Ok(source) => Ok(Self::Ebpf(Box::new(source))),
                 Err(
                     err @ (EbpfError::BadRingSize(_)

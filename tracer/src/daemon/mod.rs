@@ -287,9 +287,12 @@ pub fn run(args: DaemonArgs) -> Result<crate::exit::Exit> {
     let (listener, bound) = socket::bind(&config.socket, config.socket_group.as_deref())?;
     // Dumps hold what processes read and wrote: root only.
     dump::prepare_dir(&config.dump_dir)?;
+    // Its dumps are recordings and its streams lines: both show the
+    // structures behind pointers.
     let source = EbpfSource::load(
         config.ring_size,
         config.capture,
+        true,
         &crate::syscalls::filter::SyscallFilter::all(),
     )
     .context("cannot load the eBPF programs")?;

@@ -1,11 +1,11 @@
 //! Ring-buffer bytes → [`Event`]. The records are the `repr(C)` structs of
 //! `tracer-common`; the first two bytes say which.
 //!
-//! Paths (and, from older kernel halves, data) arrive as records of their
-//! own before the syscall record they belong to; the [`Decoder`] holds
-//! them per tid until that record comes. A syscall's data buffer travels
-//! inside its record ([`kind::SYSCALL_DATA`]): it goes the same way, just
-//! without the wait.
+//! Paths and structures (and, from older kernel halves, data) arrive as
+//! records of their own before the syscall record they belong to; the
+//! [`Decoder`] holds them per tid until that record comes. A syscall's
+//! data buffer travels inside its record ([`kind::SYSCALL_DATA`]): it goes
+//! the same way, just without the wait.
 
 use std::collections::HashMap;
 
@@ -52,7 +52,7 @@ impl Decoder {
     pub fn record(&mut self, bytes: &[u8]) -> Option<Event> {
         let kind = u16::from_ne_bytes([*bytes.first()?, *bytes.get(1)?]);
         match kind {
-            kind::DATA | kind::PATH => {
+            kind::DATA | kind::PATH | kind::STRUCT => {
                 self.capture(bytes);
                 None
             }
@@ -118,6 +118,7 @@ impl Decoder {
                 .as_mut()
                 .is_some_and(|strings| strings[arg].take().is_some()),
             kind::DATA => pending.data.take().is_some(),
+            // A second structure of one argument is its exit half.
             _ => false,
         };
         if stale {
@@ -134,6 +135,13 @@ impl Decoder {
                     Some(ArgString { bytes, truncated });
             }
             kind::DATA => pending.data = Some(Box::new(DataCapture { bytes, truncated })),
+            kind::STRUCT if arg < MAX_ARGS => {
+                let slot = &mut pending.strings.get_or_insert_with(Default::default)[arg];
+                match slot {
+                    Some(first) => first.bytes.extend_from_slice(&bytes),
+                    None => *slot = Some(ArgString { bytes, truncated }),
+                }
+            }
             _ => {}
         }
     }
@@ -355,6 +363,33 @@ mod tests {
             panic!("not a syscall");
         };
         assert_eq!(ev.data, None);
+        assert_eq!(decoder.orphaned(), 0);
+    }
+
+    #[test]
+    fn structures_join_their_argument_and_in_out_halves_join() {
+        let mut decoder = Decoder::default();
+        // getsockname (51): the length at entry, then the address and the
+        // length at exit, then the syscall record.
+        let len_in = capture(kind::STRUCT, 0, 11, 51, 2, &128u32.to_ne_bytes());
+        let addr = capture(kind::STRUCT, 0, 11, 51, 1, &[2, 0, 0, 80]);
+        let len_out = capture(kind::STRUCT, 0, 11, 51, 2, &16u32.to_ne_bytes());
+        for r in [len_in, addr, len_out] {
+            assert_eq!(decoder.record(&r), None);
+        }
+        let rec = SyscallRecord {
+            kind: kind::SYSCALL,
+            nr: 51,
+            tid: 11,
+            ..Default::default()
+        };
+        let Some(Event::Syscall(ev)) = decoder.record(&bytes_of(&rec)) else {
+            panic!("not a syscall");
+        };
+        let strings = ev.strings.expect("strings");
+        assert_eq!(strings[1].as_ref().unwrap().bytes, [2, 0, 0, 80]);
+        let lens: Vec<u8> = [128u32, 16].iter().flat_map(|v| v.to_ne_bytes()).collect();
+        assert_eq!(strings[2].as_ref().unwrap().bytes, lens);
         assert_eq!(decoder.orphaned(), 0);
     }
 

@@ -195,10 +195,12 @@ impl EbpfSource {
     /// Loads and attaches the programs. Nothing is recorded until a tgid is
     /// added with [`EbpfSource::trace`]. Only the syscalls in `record` are
     /// recorded (the others cost the traced tasks one array lookup); up to
-    /// `capture_bytes` of each data buffer are captured (0: none).
+    /// `capture_bytes` of each data buffer are captured (0: none), and the
+    /// structures behind pointers when `structs` (a sink shows them).
     pub fn load(
         ring_bytes: u32,
         capture_bytes: u32,
+        structs: bool,
         record: &SyscallFilter,
     ) -> Result<Self, EbpfError> {
         if ring_bytes < 4096 || !ring_bytes.is_power_of_two() {
@@ -278,7 +280,7 @@ impl EbpfSource {
             })?)
             .map_err(|e| EbpfError::Map(chain(&e)))?;
         for nr in 0..capture::SYSCALLS {
-            let spec = spec_for(nr, record, capture_bytes > 0);
+            let spec = spec_for(nr, record, capture_bytes > 0, structs);
             if spec != CaptureSpec::default() {
                 specs
                     .set(nr, spec, 0)
@@ -462,8 +464,9 @@ impl EbpfSource {
 }
 
 /// The `CAPTURE` slot of syscall `nr` (slot `capture::OTHER` stands for
-/// every number beyond the table) when `record` is the set to record.
-fn spec_for(nr: u32, record: &SyscallFilter, data: bool) -> CaptureSpec {
+/// every number beyond the table) when `record` is the set to record,
+/// its data buffer only when `data`, its structures only when `structs`.
+fn spec_for(nr: u32, record: &SyscallFilter, data: bool, structs: bool) -> CaptureSpec {
     let known = nr < capture::OTHER.min(syscalls::NR_END);
     let spec = if known {
         syscalls::capture_spec(nr)
@@ -477,6 +480,12 @@ fn spec_for(nr: u32, record: &SyscallFilter, data: bool) -> CaptureSpec {
         // With data capture off (`-s 0`) no call parks a data mode, so
         // `sys_exit` skips the capture path with one compare.
         data: if data { spec.data } else { capture::NONE },
+        exit_structs: if structs { spec.exit_structs } else { 0 },
+        structs: if structs {
+            spec.structs
+        } else {
+            Default::default()
+        },
         ..spec
     }
 }
@@ -645,13 +654,31 @@ mod tests {
     #[test]
     fn bad_sizes_are_refused_before_anything_loads() {
         assert!(matches!(
-            EbpfSource::load(3000, 0, &SyscallFilter::all()),
+            EbpfSource::load(3000, 0, true, &SyscallFilter::all()),
             Err(EbpfError::BadRingSize(3000))
         ));
         assert!(matches!(
-            EbpfSource::load(1 << 16, capture::MAX_DATA + 1, &SyscallFilter::all()),
+            EbpfSource::load(1 << 16, capture::MAX_DATA + 1, true, &SyscallFilter::all()),
             Err(EbpfError::BadCaptureSize(_))
         ));
+    }
+
+    #[test]
+    fn structures_are_captured_only_when_shown() {
+        let all = SyscallFilter::all();
+        let stat = crate::syscalls::by_name("newfstatat").unwrap();
+        let shown = spec_for(stat, &all, true, true);
+        assert_eq!((shown.structs[0].arg, shown.exit_structs), (2, 1));
+        assert_eq!(shown.paths, 0b10);
+        let summary = spec_for(stat, &all, true, false);
+        assert_eq!(
+            summary.structs,
+            [Default::default(); tracer_common::structs::MAX]
+        );
+        assert_eq!(
+            (summary.exit_structs, summary.paths, summary.record),
+            (0, 0b10, 1)
+        );
     }
 
     #[test]
@@ -712,7 +739,7 @@ mod tests {
     #[test]
     fn a_traced_process_is_recorded_with_its_data_and_exit() {
         let mut source =
-            EbpfSource::load(1 << 20, 64, &SyscallFilter::all()).expect("the programs load");
+            EbpfSource::load(1 << 20, 64, true, &SyscallFilter::all()).expect("the programs load");
         let mut child = cat();
         let pid = child.id();
         source.trace(pid, false).unwrap();
@@ -763,7 +790,7 @@ mod tests {
     #[test]
     fn exits_carry_their_wait_status() {
         let mut source =
-            EbpfSource::load(1 << 20, 0, &SyscallFilter::all()).expect("the programs load");
+            EbpfSource::load(1 << 20, 0, true, &SyscallFilter::all()).expect("the programs load");
         let mut exiting = Command::new("sh")
             .args(["-c", "read line; exit 3"])
             .stdin(Stdio::piped())
@@ -790,7 +817,7 @@ mod tests {
     #[test]
     fn syscalls_outside_the_set_are_left_out_in_the_kernel() {
         let writes = SyscallFilter::parse(&["trace=write"]).unwrap();
-        let mut source = EbpfSource::load(1 << 20, 64, &writes).expect("the programs load");
+        let mut source = EbpfSource::load(1 << 20, 64, true, &writes).expect("the programs load");
         let mut child = cat();
         let pid = child.id();
         source.trace(pid, false).unwrap();
@@ -820,7 +847,7 @@ mod tests {
     #[test]
     fn an_untraced_process_is_no_longer_recorded() {
         let mut source =
-            EbpfSource::load(1 << 20, 64, &SyscallFilter::all()).expect("the programs load");
+            EbpfSource::load(1 << 20, 64, true, &SyscallFilter::all()).expect("the programs load");
         let mut child = cat();
         let pid = child.id();
         source.trace(pid, false).unwrap();
@@ -844,7 +871,7 @@ mod tests {
     #[test]
     fn a_watched_name_is_traced_from_its_exec() {
         let mut source =
-            EbpfSource::load(1 << 20, 64, &SyscallFilter::all()).expect("the programs load");
+            EbpfSource::load(1 << 20, 64, true, &SyscallFilter::all()).expect("the programs load");
         // The kernel names a process after the file it executes: a link
         // with a name of our own, so no other process matches.
         let dir = std::env::temp_dir().join(format!("tracer-ebpf-watch-{}", std::process::id()));
@@ -886,7 +913,7 @@ mod tests {
         use crate::event::Owner;
         const NOBODY: u32 = 65534;
         let mut source =
-            EbpfSource::load(1 << 20, 0, &SyscallFilter::all()).expect("the programs load");
+            EbpfSource::load(1 << 20, 0, true, &SyscallFilter::all()).expect("the programs load");
         let dir = std::env::temp_dir().join(format!("tracer-ebpf-owner-{}", std::process::id()));
         std::fs::create_dir(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
