@@ -824,6 +824,16 @@ mod tests {
     }
 
     #[test]
+    fn structures_are_read_only_when_shown() {
+        let stat = syscalls::by_name("newfstatat").unwrap();
+        let shown = super::spec_for(stat, true);
+        assert_eq!((shown.structs[0].arg, shown.exit_structs), (2, 1));
+        let summary = super::spec_for(stat, false);
+        assert_eq!(summary.structs, [Default::default(); super::structs::MAX]);
+        assert_eq!((summary.exit_structs, summary.paths), (0, 0b10));
+    }
+
+    #[test]
     fn an_attached_process_is_recorded_with_its_data_until_it_exits() {
         if !alone("an_attached_process_is_recorded_with_its_data_until_it_exits") {
             return;
