@@ -45,6 +45,7 @@ pub mod names {
     pub const SYS_EXIT: &str = "sys_exit";
     pub const SCHED_FORK: &str = "sched_process_fork";
     pub const SCHED_EXIT: &str = "sched_process_exit";
+    pub const SIGNAL_DELIVER: &str = "signal_deliver";
     /// Global: byte offset of `child_pid` in the `sched_process_fork` record.
     pub const FORK_CHILD_PID_OFFSET: &str = "FORK_CHILD_PID_OFFSET";
     /// Global: byte offset of `group_dead` in the `sched_process_exit` record.
@@ -79,6 +80,7 @@ pub mod names {
         SCHED_FORK,
         SCHED_EXIT,
         SCHED_EXEC,
+        SIGNAL_DELIVER,
         FLOOR_ENTER,
         FLOOR_EXIT,
     ];
@@ -127,6 +129,8 @@ pub mod kind {
     /// names the argument; see [`super::StructSpec`]). Two of one
     /// argument (an in-out length, at enter and at exit) are joined.
     pub const STRUCT: u16 = 8;
+    /// A signal delivered to a traced task ([`SignalRecord`]).
+    pub const SIGNAL: u16 = 9;
 }
 
 /// `SyscallRecord::flags`: the syscall did not return (`exit_group`, a
@@ -199,6 +203,29 @@ pub struct TaskRecord {
     /// `comm` of the task at the time of the record.
     pub comm: [u8; 16],
 }
+
+/// A signal about to be handled by a traced task (its handler runs next,
+/// or its default action), from the `signal_deliver` tracepoint, in the
+/// receiving task's context. SIGKILL is not recorded: ptrace never stops
+/// a task for it, so strace shows no delivery line for it either.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignalRecord {
+    /// Always [`kind::SIGNAL`].
+    pub kind: u16,
+    pub _pad: u16,
+    pub tid: u32,
+    pub tgid: u32,
+    pub _pad2: u32,
+    pub ts_ns: u64,
+    /// The first [`SIGINFO_BYTES`] bytes of the kernel's `siginfo`: the
+    /// number, errno and code, and the union saying where it came from.
+    pub info: [u8; SIGINFO_BYTES],
+}
+
+/// Bytes of `siginfo` a [`SignalRecord`] carries: up to and including
+/// SIGCHLD's `si_stime`, the last field strace shows.
+pub const SIGINFO_BYTES: usize = 48;
 
 /// Header of a variable-size capture record ([`kind::DATA`],
 /// [`kind::PATH`]); `len` bytes follow it.
@@ -407,6 +434,7 @@ mod pod {
     unsafe impl aya::Pod for super::SyscallRecord {}
     unsafe impl aya::Pod for super::TaskRecord {}
     unsafe impl aya::Pod for super::CaptureRecord {}
+    unsafe impl aya::Pod for super::SignalRecord {}
     unsafe impl aya::Pod for super::CaptureSpec {}
     unsafe impl aya::Pod for super::StructSpec {}
 }
@@ -416,3 +444,4 @@ const _: () = assert!(core::mem::size_of::<TaskRecord>() == 40);
 const _: () = assert!(INFLIGHT_SLOTS.is_power_of_two());
 const _: () = assert!(core::mem::size_of::<CaptureRecord>() == 16);
 const _: () = assert!(core::mem::size_of::<CaptureSpec>() == 28);
+const _: () = assert!(core::mem::size_of::<SignalRecord>() == 72);

@@ -23,6 +23,9 @@
 //! the process's owner, read from its credentials at exec, so that the
 //! daemon need not ask `/proc` about a process that may already be gone.
 //!
+//! `signal_deliver` records the signals traced tasks are about to handle,
+//! with their `siginfo`, for strace's `--- SIGCHLD {...} ---` lines.
+//!
 //! Capture (paths, data buffers) costs only traced tasks: the `CAPTURE`
 //! slot read at enter (its data mode is parked with the call), and for the
 //! calls that move data or name files a copy from user memory into a
@@ -35,12 +38,14 @@
 //!
 //! Modules: [`syscalls`] (the two syscall programs), [`capture`] (paths and
 //! data buffers from user memory), [`task`] (fork, exit, exec), [`floor`]
-//! (the bench's floor programs). The maps and helpers they share are here.
+//! (the bench's floor programs), [`signal`] (signal deliveries). The maps
+//! and helpers they share are here.
 #![no_std]
 #![no_main]
 
 mod capture;
 mod floor;
+mod signal;
 mod syscalls;
 mod task;
 

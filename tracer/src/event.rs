@@ -88,7 +88,7 @@ pub enum Owner {
     Mixed,
 }
 
-/// A task appeared or went away.
+/// A task appeared, was signalled, or went away.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TaskEvent {
     /// `parent_tid` (of process `parent_tgid`) created task `tid`. Whether it
@@ -128,13 +128,58 @@ pub enum TaskEvent {
         /// read).
         status: Option<i32>,
     },
+    /// A signal was delivered to task `tid` of `tgid` (strace's
+    /// `--- SIGCHLD {...} ---`): it is about to run the handler, or the
+    /// default action.
+    Signal {
+        ts_ns: u64,
+        tgid: u32,
+        tid: u32,
+        info: SigInfo,
+    },
+}
+
+/// A delivered signal's `siginfo_t`, as far as the kernel fills it: the
+/// three leading ints, then the union that says where the signal came
+/// from, kept raw (four words from byte 16) because which of its fields
+/// are meaningful depends on `signo` and `code`; the renderer
+/// (`crate::syscalls::format::write_siginfo`) picks them as strace does.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigInfo {
+    pub signo: i32,
+    pub errno: i32,
+    pub code: i32,
+    /// `siginfo_t` bytes 16..48, native-endian words: `si_pid | si_uid
+    /// << 32`, then `si_status` or the `sigval`, `si_utime`, `si_stime`
+    /// for SIGCHLD; `si_addr` first for faults.
+    pub fields: [u64; 4],
+}
+
+impl SigInfo {
+    /// Bytes of `siginfo_t` that [`SigInfo`] keeps.
+    pub const BYTES: usize = tracer_common::SIGINFO_BYTES;
+
+    /// From the first [`SigInfo::BYTES`] bytes of a `siginfo_t`.
+    pub fn from_bytes(bytes: &[u8; Self::BYTES]) -> Self {
+        let int = |at: usize| i32::from_ne_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+        let word = |at: usize| u64::from_ne_bytes(bytes[at..at + 8].try_into().expect("8 bytes"));
+        Self {
+            signo: int(0),
+            errno: int(4),
+            code: int(8),
+            fields: [word(16), word(24), word(32), word(40)],
+        }
+    }
 }
 
 impl TaskEvent {
     /// The task it is about (the new one, for `Spawned`).
     pub fn tid(&self) -> u32 {
         match self {
-            Self::Spawned { tid, .. } | Self::Named { tid, .. } | Self::Exited { tid, .. } => *tid,
+            Self::Spawned { tid, .. }
+            | Self::Named { tid, .. }
+            | Self::Exited { tid, .. }
+            | Self::Signal { tid, .. } => *tid,
         }
     }
 
@@ -143,7 +188,8 @@ impl TaskEvent {
         match self {
             Self::Spawned { ts_ns, .. }
             | Self::Named { ts_ns, .. }
-            | Self::Exited { ts_ns, .. } => *ts_ns,
+            | Self::Exited { ts_ns, .. }
+            | Self::Signal { ts_ns, .. } => *ts_ns,
         }
     }
 }
@@ -178,4 +224,29 @@ pub struct Anomaly {
 pub fn comm_from_bytes(bytes: &[u8]) -> String {
     let end = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
     String::from_utf8_lossy(&bytes[..end]).into_owned()
+}
+
+/// What the sources' signal tests run: a Python program that waits for a
+/// line on stdin (so that it can be traced first), then sends itself
+/// SIGUSR1 and SIGRTMIN+1, both handled, and exits 0.
+#[cfg(test)]
+pub const SIGNALLING_PROGRAM: &str = "import os, signal, sys\n\
+    sys.stdin.readline()\n\
+    for s in (signal.SIGUSR1, signal.SIGRTMIN + 1):\n    \
+    signal.signal(s, lambda *a: None)\n    \
+    os.kill(os.getpid(), s)\n";
+
+/// The signals delivered to process `pid` in `events`: `(signo, code,
+/// si_pid)`.
+#[cfg(test)]
+pub fn signals_of(events: &[Event], pid: u32) -> Vec<(i32, i32, u32)> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Task(TaskEvent::Signal { tgid, info, .. }) if *tgid == pid => {
+                Some((info.signo, info.code, info.fields[0] as u32))
+            }
+            _ => None,
+        })
+        .collect()
 }

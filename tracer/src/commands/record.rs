@@ -549,7 +549,7 @@ fn forward(
         Event::Task(TaskEvent::Exited { tid, .. }) => {
             live.remove(tid);
         }
-        Event::Task(TaskEvent::Named { .. }) | Event::Syscall(_) => {}
+        Event::Task(TaskEvent::Named { .. } | TaskEvent::Signal { .. }) | Event::Syscall(_) => {}
     }
     if let Err(e) = pipeline.push(event) {
         *failure = Some(e);

@@ -173,12 +173,7 @@ impl Sink for Narrowed {
     }
 
     fn task(&mut self, event: &TaskEvent, tasks: &Tasks) -> io::Result<()> {
-        let tid = match event {
-            TaskEvent::Spawned { tid, .. }
-            | TaskEvent::Named { tid, .. }
-            | TaskEvent::Exited { tid, .. } => *tid,
-        };
-        if self.narrow.thread(tid) {
+        if self.narrow.thread(event.tid()) {
             self.inner.task(event, tasks)?;
         }
         Ok(())

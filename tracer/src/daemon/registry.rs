@@ -495,6 +495,7 @@ impl Registry {
                 self.spawned.remove(tid);
                 *tgid
             }
+            TaskEvent::Signal { tgid, .. } => *tgid,
         };
         let Some(proc_) = self.procs.get_mut(&tgid) else {
             self.counters.unclaimed += 1;

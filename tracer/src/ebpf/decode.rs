@@ -11,11 +11,13 @@ use std::collections::HashMap;
 
 use tracer_common::{
     CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, FLAG_EXIT_STATUS, FLAG_GROUP_DEAD,
-    FLAG_NO_RETURN, FLAG_OWNER, MAX_ARGS, OWNER_MIXED, SyscallRecord, TaskRecord, kind,
+    FLAG_NO_RETURN, FLAG_OWNER, MAX_ARGS, OWNER_MIXED, SignalRecord, SyscallRecord, TaskRecord,
+    kind,
 };
 
 use crate::event::{
-    ArgString, ArgStrings, DataCapture, Event, Owner, SyscallEvent, TaskEvent, comm_from_bytes,
+    ArgString, ArgStrings, DataCapture, Event, Owner, SigInfo, SyscallEvent, TaskEvent,
+    comm_from_bytes,
 };
 
 /// Captures waiting for their syscall record.
@@ -202,6 +204,15 @@ fn record(bytes: &[u8]) -> Option<Event> {
                 tid: r.tid,
                 comm: comm_from_bytes(&r.comm),
                 owner,
+            }))
+        }
+        kind::SIGNAL => {
+            let r: SignalRecord = read(bytes)?;
+            Some(Event::Task(TaskEvent::Signal {
+                ts_ns: r.ts_ns,
+                tgid: r.tgid,
+                tid: r.tid,
+                info: SigInfo::from_bytes(&r.info),
             }))
         }
         kind::EXIT => {

@@ -100,6 +100,18 @@ fn attach_syscall_programs(ebpf: &mut Ebpf) -> Result<SyscallLinks, EbpfError> {
     Ok(SyscallLinks { enter, exit })
 }
 
+/// Loads and attaches `signal_deliver` (for the life of the object).
+fn attach_signal_program(ebpf: &mut Ebpf, btf: &Btf) -> Result<(), EbpfError> {
+    let program: &mut BtfTracePoint = program_mut(ebpf, names::SIGNAL_DELIVER)?;
+    program
+        .load("signal_deliver", btf)
+        .map_err(|e| classify_program_error(names::SIGNAL_DELIVER, &e))?;
+    program.attach().map_err(|e| {
+        EbpfError::TracepointMissing(format!("signal/{}", names::SIGNAL_DELIVER), chain(&e))
+    })?;
+    Ok(())
+}
+
 /// Detaches what [`attach_syscall_programs`] attached.
 fn detach_syscall_programs(ebpf: &mut Ebpf, links: SyscallLinks) -> Result<(), EbpfError> {
     let failed =
@@ -272,6 +284,7 @@ impl EbpfSource {
         exit.load()
             .map_err(|e| classify_program_error(names::SYS_EXIT, &e))?;
         let syscall_links = Some(attach_syscall_programs(&mut ebpf)?);
+        attach_signal_program(&mut ebpf, &btf)?;
         // The syscall table and the `-e` set go in before any task is
         // traced.
         let mut specs: Array<_, CaptureSpec> =
@@ -512,6 +525,7 @@ fn program_totals(ebpf: &Ebpf) -> Option<(u64, u64)> {
         names::SCHED_FORK,
         names::SCHED_EXIT,
         names::SCHED_EXEC,
+        names::SIGNAL_DELIVER,
     ] {
         let info = ebpf.program(name)?.info().ok()?;
         time += info.run_time().as_nanos() as u64;
@@ -810,6 +824,30 @@ mod tests {
         });
         assert_eq!(exit_status_of(&events, exiting_pid), Some(3 << 8));
         assert_eq!(exit_status_of(&events, killed_pid), Some(libc::SIGKILL));
+    }
+
+    /// #16: signals delivered to a traced process, with their siginfo.
+    #[test]
+    fn signal_deliveries_carry_their_siginfo() {
+        let mut source =
+            EbpfSource::load(1 << 20, 0, false, &SyscallFilter::all()).expect("the programs load");
+        let mut child = Command::new("/usr/bin/python3")
+            .args(["-S", "-c", crate::event::SIGNALLING_PROGRAM])
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        source.trace(pid, false).unwrap();
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        assert!(child.wait().unwrap().success());
+        let mut events = Vec::new();
+        drain_until(&mut source, &mut events, |events| exited(events, pid));
+        assert_eq!(
+            crate::event::signals_of(&events, pid),
+            [(libc::SIGUSR1, 0, pid), (libc::SIGRTMIN() + 1, 0, pid)],
+            "{events:?}"
+        );
+        assert_eq!(exit_status_of(&events, pid), Some(0));
     }
 
     /// #13: the `-e` set is applied in the kernel. cat's reads are left

@@ -1,4 +1,6 @@
-//! strace-style lines: `[pid N] HH:MM:SS.uuuuuu name(args) = ret <secs>`.
+//! strace-style lines: `[pid N] HH:MM:SS.uuuuuu name(args) = ret <secs>`,
+//! and strace's lines about tasks: signal deliveries (`--- SIGCHLD {...}
+//! ---`) and ends (`+++ exited with 0 +++`).
 //!
 //! This sink runs once per event (millions a second), so a line is built in
 //! a reused buffer with no allocation and written through a large
@@ -18,7 +20,10 @@ use crate::{
     pipeline::{RunInfo, Sink, Tasks},
     syscalls::{
         self, ArgKind,
-        format::{Captured, captured_of, write_call, write_call_with},
+        format::{
+            Captured, captured_of, write_call, write_call_with, write_exit_status, write_siginfo,
+            write_signal,
+        },
     },
 };
 
@@ -87,6 +92,22 @@ impl<W: Write> TextSink<W> {
         }
     }
 
+    /// Starts a line about task `tid` at `ts_ns`: `[pid N] ` once there is
+    /// more than one task, then the time if asked for.
+    fn start_line(&mut self, tid: u32, ts_ns: u64, tasks: &Tasks) {
+        let line = &mut self.line;
+        line.clear();
+        if tasks.seen() > 1 {
+            line.extend_from_slice(b"[pid ");
+            push_padded(line, tid, 5);
+            line.extend_from_slice(b"] ");
+        }
+        if self.options.timestamps != Timestamps::None {
+            self.clock.write(line, ts_ns, self.options.timestamps);
+            line.push(b' ');
+        }
+    }
+
     /// Shows times with this `CLOCK_REALTIME - CLOCK_MONOTONIC` offset (a
     /// recording's, taken when it was made) instead of today's.
     pub fn with_realtime_offset(mut self, offset_ns: i64) -> Self {
@@ -96,17 +117,48 @@ impl<W: Write> TextSink<W> {
 }
 
 impl<W: Write> Sink for TextSink<W> {
-    fn task(&mut self, event: &TaskEvent, _tasks: &Tasks) -> io::Result<()> {
-        if let TaskEvent::Exited {
-            tgid,
-            group_dead: true,
-            ..
-        } = event
-        {
-            // Its fds are gone, and its pid may come back as another process.
-            self.fds.forget(*tgid);
+    /// strace's lines about tasks: `--- SIGCHLD {...} ---` for a signal
+    /// delivery, `+++ exited with 0 +++` for every task's end (threads'
+    /// too, as strace -f prints them).
+    fn task(&mut self, event: &TaskEvent, tasks: &Tasks) -> io::Result<()> {
+        match event {
+            TaskEvent::Signal {
+                ts_ns, tid, info, ..
+            } => {
+                self.start_line(*tid, *ts_ns, tasks);
+                let line = &mut self.line;
+                line.extend_from_slice(b"--- ");
+                write_signal(line, info.signo);
+                line.push(b' ');
+                write_siginfo(line, info);
+                line.extend_from_slice(b" ---\n");
+                self.out.write_all(&self.line)
+            }
+            TaskEvent::Exited {
+                ts_ns,
+                tgid,
+                tid,
+                group_dead,
+                status,
+                ..
+            } => {
+                if *group_dead {
+                    // Its fds are gone, and its pid may come back as
+                    // another process.
+                    self.fds.forget(*tgid);
+                }
+                let Some(status) = status else {
+                    return Ok(());
+                };
+                self.start_line(*tid, *ts_ns, tasks);
+                let line = &mut self.line;
+                line.extend_from_slice(b"+++ ");
+                write_exit_status(line, *status);
+                line.extend_from_slice(b" +++\n");
+                self.out.write_all(&self.line)
+            }
+            TaskEvent::Spawned { .. } | TaskEvent::Named { .. } => Ok(()),
         }
-        Ok(())
     }
 
     fn unshown(&mut self, ev: &SyscallEvent) {
@@ -116,17 +168,8 @@ impl<W: Write> Sink for TextSink<W> {
     }
 
     fn syscall(&mut self, ev: &SyscallEvent, tasks: &Tasks) -> io::Result<()> {
+        self.start_line(ev.tid, ev.enter_ns, tasks);
         let line = &mut self.line;
-        line.clear();
-        if tasks.seen() > 1 {
-            line.extend_from_slice(b"[pid ");
-            push_padded(line, ev.tid, 5);
-            line.extend_from_slice(b"] ");
-        }
-        if self.options.timestamps != Timestamps::None {
-            self.clock.write(line, ev.enter_ns, self.options.timestamps);
-            line.push(b' ');
-        }
         if self.options.decode_fds {
             // Owned here, borrowed by the rendering.
             let names = fd_names(&mut self.fds, ev);

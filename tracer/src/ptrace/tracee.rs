@@ -10,7 +10,7 @@ use nix::{
     sys::{
         ptrace::{self, Event as PtraceEvent, Options},
         signal::Signal,
-        wait::{WaitPidFlag, WaitStatus, waitpid},
+        wait::WaitStatus,
     },
     unistd::Pid,
 };
@@ -20,7 +20,7 @@ use super::memory;
 use super::{PtraceError, Request, Shared};
 use crate::{
     clock::clock_ns,
-    event::{ArgString, ArgStrings, DataCapture, Event, SyscallEvent, TaskEvent},
+    event::{ArgString, ArgStrings, DataCapture, Event, SigInfo, SyscallEvent, TaskEvent},
     procfs,
     stacks::{MAX_FRAMES, ProcessMaps, UserStack, maps::MapsReader},
     syscalls::{self, filter::SyscallFilter},
@@ -355,8 +355,8 @@ impl Tracer {
                 self.detach_all();
                 return;
             }
-            let status = match waitpid(None, Some(WaitPidFlag::__WALL)) {
-                Ok(status) => status,
+            let waited = match wait_any() {
+                Ok(waited) => waited,
                 Err(Errno::EINTR) => {
                     // Woken to stop, or a stray signal: hand over what we
                     // have and look at the flag.
@@ -366,6 +366,19 @@ impl Tracer {
                 Err(_) => break, // ECHILD: nothing left to wait for
             };
             let now = clock_ns(libc::CLOCK_MONOTONIC);
+            let status = match waited {
+                Waited::Status(status) => status,
+                Waited::RealtimeStop(tid, sig) => {
+                    self.delivered(tid, now);
+                    self.resume(tid, now, Resume::SyscallRaw(sig));
+                    continue;
+                }
+                Waited::RealtimeKill(tid, raw) => {
+                    self.ended(tid, Some(raw), now);
+                    self.flush();
+                    continue;
+                }
+            };
             self.handle(status, now);
             // Keep the pipeline fed even when stops are rare.
             if self.batch.len() >= BATCH / 4 || status_is_exit(&status) {
@@ -390,6 +403,18 @@ impl Tracer {
                 } else {
                     ptrace::syscall(pid, sig)
                 }
+            }
+            Resume::SyscallRaw(sig) => {
+                let free = self
+                    .tracees
+                    .get(&tid)
+                    .is_some_and(|t| t.seccomp && t.entry.is_none());
+                let request = if free {
+                    libc::PTRACE_CONT
+                } else {
+                    libc::PTRACE_SYSCALL
+                };
+                ptrace_with_signal(request, pid, sig)
             }
             Resume::Listen => listen(pid),
         };
@@ -421,6 +446,9 @@ impl Tracer {
                 // Signal-delivery stop: pass the signal on, as if we were
                 // not here (except the launched child's own pre-exec stop).
                 let deliver = if ours { None } else { Some(sig) };
+                if !ours {
+                    self.delivered(tid, now);
+                }
                 self.resume(tid, now, Resume::Syscall(deliver));
             }
             WaitStatus::Exited(pid, _) | WaitStatus::Signaled(pid, _, _) => {
@@ -636,15 +664,42 @@ impl Tracer {
         }
     }
 
-    fn exited(&mut self, tid: u32, status: WaitStatus, now: u64) {
-        let Some(tracee) = self.tracees.remove(&tid) else {
+    /// A signal-delivery stop of `tid`: the signal's `siginfo_t`, as
+    /// strace's `--- SIG... {...} ---` shows it.
+    fn delivered(&mut self, tid: u32, now: u64) {
+        let Some(tgid) = self.tracees.get(&tid).map(|t| t.tgid) else {
             return;
         };
-        if self.children.contains(&tid)
+        // ESRCH: killed meanwhile; its exit follows.
+        let Ok(raw) = ptrace::getsiginfo(Pid::from_raw(tid as i32)) else {
+            return;
+        };
+        // SAFETY: `siginfo_t` is 128 plain bytes, more than `SigInfo::BYTES`.
+        let bytes: [u8; SigInfo::BYTES] =
+            unsafe { std::ptr::read((&raw as *const libc::siginfo_t).cast()) };
+        self.push(Event::Task(TaskEvent::Signal {
+            ts_ns: now,
+            tgid,
+            tid,
+            info: SigInfo::from_bytes(&bytes),
+        }));
+    }
+
+    fn exited(&mut self, tid: u32, status: WaitStatus, now: u64) {
+        if self.tracees.contains_key(&tid)
+            && self.children.contains(&tid)
             && let Ok(mut statuses) = self.shared.statuses.lock()
         {
             statuses.insert(tid as i32, status);
         }
+        self.ended(tid, wait_status(&status), now);
+    }
+
+    /// `tid` is gone, with this `wait(2)` status.
+    fn ended(&mut self, tid: u32, status: Option<i32>, now: u64) {
+        let Some(tracee) = self.tracees.remove(&tid) else {
+            return;
+        };
         // A thread group's leader is reported last (after its threads), so
         // its exit is the group's.
         let group_dead = tid == tracee.tgid;
@@ -654,7 +709,7 @@ impl Tracer {
             tid,
             group_dead,
             comm: String::new(),
-            status: wait_status(&status),
+            status,
         }));
     }
 
@@ -665,12 +720,22 @@ impl Tracer {
             let _ = ptrace::interrupt(Pid::from_raw(tid as i32));
         }
         while !self.tracees.is_empty() {
-            let status = match waitpid(None, Some(WaitPidFlag::__WALL)) {
-                Ok(status) => status,
+            let now = clock_ns(libc::CLOCK_MONOTONIC);
+            let status = match wait_any() {
+                Ok(Waited::Status(status)) => status,
+                Ok(Waited::RealtimeStop(tid, sig)) => {
+                    let pid = Pid::from_raw(tid as i32);
+                    let _ = ptrace_with_signal(libc::PTRACE_DETACH, pid, sig);
+                    self.tracees.remove(&tid);
+                    continue;
+                }
+                Ok(Waited::RealtimeKill(tid, raw)) => {
+                    self.ended(tid, Some(raw), now);
+                    continue;
+                }
                 Err(Errno::EINTR) => continue,
                 Err(_) => break,
             };
-            let now = clock_ns(libc::CLOCK_MONOTONIC);
             let (tid, signal) = match status {
                 WaitStatus::Stopped(pid, sig) => (pid, Some(sig)),
                 WaitStatus::PtraceSyscall(pid) | WaitStatus::PtraceEvent(pid, _, _) => (pid, None),
@@ -711,7 +776,52 @@ impl Tracer {
 
 enum Resume {
     Syscall(Option<Signal>),
+    /// As `Syscall`, delivering a signal nix has no [`Signal`] for (a
+    /// real-time one).
+    SyscallRaw(i32),
     Listen,
+}
+
+/// What `waitpid` reported: nix's reading of it, or what nix cannot
+/// represent, a stop or a kill by a real-time signal (its [`Signal`] has
+/// no value for them, and its `waitpid` fails with EINVAL instead).
+enum Waited {
+    Status(WaitStatus),
+    /// Signal-delivery stop of a tid for a real-time signal.
+    RealtimeStop(u32, i32),
+    /// A tid killed by a real-time signal, with its raw wait status.
+    RealtimeKill(u32, i32),
+}
+
+/// `waitpid(-1, __WALL)`, read by nix where it can.
+fn wait_any() -> nix::Result<Waited> {
+    let mut status: libc::c_int = 0;
+    // SAFETY: waitpid writes the status int we pass and nothing else.
+    let pid = Errno::result(unsafe { libc::waitpid(-1, &mut status, libc::__WALL) })?;
+    match WaitStatus::from_raw(Pid::from_raw(pid), status) {
+        Ok(status) => Ok(Waited::Status(status)),
+        Err(_) if libc::WIFSTOPPED(status) => {
+            Ok(Waited::RealtimeStop(pid as u32, libc::WSTOPSIG(status)))
+        }
+        Err(_) if libc::WIFSIGNALED(status) => Ok(Waited::RealtimeKill(pid as u32, status & 0xff)),
+        Err(e) => Err(e),
+    }
+}
+
+/// A ptrace request that takes a signal number to deliver (`PTRACE_CONT`,
+/// `PTRACE_SYSCALL`, `PTRACE_DETACH`), with a number nix's [`Signal`]
+/// cannot hold.
+fn ptrace_with_signal(request: libc::c_uint, pid: Pid, sig: i32) -> nix::Result<()> {
+    // SAFETY: these requests take no address and a signal number as data.
+    let ret = unsafe {
+        libc::ptrace(
+            request,
+            pid.as_raw(),
+            std::ptr::null_mut::<libc::c_void>(),
+            sig as libc::c_long as *mut libc::c_void,
+        )
+    };
+    Errno::result(ret).map(drop)
 }
 
 /// The raw `wait(2)` status of an exit or a kill (`code << 8`, or the
@@ -723,6 +833,8 @@ fn wait_status(status: &WaitStatus) -> Option<i32> {
         _ => None,
     }
 }
+
+const _: () = assert!(size_of::<libc::siginfo_t>() >= SigInfo::BYTES);
 
 fn status_is_exit(status: &WaitStatus) -> bool {
     matches!(status, WaitStatus::Exited(..) | WaitStatus::Signaled(..))
@@ -950,6 +1062,38 @@ mod tests {
         assert_eq!(
             statuses,
             [(false, Some(libc::SIGKILL)), (true, Some(3 << 8))],
+            "{events:?}"
+        );
+    }
+
+    /// #16: signal-delivery stops are reported with their siginfo, a
+    /// real-time signal's too (nix cannot name those: tracing used to
+    /// end there, leaving the tracee stopped).
+    #[test]
+    fn signal_deliveries_are_reported_real_time_ones_too() {
+        if !alone("signal_deliveries_are_reported_real_time_ones_too") {
+            return;
+        }
+        let (mut source, mut child) = traced(
+            "/usr/bin/python3",
+            &["-S", "-c", crate::event::SIGNALLING_PROGRAM],
+        );
+        let pid = child.id();
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let events = all_events(&mut source);
+        assert_eq!(
+            crate::event::signals_of(&events, pid),
+            [(libc::SIGUSR1, 0, pid), (libc::SIGRTMIN() + 1, 0, pid)],
+            "{events:?}"
+        );
+        assert!(
+            matches!(
+                events.last(),
+                Some(Event::Task(TaskEvent::Exited {
+                    status: Some(0),
+                    ..
+                }))
+            ),
             "{events:?}"
         );
     }

@@ -30,7 +30,8 @@
 //! Version 4 added exit statuses (#16): [`Record::ExitedWith`], at the
 //! end of [`Record`], is an `Exited` with the task's wait status; an exit
 //! whose status is unknown is still written as `Exited`, which is how
-//! every exit of an older file reads (status unknown).
+//! every exit of an older file reads (status unknown). Version 5 added
+//! signal deliveries, [`Record::Signal`], after it.
 
 use serde::{Deserialize, Serialize};
 
@@ -39,14 +40,14 @@ pub const MAGIC: &[u8; 8] = b"TRACEREC";
 
 /// The format version this build writes and reads. Bump it on any change
 /// to [`Record`] or its framing: postcard has no field names to fall back on.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
-/// The oldest version this build still reads. Version 3 had no exit
-/// statuses (`ExitedWith` is new in 4, nothing else changed). Version 2
-/// had no stacks
-/// (the `Maps` and `Stack` records are new in 3, nothing else changed);
-/// version 1 differs from 2 in its end record only ([`EndRecordV1`]):
-/// recordings made before the lost counts were split stay readable.
+/// The oldest version this build still reads. Version 4 had no signals
+/// (`Signal` is new in 5), version 3 no exit statuses (`ExitedWith` is
+/// new in 4), version 2 no stacks (the `Maps` and `Stack` records are new
+/// in 3); nothing else changed. Version 1 differs from 2 in its end
+/// record only ([`EndRecordV1`]): recordings made before the lost counts
+/// were split stay readable.
 pub const OLDEST_READABLE: u32 = 1;
 
 /// A payload larger than this is not something tracer wrote (a captured
@@ -148,6 +149,17 @@ pub enum Record<'a> {
         group_dead: bool,
         comm: u32,
         status: i32,
+    },
+    /// A signal delivery (`crate::event::TaskEvent::Signal`), its
+    /// `siginfo_t` as [`crate::event::SigInfo`] keeps it.
+    Signal {
+        ts: i64,
+        tgid: u32,
+        tid: u32,
+        signo: i32,
+        errno: i32,
+        code: i32,
+        fields: [u64; 4],
     },
 }
 

@@ -16,7 +16,7 @@ use super::format::{
     SyscallFrame, VERSION, apply,
 };
 use crate::{
-    event::{Anomaly, ArgString, DataCapture, Event, SyscallEvent, TaskEvent},
+    event::{Anomaly, ArgString, DataCapture, Event, SigInfo, SyscallEvent, TaskEvent},
     pipeline::{ObserverCost, RunInfo},
     stacks::{Mapping, ProcessMaps, Symbol, UserStack},
 };
@@ -334,6 +334,25 @@ impl<R: Read> Reader<R> {
                 group_dead,
                 comm: self.string(comm, at)?.to_string(),
                 status: Some(status),
+            })),
+            Record::Signal {
+                ts,
+                tgid,
+                tid,
+                signo,
+                errno,
+                code,
+                fields,
+            } => Item::Event(Event::Task(TaskEvent::Signal {
+                ts_ns: self.advance(ts),
+                tgid,
+                tid,
+                info: SigInfo {
+                    signo,
+                    errno,
+                    code,
+                    fields,
+                },
             })),
             Record::Anomaly {
                 kind,

@@ -204,6 +204,19 @@ fn items(n: u64) -> Vec<Item> {
                 comm: "worker".into(),
             })));
         }
+        if i % 50 == 40 {
+            items.push(Item::Event(Event::Task(TaskEvent::Signal {
+                ts_ns: 1_000_000 + i * 1000 + 7,
+                tgid: 100,
+                tid: 101,
+                info: crate::event::SigInfo {
+                    signo: libc::SIGCHLD,
+                    errno: 0,
+                    code: 1,
+                    fields: [200 + i, 3, 1, u64::MAX],
+                },
+            })));
+        }
         if i % 50 == 30 {
             items.push(Item::Anomaly(Anomaly {
                 kind: "request_bleed".into(),

@@ -386,6 +386,20 @@ impl<W: Write> Sink for Writer<W> {
                 group_dead: *group_dead,
                 status: *status,
             },
+            TaskEvent::Signal {
+                ts_ns,
+                tgid,
+                tid,
+                info,
+            } => Record::Signal {
+                ts: self.advance(*ts_ns),
+                tgid: *tgid,
+                tid: *tid,
+                signo: info.signo,
+                errno: info.errno,
+                code: info.code,
+                fields: info.fields,
+            },
         };
         self.write(&record)
     }

@@ -40,6 +40,10 @@ use decode::{
     fcntl::{write_fcntl, write_fcntl_value},
     futex::write_futex,
 };
+pub use decode::{
+    siginfo::{write_exit_status, write_siginfo},
+    signal::write_signal,
+};
 use print::{push_hex, push_hex0, push_i64, push_mode, sep};
 pub use quote::write_quoted;
 

@@ -22,6 +22,7 @@ pub mod mm;
 pub mod net;
 pub mod process;
 pub mod random;
+pub mod siginfo;
 pub mod signal;
 pub mod time;
 

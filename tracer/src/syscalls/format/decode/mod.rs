@@ -20,6 +20,7 @@ pub mod futex;
 pub mod ioctl;
 pub mod mm;
 pub mod process;
+pub mod siginfo;
 pub mod signal;
 pub mod socket;
 pub mod stat;
