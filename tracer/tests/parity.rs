@@ -51,6 +51,16 @@ const CORPUS: &[(&str, &[&str])] = &[
         &["/bin/sh", "-c", "cat {dir}/a.txt | wc -c; exit 3"],
     ),
     ("find", &["/usr/bin/find", "{dir}"]),
+    // Signals: a handled one (its delivery and rt_sigreturn), a child
+    // killed by one, the SIGCHLDs the shell handles.
+    (
+        "sh-signals",
+        &[
+            "/bin/sh",
+            "-c",
+            "trap 'echo caught' USR1; kill -USR1 $$; sh -c 'kill -TERM $$'; exit 0",
+        ],
+    ),
     ("tar", &["/usr/bin/tar", "-cf", "{out}", "-C", "{dir}", "."]),
     (
         "python3",
