@@ -364,6 +364,48 @@ mod tests {
         );
     }
 
+    /// #16: strace's `---` and `+++` lines; an exit whose status is
+    /// unknown (a recording made before statuses were kept) has none.
+    #[test]
+    fn signal_and_exit_lines() {
+        let mut sink = TextSink::new(Vec::new(), TextOptions::default());
+        let tasks = Tasks::default();
+        let info = crate::event::SigInfo {
+            signo: libc::SIGCHLD,
+            errno: 0,
+            code: 1,
+            fields: [8, 3, 0, 0],
+        };
+        let exited = |tid, status| TaskEvent::Exited {
+            ts_ns: 3,
+            tgid: 7,
+            tid,
+            group_dead: tid == 7,
+            comm: String::new(),
+            status,
+        };
+        for event in [
+            TaskEvent::Signal {
+                ts_ns: 1,
+                tgid: 7,
+                tid: 7,
+                info,
+            },
+            exited(9, None),
+            exited(8, Some(libc::SIGSEGV | 0x80)),
+            exited(7, Some(3 << 8)),
+        ] {
+            sink.task(&event, &tasks).unwrap();
+        }
+        assert_eq!(
+            String::from_utf8(sink.out).unwrap(),
+            "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=8, si_uid=0, \
+             si_status=3, si_utime=0, si_stime=0} ---\n\
+             +++ killed by SIGSEGV (core dumped) +++\n\
+             +++ exited with 3 +++\n"
+        );
+    }
+
     #[test]
     fn pid_prefix_once_there_are_two_tasks() {
         let mut pipeline = crate::pipeline::Pipeline::new(Default::default(), vec![]);
