@@ -87,7 +87,7 @@ fn record_standard(
 
 fn live_exports(mode: &str) {
     let (files, _, text, out) = record_standard(mode, mode);
-    let syscalls = text.lines().filter(|l| !l.starts_with("tracer:")).count() as u64;
+    let syscalls = text.lines().filter(|l| is_syscall_line(l)).count() as u64;
     let (pid, thread, child): (String, String, String) = (
         printed(&out.stdout, "pid"),
         printed(&out.stdout, "thread_tid"),

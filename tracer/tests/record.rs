@@ -27,7 +27,7 @@ struct Line {
 
 fn lines(text: &str) -> Vec<Line> {
     text.lines()
-        .filter(|l| !l.starts_with("tracer:"))
+        .filter(|l| is_syscall_line(l))
         .map(|l| {
             let (pid, rest) = match l.strip_prefix("[pid ") {
                 Some(rest) => {
@@ -185,6 +185,11 @@ fn filter_and_exit_status(mode: &str) {
     assert_eq!(names.iter().filter(|n| *n == "getuid").count(), 50);
     assert_eq!(names.iter().filter(|n| *n == "getgid").count(), 25);
     assert_eq!(names.len(), 75, "only the selected syscalls: {names:?}");
+    // strace's `+++` lines are not syscalls: `-e` keeps them (#16). The
+    // workload's thread and process end with 0, its child with 3.
+    let ends = |what: &str| text.lines().filter(|l| l.ends_with(what)).count();
+    assert_eq!(ends("+++ exited with 0 +++"), 2, "{text}");
+    assert_eq!(ends("+++ exited with 3 +++"), 1, "{text}");
 
     // Exit status of launch mode is the command's.
     let out = run(&[

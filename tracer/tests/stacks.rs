@@ -10,7 +10,7 @@ use std::{
     process::Command,
 };
 
-use common::{run, scratch};
+use common::{is_syscall_line, run, scratch};
 
 /// `lab/stacks/NAME` built with frame pointers into the scratch directory,
 /// as `NAME-TEST` (tests run in parallel; one deletes its binary).
@@ -107,7 +107,7 @@ fn c_call_chain_is_named_in_order() {
         "{names:?}\n{text}"
     );
     // Only the syscalls -e selects have stacks.
-    assert_eq!(text.lines().filter(|l| !l.starts_with(" > ")).count(), 2);
+    assert_eq!(text.lines().filter(|l| is_syscall_line(l)).count(), 2);
 }
 
 #[test]

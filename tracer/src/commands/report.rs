@@ -157,7 +157,8 @@ impl Narrow {
 }
 
 /// Hands on to `inner` only what `narrow` keeps. Task events pass for the
-/// threads kept whatever their time, so names stay known.
+/// threads kept whatever their time, so names stay known; the lines they
+/// make are narrowed like syscalls (see [`Narrowed::task`]).
 struct Narrowed {
     inner: Box<dyn Sink>,
     narrow: Narrow,
@@ -173,10 +174,27 @@ impl Sink for Narrowed {
     }
 
     fn task(&mut self, event: &TaskEvent, tasks: &Tasks) -> io::Result<()> {
-        if self.narrow.thread(event.tid()) {
-            self.inner.task(event, tasks)?;
+        let n = &self.narrow;
+        if !n.thread(event.tid()) {
+            return Ok(());
         }
-        Ok(())
+        // The lines about tasks (strace's `---` and `+++`) show inside the
+        // window, and belong to no request; an exit outside them still
+        // passes, without its status (no line), for what sinks forget.
+        let shown = n.time(event.ts_ns()) && n.request.is_none();
+        match event {
+            TaskEvent::Signal { .. } if !shown => Ok(()),
+            TaskEvent::Exited {
+                status: Some(_), ..
+            } if !shown => {
+                let mut quiet = event.clone();
+                if let TaskEvent::Exited { status, .. } = &mut quiet {
+                    *status = None;
+                }
+                self.inner.task(&quiet, tasks)
+            }
+            _ => self.inner.task(event, tasks),
+        }
     }
 
     fn anomaly(&mut self, anomaly: &Anomaly, tasks: &Tasks) -> io::Result<()> {

@@ -61,3 +61,22 @@ where
         .parse()
         .unwrap()
 }
+
+/// Whether a line of tracer's text output is a syscall's: not one of
+/// tracer's own messages (`tracer: ...`), a stack frame (` > ...`), or a
+/// line about a task (strace's `--- SIGCHLD {...} ---` and `+++ exited
+/// with 0 +++`), after the `[pid N] ` prefix and a `-t` time, if any.
+pub fn is_syscall_line(line: &str) -> bool {
+    if line.starts_with("tracer:") || line.starts_with(" > ") {
+        return false;
+    }
+    let rest = match line.strip_prefix("[pid ") {
+        Some(rest) => rest.split_once("] ").map_or(rest, |(_, r)| r),
+        None => line,
+    };
+    let rest = match rest.split_once(' ') {
+        Some((time, r)) if time.starts_with(|c: char| c.is_ascii_digit()) => r,
+        _ => rest,
+    };
+    !rest.starts_with("+++ ") && !rest.starts_with("--- ")
+}
