@@ -296,6 +296,7 @@ fn compare_args(
         run: args.run.clone(),
         keep_failures: 0,
         trace_failures,
+        live: Default::default(),
         command: args.command.clone(),
     }
 }

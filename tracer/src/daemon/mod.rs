@@ -14,7 +14,7 @@ mod clients;
 mod collector;
 mod dump;
 mod ending;
-mod host;
+pub(crate) mod host;
 mod registry;
 mod ring;
 mod socket;

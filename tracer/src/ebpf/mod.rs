@@ -466,6 +466,20 @@ impl EbpfSource {
         self.stats.available = false;
     }
 
+    /// Cumulative (run time ns, run count) of the fork/exec/exit programs
+    /// alone, as the kernel counts them while run-time statistics are on
+    /// (`aya::sys::enable_stats`): what watching processes' lives costs,
+    /// without the syscall programs.
+    pub fn task_program_totals(&self) -> Option<(u64, u64)> {
+        let (mut time, mut count) = (0, 0);
+        for name in [names::SCHED_FORK, names::SCHED_EXIT, names::SCHED_EXEC] {
+            let info = self.ebpf.program(name)?.info().ok()?;
+            time += info.run_time().as_nanos() as u64;
+            count += info.run_count();
+        }
+        Some((time, count))
+    }
+
     /// The programs' average run time per run, measured in the sampling
     /// windows (over every task they ran for); and the rate of runs per
     /// second over the machine in those windows.

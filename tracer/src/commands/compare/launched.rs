@@ -1,4 +1,4 @@
-//! `tracer compare`: does the failure vanish under observation?
+//! `tracer compare -- CMD`: does the failure vanish under observation?
 //!
 //! Runs a command N times untraced and under each tracing mode, interleaved
 //! in a random order so drift in the machine hits every mode alike, and
@@ -29,115 +29,17 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail};
-use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use regex::bytes::Regex;
-use serde::Serialize;
 
-use super::run_mode::{Recorder, RunMode};
-use crate::{
-    exit::Exit,
-    stats::{self, Z95},
+use super::{
+    CompareArgs,
+    fail_on::{FailOn, Kind},
+    report::{CompareJson, ModeCounts, Unit, modes_json, print_table, verdict},
 };
-
-/// How each run is judged and driven: the options compare and amplify
-/// share.
-#[derive(Clone, Debug, Args)]
-pub struct RunOptions {
-    /// What makes a run a failure: exit (non-zero exit status), signal
-    /// (death by a signal), output=REGEX (stdout or stderr matches).
-    /// Repeatable; default: exit and signal.
-    #[arg(long = "fail-on", value_name = "COND")]
-    pub fail_on: Vec<String>,
-    /// Seconds before a run counts as hung (a failure of its own kind):
-    /// more than 0, at most a year.
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = super::options::parse_seconds)]
-    pub timeout: Duration,
-    /// Runs at once (1 to 1024). More than 1 changes the timing of what is
-    /// measured.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1024))]
-    pub jobs: u64,
-    /// Print the result as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct CompareArgs {
-    /// Runs per mode (1 to 1000000).
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
-    pub runs: u64,
-    /// Modes to compare, each once: none (untraced), ebpf, ptrace
-    /// (recorded), delay:SET=DURATION (SET's syscalls delayed: read,
-    /// openat+read, %file; DURATION with ns, us, ms or s),
-    /// ebpf+delay:SET=DURATION (recorded while delayed).
-    #[arg(long, value_delimiter = ',', default_value = "none,ebpf,ptrace",
-          value_parser = super::run_mode::parse_arg)]
-    pub modes: Vec<String>,
-    #[command(flatten)]
-    pub run: RunOptions,
-    /// Failing runs per mode whose stdout/stderr are kept.
-    #[arg(long, default_value_t = 3)]
-    pub keep_failures: usize,
-    /// Keep the full recording (`record -w`) of every failing eBPF run, and
-    /// of one passing run to compare with, in DIR (created 0700; an
-    /// existing one must be ours and writable by nobody else): open them
-    /// with `tracer report`.
-    #[arg(long, value_name = "DIR")]
-    pub trace_failures: Option<PathBuf>,
-    /// The command to run.
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
-    pub command: Vec<String>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-enum Kind {
-    Exit,
-    Signal,
-    Output,
-    Timeout,
-}
-
-/// What decides that a run failed.
-struct FailOn {
-    exit: bool,
-    signal: bool,
-    output: Vec<Regex>,
-}
-
-impl FailOn {
-    fn parse(conditions: &[String]) -> Result<Self> {
-        if conditions.is_empty() {
-            return Ok(Self {
-                exit: true,
-                signal: true,
-                output: vec![],
-            });
-        }
-        let mut fail = Self {
-            exit: false,
-            signal: false,
-            output: vec![],
-        };
-        for c in conditions {
-            match c.as_str() {
-                "exit" => fail.exit = true,
-                "signal" => fail.signal = true,
-                other => match other.strip_prefix("output=") {
-                    Some(re) => fail.output.push(
-                        Regex::new(re)
-                            .with_context(|| format!("invalid --fail-on regex {re:?}"))?,
-                    ),
-                    None => {
-                        bail!("invalid --fail-on '{other}': expected exit, signal or output=REGEX")
-                    }
-                },
-            }
-        }
-        Ok(fail)
-    }
-}
+use crate::{
+    commands::run_mode::{Recorder, RunMode},
+    exit::Exit,
+};
 
 /// One finished run.
 struct Run {
@@ -168,36 +70,6 @@ impl ModeTally {
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct ModeJson {
-    pub mode: String,
-    pub runs: u64,
-    pub failures: u64,
-    failures_by_kind: BTreeMap<Kind, u64>,
-    pub failure_rate: f64,
-    pub ci95: [f64; 2],
-    median_wall_s: Option<f64>,
-    p90_wall_s: Option<f64>,
-    slowdown: Option<f64>,
-    observer_ns_per_syscall: Option<f64>,
-    pub p_value: Option<f64>,
-    significant: bool,
-    kept_outputs: Vec<PathBuf>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub failure_recordings: Vec<PathBuf>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pass_recording: Option<PathBuf>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct CompareJson {
-    command: Vec<String>,
-    runs_per_mode: u64,
-    pub interrupted: bool,
-    pub modes: Vec<ModeJson>,
-    verdict: String,
-}
-
 pub fn run(args: CompareArgs) -> Result<Exit> {
     let result = execute(&args)?;
     if args.run.json {
@@ -215,11 +87,11 @@ pub fn execute(args: &CompareArgs) -> Result<CompareJson> {
     let modes = args.modes.clone();
     for (i, m) in modes.iter().enumerate() {
         if modes[..i].contains(m) {
-            super::options::usage_error(format!("--modes names '{m}' twice"));
+            crate::commands::options::usage_error(format!("--modes names '{m}' twice"));
         }
         let delay = m.parse::<RunMode>()?.delay_duration();
         if delay >= args.run.timeout {
-            super::options::usage_error(format!(
+            crate::commands::options::usage_error(format!(
                 "mode '{m}' delays syscalls by {} s, not less than --timeout {} s",
                 delay.as_secs_f64(),
                 args.run.timeout.as_secs_f64()
@@ -638,252 +510,39 @@ fn summarise(
     tallies: &[ModeTally],
     interrupted: bool,
 ) -> CompareJson {
-    let base = modes.iter().position(|m| m == "none");
-    let base_median = base.and_then(|b| stats::median(&mut tallies[b].wall.clone()));
-    let mut out = Vec::new();
-    for (mode, t) in modes.iter().zip(tallies) {
-        let failures = t.failed();
-        let (lo, hi) = stats::wilson_interval(failures, t.runs, Z95);
-        let median = stats::median(&mut t.wall.clone());
-        let p_value = match base {
-            Some(b) if mode != "none" && tallies[b].runs > 0 && t.runs > 0 => {
-                let bf = tallies[b].failed();
-                Some(stats::fisher_exact_two_sided(
-                    failures,
-                    t.runs - failures,
-                    bf,
-                    tallies[b].runs - bf,
-                ))
-            }
-            _ => None,
-        };
-        out.push(ModeJson {
+    let counts: Vec<ModeCounts> = modes
+        .iter()
+        .zip(tallies)
+        .map(|(mode, t)| ModeCounts {
             mode: mode.clone(),
             runs: t.runs,
-            failures,
-            failures_by_kind: t.failures.clone(),
-            failure_rate: if t.runs == 0 {
-                0.0
-            } else {
-                failures as f64 / t.runs as f64
-            },
-            ci95: [lo, hi],
-            median_wall_s: median,
-            p90_wall_s: stats::percentile(&mut t.wall.clone(), 90.0),
-            slowdown: median.zip(base_median).map(|(m, b)| m / b),
-            observer_ns_per_syscall: stats::median(&mut t.observer.clone()),
-            p_value,
-            significant: p_value.is_some_and(|p| p < 0.05),
-            kept_outputs: t.kept.clone(),
-            failure_recordings: t.failure_recordings.clone(),
-            pass_recording: t.pass_recording.clone(),
-        });
+            failures: t.failures.clone(),
+            wall: t.wall.clone(),
+            observer: t.observer.clone(),
+            windows: None,
+            unit: Unit::Runs,
+        })
+        .collect();
+    let mut out = modes_json(&counts);
+    for (m, t) in out.iter_mut().zip(tallies) {
+        m.kept_outputs = t.kept.clone();
+        m.failure_recordings = t.failure_recordings.clone();
+        m.pass_recording = t.pass_recording.clone();
     }
     let verdict = verdict(&out);
     CompareJson {
         command: args.command.clone(),
-        runs_per_mode: args.runs,
+        runs_per_mode: Some(args.runs),
         interrupted,
         modes: out,
         verdict,
+        live: None,
     }
-}
-
-fn pct(x: f64) -> String {
-    format!("{:.1}%", x * 100.0)
-}
-
-/// A plain-words reading of the numbers: for each traced mode, whether
-/// the failure rate moved, which way, and whether the runs can tell.
-fn verdict(modes: &[ModeJson]) -> String {
-    let describe = |m: &ModeJson| {
-        format!(
-            "{} [{}–{}]",
-            pct(m.failure_rate),
-            pct(m.ci95[0]),
-            pct(m.ci95[1])
-        )
-    };
-    let tally = |m: &ModeJson| {
-        format!(
-            "{} failed {}/{} runs ({})",
-            m.mode,
-            m.failures,
-            m.runs,
-            describe(m)
-        )
-    };
-    let Some(base) = modes.iter().find(|m| m.mode == "none") else {
-        let each: Vec<_> = modes.iter().map(tally).collect();
-        return format!(
-            "{}; no untraced baseline (add mode none) to compare against",
-            each.join("; ")
-        );
-    };
-    if base.runs == 0 {
-        return "no untraced run finished: nothing to compare against".into();
-    }
-    let traced: Vec<&ModeJson> = modes.iter().filter(|m| m.mode != "none").collect();
-    if traced.is_empty() {
-        return format!(
-            "untraced only: {}/{} runs failed ({}); add ebpf or ptrace to --modes to see whether watching changes that",
-            base.failures,
-            base.runs,
-            describe(base)
-        );
-    }
-    if modes.iter().all(|m| m.failures == 0 && m.runs > 0) {
-        return format!(
-            "no failure in any mode ({} runs each; the untraced rate is below {} with 95% confidence)",
-            base.runs,
-            pct(stats::rule_of_three(base.runs))
-        );
-    }
-    let mut parts = Vec::new();
-    for m in traced {
-        if m.runs == 0 {
-            parts.push(format!("no run under {} finished", m.mode));
-            continue;
-        }
-        let p = m.p_value.unwrap_or(1.0);
-        let versus = format!("{} vs {} untraced", describe(m), describe(base));
-        let more_runs = || {
-            stats::runs_needed(base.failure_rate, m.failure_rate, 0.05, 0.8)
-                .filter(|&n| n > base.runs.min(m.runs))
-                .map(|n| format!(": about {n} runs per mode would be needed"))
-                .unwrap_or_default()
-        };
-        let text = if m.significant && m.failure_rate < base.failure_rate {
-            format!(
-                "failure rate under {} {versus}, p={p:.4}: the failure is timing-sensitive and watching with {} hides it",
-                m.mode, m.mode
-            )
-        } else if m.significant && base.failures == 0 {
-            format!(
-                "failure rate under {} {versus}, p={p:.4}: the failure appears only under watching with {}",
-                m.mode, m.mode
-            )
-        } else if m.significant {
-            format!(
-                "failure rate under {} {versus}, p={p:.4}: watching with {} makes it fail more often",
-                m.mode, m.mode
-            )
-        } else if m.failures == 0 && base.failures == 0 {
-            format!("neither {} nor untraced runs failed", m.mode)
-        } else if base.failures == 0 {
-            format!(
-                "failed only under {} ({versus}, p={p:.2}), too rarely to be sure watching causes it{}",
-                m.mode,
-                more_runs()
-            )
-        } else if m.failures == 0 {
-            format!(
-                "never failed under {} ({versus}, p={p:.2}), but too few runs to be sure watching hides it{}",
-                m.mode,
-                more_runs()
-            )
-        } else {
-            let needed = more_runs();
-            match needed.is_empty() || m.failure_rate == base.failure_rate {
-                true => format!("{} keeps it ({versus}, p={p:.2})", m.mode),
-                false => format!(
-                    "{} keeps it ({versus}, p={p:.2}); too few runs to tell a difference this size{needed}",
-                    m.mode
-                ),
-            }
-        };
-        parts.push(text);
-    }
-    parts.join("; ")
-}
-
-fn print_table(result: &CompareJson) {
-    let w = result
-        .modes
-        .iter()
-        .map(|m| m.mode.len())
-        .max()
-        .unwrap_or(0)
-        .max(7);
-    println!(
-        "{:<w$} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
-        "mode",
-        "runs",
-        "failed",
-        "rate",
-        "95% CI",
-        "median s",
-        "p90 s",
-        "slowdown",
-        "observer/sc",
-        "p"
-    );
-    for m in &result.modes {
-        let opt =
-            |x: Option<f64>, prec: usize| x.map_or("-".to_string(), |v| format!("{v:.prec$}"));
-        println!(
-            "{:<w$} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
-            m.mode,
-            m.runs,
-            m.failures,
-            pct(m.failure_rate),
-            format!("[{}–{}]", pct(m.ci95[0]), pct(m.ci95[1])),
-            opt(m.median_wall_s, 4),
-            opt(m.p90_wall_s, 4),
-            m.slowdown.map_or("-".into(), |s| format!("{s:.2}x")),
-            m.observer_ns_per_syscall
-                .map_or("-".into(), |o| format!("{o:.0} ns")),
-            opt(m.p_value, 4),
-        );
-    }
-    for m in &result.modes {
-        if !m.failures_by_kind.is_empty() {
-            let kinds: Vec<_> = m
-                .failures_by_kind
-                .iter()
-                .map(|(k, n)| format!("{k:?}: {n}").to_lowercase())
-                .collect();
-            println!("{} failures by kind: {}", m.mode, kinds.join(", "));
-        }
-        for kept in &m.kept_outputs {
-            println!(
-                "{} failing run output: {}.stdout / .stderr",
-                m.mode,
-                kept.display()
-            );
-        }
-        if let Some(first) = m.failure_recordings.first() {
-            println!(
-                "{} failing run recordings: {} in {} (open one: tracer report {})",
-                m.mode,
-                m.failure_recordings.len(),
-                first.parent().unwrap_or(Path::new(".")).display(),
-                first.display()
-            );
-        }
-        if let Some(pass) = &m.pass_recording {
-            println!("{} passing run recording: {}", m.mode, pass.display());
-        }
-    }
-    if result.interrupted {
-        println!("(interrupted: these are the runs gathered so far)");
-    }
-    println!("verdict: {}", result.verdict);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fail_on_parsing() {
-        let f = FailOn::parse(&[]).unwrap();
-        assert!(f.exit && f.signal && f.output.is_empty());
-        let f = FailOn::parse(&["output=KeyError".into()]).unwrap();
-        assert!(!f.exit && !f.signal && f.output.len() == 1);
-        assert!(FailOn::parse(&["exitt".into()]).is_err());
-        assert!(FailOn::parse(&["output=(".into()]).is_err());
-    }
 
     #[test]
     fn reads_the_command_time() {
@@ -897,82 +556,5 @@ mod tests {
     fn strips_only_tracer_lines() {
         let s = b"tracer: Process 1 attached\nKeyError: 3\ntracer: LOST 2 events\n";
         assert_eq!(strip_tracer_lines(s), b"KeyError: 3\n");
-    }
-
-    fn mode(name: &str, runs: u64, failures: u64, p: Option<f64>) -> ModeJson {
-        let (lo, hi) = stats::wilson_interval(failures, runs, Z95);
-        ModeJson {
-            mode: name.into(),
-            runs,
-            failures,
-            failures_by_kind: BTreeMap::new(),
-            failure_rate: failures as f64 / runs as f64,
-            ci95: [lo, hi],
-            median_wall_s: None,
-            p90_wall_s: None,
-            slowdown: None,
-            observer_ns_per_syscall: None,
-            p_value: p,
-            significant: p.is_some_and(|p| p < 0.05),
-            kept_outputs: vec![],
-            failure_recordings: vec![],
-            pass_recording: None,
-        }
-    }
-
-    #[test]
-    fn verdicts() {
-        let none = mode("none", 300, 6, None);
-        let ptrace = mode("ptrace", 300, 0, Some(0.0305));
-        let v = verdict(&[none, ptrace]);
-        assert!(v.contains("timing-sensitive"), "{v}");
-        assert!(
-            v.contains("ptrace 0.0% [0.0%–1.3%] vs 2.0% [0.9%–4.3%]"),
-            "{v}"
-        );
-
-        let none = mode("none", 20, 2, None);
-        let ebpf = mode("ebpf", 20, 1, Some(1.0));
-        let v = verdict(&[none, ebpf]);
-        assert!(v.contains("too few runs"), "{v}");
-
-        let v = verdict(&[mode("none", 10, 0, None), mode("ebpf", 10, 0, Some(1.0))]);
-        assert!(v.starts_with("no failure in any mode"), "{v}");
-    }
-
-    /// What used to read "ebpf keeps it (100% vs 0% untraced)": the
-    /// failure appears only under watching, and the verdict says so.
-    #[test]
-    fn verdict_says_which_way_it_moved() {
-        let v = verdict(&[mode("none", 2, 0, None), mode("ebpf", 2, 2, Some(0.33))]);
-        assert!(v.starts_with("failed only under ebpf (100.0%"), "{v}");
-        assert!(!v.contains("keeps it"), "{v}");
-        let v = verdict(&[mode("none", 30, 30, None), mode("ebpf", 30, 0, Some(1e-17))]);
-        assert!(v.contains("watching with ebpf hides it"), "{v}");
-        let v = verdict(&[mode("none", 30, 0, None), mode("ebpf", 30, 30, Some(1e-17))]);
-        assert!(v.contains("appears only under watching with ebpf"), "{v}");
-        let v = verdict(&[mode("none", 3, 2, None), mode("ptrace", 3, 0, Some(0.4))]);
-        assert!(v.starts_with("never failed under ptrace"), "{v}");
-        let v = verdict(&[
-            mode("none", 5, 0, None),
-            mode("ebpf", 5, 0, Some(1.0)),
-            mode("ptrace", 5, 5, Some(0.008)),
-        ]);
-        assert!(
-            v.starts_with("neither ebpf nor untraced runs failed; "),
-            "{v}"
-        );
-    }
-
-    #[test]
-    fn verdict_is_never_empty() {
-        let v = verdict(&[mode("none", 4, 1, None)]);
-        assert!(
-            v.starts_with("untraced only: 1/4 runs failed (25.0%"),
-            "{v}"
-        );
-        let v = verdict(&[mode("ebpf", 4, 1, Some(1.0))]);
-        assert!(v.starts_with("ebpf failed 1/4 runs"), "{v}");
-        assert!(v.contains("no untraced baseline"), "{v}");
     }
 }

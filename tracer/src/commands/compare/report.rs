@@ -1,0 +1,405 @@
+//! The result of a compare, launched or live: one schema (`--json`), one
+//! table, one verdict in words. Per mode: the failure proportion with its
+//! Wilson interval, Fisher's exact test against the untraced mode, how
+//! long runs took and what watching cost; a live compare adds its windows
+//! (`live`), and says per mode in which unit it counted (`unit`).
+
+use std::{
+    collections::BTreeMap,
+    path::{Path, PathBuf},
+};
+
+use serde::Serialize;
+
+use super::fail_on::Kind;
+use crate::stats;
+
+/// What a mode's failures are counted against: runs (a launched run, or a
+/// process of a live target that ended), so the rate is a proportion. A
+/// criterion counted per unit of time (failures per hour, for a log) is
+/// the other kind a live compare can have: see `windows::Criterion`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    Runs,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ModeJson {
+    pub mode: String,
+    /// What `runs` counts.
+    pub unit: Unit,
+    /// Live compare: the windows this mode was in force.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub windows: Option<u64>,
+    pub runs: u64,
+    pub failures: u64,
+    pub failures_by_kind: BTreeMap<Kind, u64>,
+    pub failure_rate: f64,
+    pub ci95: [f64; 2],
+    pub median_wall_s: Option<f64>,
+    pub p90_wall_s: Option<f64>,
+    pub slowdown: Option<f64>,
+    pub observer_ns_per_syscall: Option<f64>,
+    pub p_value: Option<f64>,
+    pub significant: bool,
+    pub kept_outputs: Vec<PathBuf>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failure_recordings: Vec<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pass_recording: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CompareJson {
+    /// The launched command (empty for a live compare).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub command: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runs_per_mode: Option<u64>,
+    pub interrupted: bool,
+    pub modes: Vec<ModeJson>,
+    pub verdict: String,
+    /// A live compare's target, windows and costs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live: Option<super::live_report::LiveJson>,
+}
+
+/// What one mode gathered, launched or live.
+pub struct ModeCounts {
+    pub mode: String,
+    pub runs: u64,
+    pub failures: BTreeMap<Kind, u64>,
+    /// Each run's duration, in seconds.
+    pub wall: Vec<f64>,
+    /// The recorder's cost per syscall, one value per recorded run or window.
+    pub observer: Vec<f64>,
+    pub windows: Option<u64>,
+    pub unit: Unit,
+}
+
+impl ModeCounts {
+    pub fn failed(&self) -> u64 {
+        self.failures.values().sum()
+    }
+}
+
+/// The per-mode rows: rates and intervals, and each traced mode against
+/// the untraced one (`none`), when there is one.
+pub fn modes_json(counts: &[ModeCounts]) -> Vec<ModeJson> {
+    let base = counts.iter().find(|c| c.mode == "none");
+    let base_median = base.and_then(|b| stats::median(&mut b.wall.clone()));
+    counts
+        .iter()
+        .map(|t| {
+            let failures = t.failed();
+            let (lo, hi) = stats::wilson_interval(failures, t.runs, stats::Z95);
+            let median = stats::median(&mut t.wall.clone());
+            let p_value = match base {
+                Some(b) if t.mode != "none" && b.runs > 0 && t.runs > 0 => {
+                    let bf = b.failed();
+                    Some(stats::fisher_exact_two_sided(
+                        failures,
+                        t.runs - failures,
+                        bf,
+                        b.runs - bf,
+                    ))
+                }
+                _ => None,
+            };
+            ModeJson {
+                mode: t.mode.clone(),
+                unit: t.unit,
+                windows: t.windows,
+                runs: t.runs,
+                failures,
+                failures_by_kind: t.failures.clone(),
+                failure_rate: if t.runs == 0 {
+                    0.0
+                } else {
+                    failures as f64 / t.runs as f64
+                },
+                ci95: [lo, hi],
+                median_wall_s: median,
+                p90_wall_s: stats::percentile(&mut t.wall.clone(), 90.0),
+                slowdown: median.zip(base_median).map(|(m, b)| m / b),
+                observer_ns_per_syscall: stats::median(&mut t.observer.clone()),
+                p_value,
+                significant: p_value.is_some_and(|p| p < 0.05),
+                kept_outputs: vec![],
+                failure_recordings: vec![],
+                pass_recording: None,
+            }
+        })
+        .collect()
+}
+
+pub fn pct(x: f64) -> String {
+    format!("{:.1}%", x * 100.0)
+}
+
+/// A plain-words reading of the numbers: for each traced mode, whether
+/// the failure rate moved, which way, and whether the runs can tell.
+pub fn verdict(modes: &[ModeJson]) -> String {
+    let describe = |m: &ModeJson| {
+        format!(
+            "{} [{}–{}]",
+            pct(m.failure_rate),
+            pct(m.ci95[0]),
+            pct(m.ci95[1])
+        )
+    };
+    let tally = |m: &ModeJson| {
+        format!(
+            "{} failed {}/{} runs ({})",
+            m.mode,
+            m.failures,
+            m.runs,
+            describe(m)
+        )
+    };
+    let Some(base) = modes.iter().find(|m| m.mode == "none") else {
+        let each: Vec<_> = modes.iter().map(tally).collect();
+        return format!(
+            "{}; no untraced baseline (add mode none) to compare against",
+            each.join("; ")
+        );
+    };
+    if base.runs == 0 {
+        return "no untraced run finished: nothing to compare against".into();
+    }
+    let traced: Vec<&ModeJson> = modes.iter().filter(|m| m.mode != "none").collect();
+    if traced.is_empty() {
+        return format!(
+            "untraced only: {}/{} runs failed ({}); add ebpf or ptrace to --modes to see whether watching changes that",
+            base.failures,
+            base.runs,
+            describe(base)
+        );
+    }
+    if modes.iter().all(|m| m.failures == 0 && m.runs > 0) {
+        return format!(
+            "no failure in any mode ({} runs each; the untraced rate is below {} with 95% confidence)",
+            base.runs,
+            pct(stats::rule_of_three(base.runs))
+        );
+    }
+    let mut parts = Vec::new();
+    for m in traced {
+        if m.runs == 0 {
+            parts.push(format!("no run under {} finished", m.mode));
+            continue;
+        }
+        let p = m.p_value.unwrap_or(1.0);
+        let versus = format!("{} vs {} untraced", describe(m), describe(base));
+        let more_runs = || {
+            stats::runs_needed(base.failure_rate, m.failure_rate, 0.05, 0.8)
+                .filter(|&n| n > base.runs.min(m.runs))
+                .map(|n| format!(": about {n} runs per mode would be needed"))
+                .unwrap_or_default()
+        };
+        let text = if m.significant && m.failure_rate < base.failure_rate {
+            format!(
+                "failure rate under {} {versus}, p={p:.4}: the failure is timing-sensitive and watching with {} hides it",
+                m.mode, m.mode
+            )
+        } else if m.significant && base.failures == 0 {
+            format!(
+                "failure rate under {} {versus}, p={p:.4}: the failure appears only under watching with {}",
+                m.mode, m.mode
+            )
+        } else if m.significant {
+            format!(
+                "failure rate under {} {versus}, p={p:.4}: watching with {} makes it fail more often",
+                m.mode, m.mode
+            )
+        } else if m.failures == 0 && base.failures == 0 {
+            format!("neither {} nor untraced runs failed", m.mode)
+        } else if base.failures == 0 {
+            format!(
+                "failed only under {} ({versus}, p={p:.2}), too rarely to be sure watching causes it{}",
+                m.mode,
+                more_runs()
+            )
+        } else if m.failures == 0 {
+            format!(
+                "never failed under {} ({versus}, p={p:.2}), but too few runs to be sure watching hides it{}",
+                m.mode,
+                more_runs()
+            )
+        } else {
+            let needed = more_runs();
+            match needed.is_empty() || m.failure_rate == base.failure_rate {
+                true => format!("{} keeps it ({versus}, p={p:.2})", m.mode),
+                false => format!(
+                    "{} keeps it ({versus}, p={p:.2}); too few runs to tell a difference this size{needed}",
+                    m.mode
+                ),
+            }
+        };
+        parts.push(text);
+    }
+    parts.join("; ")
+}
+
+pub fn print_table(result: &CompareJson) {
+    let w = result
+        .modes
+        .iter()
+        .map(|m| m.mode.len())
+        .max()
+        .unwrap_or(0)
+        .max(7);
+    println!(
+        "{:<w$} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
+        "mode",
+        "runs",
+        "failed",
+        "rate",
+        "95% CI",
+        "median s",
+        "p90 s",
+        "slowdown",
+        "observer/sc",
+        "p"
+    );
+    for m in &result.modes {
+        let opt =
+            |x: Option<f64>, prec: usize| x.map_or("-".to_string(), |v| format!("{v:.prec$}"));
+        println!(
+            "{:<w$} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
+            m.mode,
+            m.runs,
+            m.failures,
+            pct(m.failure_rate),
+            format!("[{}–{}]", pct(m.ci95[0]), pct(m.ci95[1])),
+            opt(m.median_wall_s, 4),
+            opt(m.p90_wall_s, 4),
+            m.slowdown.map_or("-".into(), |s| format!("{s:.2}x")),
+            m.observer_ns_per_syscall
+                .map_or("-".into(), |o| format!("{o:.0} ns")),
+            opt(m.p_value, 4),
+        );
+    }
+    for m in &result.modes {
+        if !m.failures_by_kind.is_empty() {
+            let kinds: Vec<_> = m
+                .failures_by_kind
+                .iter()
+                .map(|(k, n)| format!("{k:?}: {n}").to_lowercase())
+                .collect();
+            println!("{} failures by kind: {}", m.mode, kinds.join(", "));
+        }
+        for kept in &m.kept_outputs {
+            println!(
+                "{} failing run output: {}.stdout / .stderr",
+                m.mode,
+                kept.display()
+            );
+        }
+        if let Some(first) = m.failure_recordings.first() {
+            println!(
+                "{} failing run recordings: {} in {} (open one: tracer report {})",
+                m.mode,
+                m.failure_recordings.len(),
+                first.parent().unwrap_or(Path::new(".")).display(),
+                first.display()
+            );
+        }
+        if let Some(pass) = &m.pass_recording {
+            println!("{} passing run recording: {}", m.mode, pass.display());
+        }
+    }
+    if let Some(live) = &result.live {
+        super::live_report::print(live);
+    }
+    if result.interrupted {
+        println!("(interrupted: these are the runs gathered so far)");
+    }
+    println!("verdict: {}", result.verdict);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::{self, Z95};
+
+    fn mode(name: &str, runs: u64, failures: u64, p: Option<f64>) -> ModeJson {
+        let (lo, hi) = stats::wilson_interval(failures, runs, Z95);
+        ModeJson {
+            mode: name.into(),
+            runs,
+            failures,
+            failures_by_kind: BTreeMap::new(),
+            failure_rate: failures as f64 / runs as f64,
+            ci95: [lo, hi],
+            median_wall_s: None,
+            p90_wall_s: None,
+            slowdown: None,
+            observer_ns_per_syscall: None,
+            p_value: p,
+            significant: p.is_some_and(|p| p < 0.05),
+            kept_outputs: vec![],
+            failure_recordings: vec![],
+            pass_recording: None,
+            unit: Unit::Runs,
+            windows: None,
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        let none = mode("none", 300, 6, None);
+        let ptrace = mode("ptrace", 300, 0, Some(0.0305));
+        let v = verdict(&[none, ptrace]);
+        assert!(v.contains("timing-sensitive"), "{v}");
+        assert!(
+            v.contains("ptrace 0.0% [0.0%–1.3%] vs 2.0% [0.9%–4.3%]"),
+            "{v}"
+        );
+
+        let none = mode("none", 20, 2, None);
+        let ebpf = mode("ebpf", 20, 1, Some(1.0));
+        let v = verdict(&[none, ebpf]);
+        assert!(v.contains("too few runs"), "{v}");
+
+        let v = verdict(&[mode("none", 10, 0, None), mode("ebpf", 10, 0, Some(1.0))]);
+        assert!(v.starts_with("no failure in any mode"), "{v}");
+    }
+
+    /// What used to read "ebpf keeps it (100% vs 0% untraced)": the
+    /// failure appears only under watching, and the verdict says so.
+    #[test]
+    fn verdict_says_which_way_it_moved() {
+        let v = verdict(&[mode("none", 2, 0, None), mode("ebpf", 2, 2, Some(0.33))]);
+        assert!(v.starts_with("failed only under ebpf (100.0%"), "{v}");
+        assert!(!v.contains("keeps it"), "{v}");
+        let v = verdict(&[mode("none", 30, 30, None), mode("ebpf", 30, 0, Some(1e-17))]);
+        assert!(v.contains("watching with ebpf hides it"), "{v}");
+        let v = verdict(&[mode("none", 30, 0, None), mode("ebpf", 30, 30, Some(1e-17))]);
+        assert!(v.contains("appears only under watching with ebpf"), "{v}");
+        let v = verdict(&[mode("none", 3, 2, None), mode("ptrace", 3, 0, Some(0.4))]);
+        assert!(v.starts_with("never failed under ptrace"), "{v}");
+        let v = verdict(&[
+            mode("none", 5, 0, None),
+            mode("ebpf", 5, 0, Some(1.0)),
+            mode("ptrace", 5, 5, Some(0.008)),
+        ]);
+        assert!(
+            v.starts_with("neither ebpf nor untraced runs failed; "),
+            "{v}"
+        );
+    }
+
+    #[test]
+    fn verdict_is_never_empty() {
+        let v = verdict(&[mode("none", 4, 1, None)]);
+        assert!(
+            v.starts_with("untraced only: 1/4 runs failed (25.0%"),
+            "{v}"
+        );
+        let v = verdict(&[mode("ebpf", 4, 1, Some(1.0))]);
+        assert!(v.starts_with("ebpf failed 1/4 runs"), "{v}");
+        assert!(v.contains("no untraced baseline"), "{v}");
+    }
+}
