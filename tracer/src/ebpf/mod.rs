@@ -215,6 +215,25 @@ impl EbpfSource {
         structs: bool,
         record: &SyscallFilter,
     ) -> Result<Self, EbpfError> {
+        Self::load_with(ring_bytes, capture_bytes, structs, record, true)
+    }
+
+    /// Loads the programs with only the fork/exec/exit ones attached: the
+    /// syscall programs are loaded but never attached (until
+    /// [`EbpfSource::set_syscall_probes`]), so no syscall on the machine
+    /// ever runs them, and the signal program is not attached at all. For
+    /// watching processes' lives alone (`compare -p`).
+    pub fn load_task_programs(ring_bytes: u32) -> Result<Self, EbpfError> {
+        Self::load_with(ring_bytes, 0, false, &SyscallFilter::all(), false)
+    }
+
+    fn load_with(
+        ring_bytes: u32,
+        capture_bytes: u32,
+        structs: bool,
+        record: &SyscallFilter,
+        syscall_probes: bool,
+    ) -> Result<Self, EbpfError> {
         if ring_bytes < 4096 || !ring_bytes.is_power_of_two() {
             return Err(EbpfError::BadRingSize(ring_bytes));
         }
@@ -283,8 +302,16 @@ impl EbpfSource {
         let exit: &mut RawTracePoint = program_mut(&mut ebpf, names::SYS_EXIT)?;
         exit.load()
             .map_err(|e| classify_program_error(names::SYS_EXIT, &e))?;
-        let syscall_links = Some(attach_syscall_programs(&mut ebpf)?);
-        attach_signal_program(&mut ebpf, &btf)?;
+        // The signal program records deliveries to traced tasks: what
+        // recording shows, not what watching processes' lives needs.
+        let syscall_links = match syscall_probes {
+            true => {
+                let links = attach_syscall_programs(&mut ebpf)?;
+                attach_signal_program(&mut ebpf, &btf)?;
+                Some(links)
+            }
+            false => None,
+        };
         // The syscall table and the `-e` set go in before any task is
         // traced.
         let mut specs: Array<_, CaptureSpec> =

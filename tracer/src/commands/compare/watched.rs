@@ -26,7 +26,6 @@ use crate::{
     ebpf::EbpfSource,
     event::{Event, TaskEvent},
     procfs,
-    syscalls::filter::SyscallFilter,
 };
 
 /// Ring for task records only: 4 MiB holds ~100k of them, more than any
@@ -119,11 +118,8 @@ impl Watched {
     /// Loads the task programs (the syscall programs detached), and puts
     /// the target's processes running now in the set.
     pub fn start(target: Target) -> Result<Self> {
-        let mut source = EbpfSource::load(RING_BYTES, 0, false, &SyscallFilter::all())
+        let mut source = EbpfSource::load_task_programs(RING_BYTES)
             .context("cannot load the fork/exec/exit programs")?;
-        source
-            .set_syscall_probes(false)
-            .context("cannot detach the syscall programs")?;
         // No sampling of its own: the compare measures the task programs
         // itself, and never while a recorder's programs run (statistics
         // cost every program two clock reads per run).
@@ -287,18 +283,20 @@ impl Watched {
                     tid,
                     group_dead,
                     ref comm,
+                    status,
                     ..
                 } => {
-                    self.forked.remove(&tid);
                     if !group_dead {
+                        // A thread: not a process of the table.
+                        self.forked.remove(&tid);
                         continue;
                     }
-                    let status = exit_status(&task);
                     let counted = self.counts(comm);
                     let Some(index) = self.index_of(tgid) else {
                         continue;
                     };
                     self.live.remove(&tgid);
+                    self.forked.remove(&tid);
                     let p = &mut self.procs[index];
                     p.end = Some((ts_ns, status));
                     // The name at exit decides (a child of a named
@@ -368,14 +366,6 @@ impl Watched {
             }
             (_, stats) => self.stats = stats,
         }
-    }
-}
-
-/// How a process ended, as the kernel said (`wait(2)` status).
-fn exit_status(event: &TaskEvent) -> Option<i32> {
-    match event {
-        TaskEvent::Exited { .. } => None,
-        _ => None,
     }
 }
 
