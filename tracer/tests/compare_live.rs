@@ -43,8 +43,14 @@ struct Service {
 
 impl Service {
     fn start(pause_ms: u32) -> Self {
+        Self::start_with("sh", pause_ms)
+    }
+
+    /// With the worker run by `shell` (a link to `sh` under a name of its
+    /// own, for `--comm`).
+    fn start_with(shell: &str, pause_ms: u32) -> Self {
         let mut child = Command::new(sibling("supervisor"))
-            .args(["--pause", &pause_ms.to_string(), "--", "sh", "-c", WORKER])
+            .args(["--pause", &pause_ms.to_string(), "--", shell, "-c", WORKER])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -157,17 +163,44 @@ fn kind(outcome: &str) -> Option<&'static str> {
     }
 }
 
-/// Compares for each mode against untraced, checks every window's counts
-/// against the supervisor's report, and that the service is as before.
-fn counts_match_the_supervisor(mode: &str) {
-    let service = Service::start(15);
+/// How a compare names the service.
+enum Named {
+    Pid,
+    Comm,
+    Cgroup,
+}
+
+/// Compares `mode` against untraced on the supervisor, named as `named`
+/// says; checks every window's counts against the supervisor's report,
+/// and that the service is as before.
+fn counts_match_the_supervisor(mode: &str, named: Named) {
+    // `--comm`: the workers run as a link to sh with a name of this test's.
+    let name = format!("lw{}{}", mode.len(), std::process::id() % 100_000);
+    let link = scratch(&name);
+    if matches!(named, Named::Comm) && !link.exists() {
+        std::os::unix::fs::symlink(std::fs::canonicalize("/bin/sh").unwrap(), &link).unwrap();
+    }
+    let service = match named {
+        Named::Comm => Service::start_with(link.to_str().unwrap(), 15),
+        _ => Service::start(15),
+    };
+    // `--cgroup`: the supervisor moved into a group of its own.
+    let group = matches!(named, Named::Cgroup).then(|| {
+        let group = ChildCgroup(cgroup2_mount().join(format!("tracer-live-{name}")));
+        std::fs::create_dir(&group.0).unwrap();
+        std::fs::write(group.0.join("cgroup.procs"), service.pid().to_string()).unwrap();
+        group
+    });
     let before = service.settled_state();
     assert!(!before.stopped, "{before:?}");
-    let pid = service.pid().to_string();
     let modes = format!("none,{mode}");
-    let out = compare(&[
-        "-p",
-        &pid,
+    let target: Vec<String> = match &group {
+        Some(group) => vec!["--cgroup".into(), group.0.display().to_string()],
+        None if matches!(named, Named::Comm) => vec!["--comm".into(), name.clone()],
+        None => vec!["-p".into(), service.pid().to_string()],
+    };
+    let mut args: Vec<&str> = target.iter().map(String::as_str).collect();
+    args.extend([
         "--modes",
         &modes,
         "--window",
@@ -176,6 +209,7 @@ fn counts_match_the_supervisor(mode: &str) {
         "2",
         "--json",
     ]);
+    let out = compare(&args);
     assert_eq!(out.status.code(), Some(0), "{mode}");
     // The runs of the last window ended by now: the compare took in its
     // records after closing it.
@@ -233,16 +267,34 @@ fn counts_match_the_supervisor(mode: &str) {
     }
     assert_eq!(json["live"]["lost_task_records"], 0);
     assert!(!json["verdict"].as_str().unwrap().is_empty());
+    // The service first: a group with processes cannot be removed.
+    drop(service);
+    drop(group);
 }
 
 #[test]
 fn ebpf_windows_count_what_the_supervisor_reports_and_leave_it_as_it_was() {
-    counts_match_the_supervisor("ebpf");
+    counts_match_the_supervisor("ebpf", Named::Pid);
 }
 
 #[test]
 fn ptrace_windows_count_what_the_supervisor_reports_and_leave_it_as_it_was() {
-    counts_match_the_supervisor("ptrace");
+    counts_match_the_supervisor("ptrace", Named::Pid);
+}
+
+/// `--comm`: the workers by name; the supervisor, their parent, is
+/// watched (and attached to) but not counted.
+#[test]
+fn workers_named_by_comm_are_counted_in_both_modes() {
+    counts_match_the_supervisor("ebpf", Named::Comm);
+    counts_match_the_supervisor("ptrace", Named::Comm);
+}
+
+/// `--cgroup`: the processes of a cgroup v2 group.
+#[test]
+fn a_cgroup_is_counted_in_both_modes() {
+    counts_match_the_supervisor("ebpf", Named::Cgroup);
+    counts_match_the_supervisor("ptrace", Named::Cgroup);
 }
 
 /// The fork/exec/exit tracepoint links of a process, and any other BPF

@@ -815,38 +815,6 @@ fn a_non_root_watch_sees_its_short_lived_processes_and_no_setuid_ones() {
     assert_eq!(stats["missed_unowned"], 0, "{stats}");
 }
 
-/// Where cgroup v2 is mounted here (`/sys/fs/cgroup/unified` on this
-/// machine's hybrid layout), read as the daemon does not: by hand.
-fn cgroup2_mount() -> PathBuf {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-    mountinfo
-        .lines()
-        .find_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            right
-                .starts_with("cgroup2 ")
-                .then(|| PathBuf::from(left.split(' ').nth(4).unwrap()))
-        })
-        .expect("cgroup v2 is mounted")
-}
-
-/// A cgroup v2 child group of the root, removed on drop.
-struct ChildCgroup(PathBuf);
-
-impl Drop for ChildCgroup {
-    fn drop(&mut self) {
-        // Its processes have been waited for; rmdir may still see one
-        // being torn down for a moment.
-        for _ in 0..50 {
-            if std::fs::remove_dir(&self.0).is_ok() {
-                return;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-        eprintln!("could not remove {}", self.0.display());
-    }
-}
-
 /// The bug found beside issue #11 item 12: on a hybrid cgroup layout
 /// (cgroup v2 at /sys/fs/cgroup/unified, v1 under a tmpfs at
 /// /sys/fs/cgroup) a `--cgroup` watch named a directory of the wrong

@@ -80,3 +80,35 @@ pub fn is_syscall_line(line: &str) -> bool {
     };
     !rest.starts_with("+++ ") && !rest.starts_with("--- ")
 }
+
+/// Where cgroup v2 is mounted here (`/sys/fs/cgroup/unified` on this
+/// machine's hybrid layout), read as the daemon does not: by hand.
+pub fn cgroup2_mount() -> PathBuf {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    mountinfo
+        .lines()
+        .find_map(|line| {
+            let (left, right) = line.split_once(" - ")?;
+            right
+                .starts_with("cgroup2 ")
+                .then(|| PathBuf::from(left.split(' ').nth(4).unwrap()))
+        })
+        .expect("cgroup v2 is mounted")
+}
+
+/// A cgroup v2 child group of the root, removed on drop.
+pub struct ChildCgroup(pub PathBuf);
+
+impl Drop for ChildCgroup {
+    fn drop(&mut self) {
+        // Its processes have been waited for; rmdir may still see one
+        // being torn down for a moment.
+        for _ in 0..50 {
+            if std::fs::remove_dir(&self.0).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        eprintln!("could not remove {}", self.0.display());
+    }
+}
