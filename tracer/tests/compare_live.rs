@@ -451,11 +451,11 @@ fn a_target_that_exits_mid_compare_is_reported_with_what_was_gathered() {
         "-p",
         &sleeper.id().to_string(),
         "--modes",
-        "none",
+        "none,ptrace",
         "--window",
         "1s",
         "--windows",
-        "20",
+        "10",
         "--json",
     ]);
     sleeper.wait().unwrap();
@@ -474,11 +474,10 @@ fn a_target_that_exits_mid_compare_is_reported_with_what_was_gathered() {
         "{err}"
     );
     let json: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(
-        json["live"]["windows"].as_array().unwrap().len(),
-        window,
-        "{json}"
-    );
+    // The window it exited in is among them, unless it exited while the
+    // window's recorder was attaching.
+    let gathered = json["live"]["windows"].as_array().unwrap().len();
+    assert!(gathered == window || gathered + 1 == window, "{json}");
     assert!(
         json["live"]["ended_early"]
             .as_str()

@@ -154,11 +154,20 @@ fn compare(
         watched.measure(*recorder != Some(Recorder::Ebpf), begin);
         let (running, attached) = match recorder {
             None => (None, Vec::new()),
-            Some(kind) => match attach(me, work, *kind, k, &mut watched, &stop) {
-                Ok(Some((running, attached))) => (Some(running), attached),
-                Ok(None) => break,
+            Some(kind) => match attach(me, work, *kind, k, window, &mut watched, &stop) {
+                Ok(Some(attached)) => attached,
+                Ok(None) => {
+                    // Stopped, or the `-p` process exited while attaching.
+                    if let Some(status) = watched.root_ended {
+                        ended_early = Some(root_exit(&target, status, k, order.len()));
+                    }
+                    break;
+                }
                 Err(e) => {
-                    ended_early = Some(format!("the {name} recorder of window {}: {e:#}", k + 1));
+                    ended_early = Some(match watched.root_ended {
+                        Some(status) => root_exit(&target, status, k, order.len()),
+                        None => format!("the {name} recorder of window {}: {e:#}", k + 1),
+                    });
                     break;
                 }
             },
@@ -201,16 +210,7 @@ fn compare(
         recorded.push(stopped);
         begin = closed;
         if let Some(status) = watched.root_ended {
-            let pid = match &target {
-                Target::Pid(pid) => *pid,
-                _ => 0,
-            };
-            ended_early = Some(format!(
-                "process {pid} exited ({}) during window {} of {}: these are the windows gathered so far",
-                describe_status(status),
-                k + 1,
-                order.len()
-            ));
+            ended_early = Some(root_exit(&target, status, k, order.len()));
         }
         if ended_early.is_some() {
             break;
@@ -312,20 +312,28 @@ fn compare(
 }
 
 /// Starts window `k`'s recorder on what the set holds now and waits for it
-/// to attach, taking in the kernel's records meanwhile. A process gone
+/// to attach, taking in the kernel's records meanwhile (no recorder when
+/// nothing of the target ran for a window's length). A process gone
 /// before the recorder got to it is left out and the recorder started
-/// again. `None`: the compare was stopped meanwhile.
+/// again. `None`: the compare was stopped meanwhile, or the `-p` process
+/// exited.
 fn attach(
     me: &Path,
     work: &Path,
     kind: Recorder,
     k: usize,
+    window: Duration,
     watched: &mut Watched,
     stop: &AtomicBool,
-) -> Result<Option<(Running, Vec<usize>)>> {
+) -> Result<Option<(Option<Running>, Vec<usize>)>> {
     let mut left_out = Vec::new();
-    for attempt in 0..10 {
+    let mut waited = Duration::ZERO;
+    let mut attempt = 0;
+    while attempt < 10 {
         watched.poll()?;
+        if watched.root_ended.is_some() {
+            return Ok(None);
+        }
         let now = clock_ns(libc::CLOCK_MONOTONIC);
         let targets: Vec<(u32, usize)> = watched
             .attach_targets(now, MIN_AGE.as_nanos() as u64)
@@ -333,15 +341,27 @@ fn attach(
             .filter(|(tgid, _)| !left_out.contains(tgid))
             .collect();
         if targets.is_empty() {
-            anyhow::bail!("no process of the target is running to attach to");
+            // Nothing of the target runs now (`--comm`, `--cgroup`): wait
+            // for something to attach to, up to a window's length; then
+            // the window goes on with nothing attached (and whatever ends
+            // in it counts as not followed).
+            if waited >= window {
+                return Ok(Some((None, Vec::new())));
+            }
+            thread::sleep(TICK);
+            waited += TICK;
+            continue;
         }
         let pids: Vec<u32> = targets.iter().map(|t| t.0).collect();
         let summary = work.join(format!("window-{k}-{attempt}.json"));
+        attempt += 1;
         let mut running = Running::start(me, kind, &pids, &summary)?;
         let started = Instant::now();
         loop {
             match running.poll_attached(started) {
-                Ok(true) => return Ok(Some((running, targets.iter().map(|t| t.1).collect()))),
+                Ok(true) => {
+                    return Ok(Some((Some(running), targets.iter().map(|t| t.1).collect())));
+                }
                 Ok(false) => {}
                 Err(AttachError::Gone(gone)) => {
                     left_out.extend(gone);
@@ -349,11 +369,11 @@ fn attach(
                 }
                 Err(AttachError::Failed(e)) => return Err(e),
             }
-            if stop.load(Ordering::Relaxed) {
+            watched.poll()?;
+            if stop.load(Ordering::Relaxed) || watched.root_ended.is_some() {
                 let _ = running.stop();
                 return Ok(None);
             }
-            watched.poll()?;
             thread::sleep(Duration::from_millis(2));
         }
     }
@@ -372,6 +392,19 @@ fn progress(json: bool, total: Duration) -> ProgressBar {
             .expect("valid template"),
     );
     bar
+}
+
+/// What the compare says when the `-p` process exited in window `k`.
+fn root_exit(target: &Target, status: Option<i32>, k: usize, windows: usize) -> String {
+    let pid = match target {
+        Target::Pid(pid) => *pid,
+        _ => 0,
+    };
+    format!(
+        "process {pid} exited ({}) during window {} of {windows}: these are the windows gathered so far",
+        describe_status(status),
+        k + 1,
+    )
 }
 
 fn describe_status(status: Option<i32>) -> String {
