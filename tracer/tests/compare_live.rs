@@ -519,3 +519,129 @@ fn bad_input_is_refused_clearly() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no such process: 4194303"));
 }
+
+/// `CLOCK_REALTIME` minus `CLOCK_MONOTONIC`, in ns: puts the windows'
+/// times on the clock the lab service stamps its log lines with.
+fn realtime_offset_ns() -> i128 {
+    let read = |clock| {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: clock_gettime writes the timespec it is given.
+        unsafe { libc::clock_gettime(clock, &mut ts) };
+        ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
+    };
+    let mono = read(libc::CLOCK_MONOTONIC);
+    read(libc::CLOCK_REALTIME) - mono
+}
+
+/// `--fail-on log=FILE:REGEX`: failures are the service's log lines, per
+/// hour of each mode's windows; each window's count is what the service
+/// logged while that window's mode was in force.
+#[test]
+fn log_lines_are_counted_per_hour_of_each_mode() {
+    let log = scratch("live-service.log");
+    let _ = std::fs::remove_file(&log);
+    let mut service = Command::new(sibling("logging_service"))
+        .arg("--log")
+        .arg(&log)
+        .args(["--duration", "60", "--widen-us", "100"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !log.exists() {
+        assert!(Instant::now() < deadline, "the service wrote no log");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let criterion = format!("log={}:FAILURE lost update", log.display());
+    let out = compare(&[
+        "-p",
+        &service.id().to_string(),
+        "--modes",
+        "none,ptrace",
+        "--window",
+        "1s",
+        "--windows",
+        "2",
+        "--fail-on",
+        &criterion,
+        "--json",
+    ]);
+    let offset = realtime_offset_ns();
+    let _ = service.kill();
+    let _ = service.wait();
+    assert_eq!(out.status.code(), Some(0));
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The service's own stamps (realtime seconds) of its failure lines.
+    let stamps: Vec<i128> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("FAILURE lost update"))
+        .map(|l| {
+            let secs: f64 = l.split(' ').next().unwrap().parse().unwrap();
+            (secs * 1e9) as i128 - offset
+        })
+        .collect();
+    // A line is read a little after it is written: 100 ms either side of
+    // a boundary may fall on either side.
+    const SLACK: i128 = 100_000_000;
+    let mut total = 0;
+    for w in json["live"]["windows"].as_array().unwrap() {
+        let start = w["start_ns"].as_u64().unwrap() as i128;
+        let end = w["end_ns"].as_u64().unwrap() as i128;
+        let within = |lo: i128, hi: i128| stamps.iter().filter(|&&t| lo <= t && t <= hi).count();
+        let n = w["failures"].as_u64().unwrap() as usize;
+        assert!(
+            within(start + SLACK, end - SLACK) <= n && n <= within(start - SLACK, end + SLACK),
+            "window {w}: {} certain, {} possible lines",
+            within(start + SLACK, end - SLACK),
+            within(start - SLACK, end + SLACK)
+        );
+        assert_eq!(w["runs"], 0, "{w}");
+        total += n;
+    }
+    assert!(total > 0, "no failure logged at all: {json}");
+    for m in json["modes"].as_array().unwrap() {
+        assert_eq!(m["unit"], "time", "{m}");
+        let failures = m["failures"].as_f64().unwrap();
+        let hours = m["exposure_s"].as_f64().unwrap() / 3600.0;
+        let rate = m["rate_per_hour"].as_f64().unwrap();
+        assert!(
+            (rate - failures / hours).abs() < 1e-6 * rate.max(1.0),
+            "{m}"
+        );
+        assert_eq!(m["failure_rate"], m["rate_per_hour"], "{m}");
+        assert!(m["ci95"][0].as_f64().unwrap() <= rate, "{m}");
+        assert!(rate <= m["ci95"][1].as_f64().unwrap(), "{m}");
+        if m["mode"] == "ptrace" {
+            // Two windows each: Mann-Whitney's exact p, and the rate ratio.
+            assert!(m["p_value"].as_f64().is_some(), "{m}");
+            assert!(m["rate_ratio"]["ratio"].as_f64().is_some(), "{m}");
+        }
+    }
+}
+
+#[test]
+fn a_missing_log_or_mixed_units_are_refused() {
+    let me = std::process::id().to_string();
+    let out = compare(&["-p", &me, "--fail-on", "log=/nonexistent/x.log:FAIL"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("log file /nonexistent/x.log does not exist"),
+        "{err}"
+    );
+    let out = compare(&[
+        "-p",
+        &me,
+        "--fail-on",
+        "exit",
+        "--fail-on",
+        "log=/tmp/x:FAIL",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("give one log criterion alone"), "{err}");
+}

@@ -13,9 +13,12 @@ pub enum Kind {
     Signal,
     Output,
     Timeout,
+    /// A matching line in a log (`log=FILE:REGEX`, live compares).
+    Log,
 }
 
 /// What decides that a run failed.
+#[derive(Clone)]
 pub struct FailOn {
     pub exit: bool,
     pub signal: bool,

@@ -521,6 +521,8 @@ fn summarise(
             observer: t.observer.clone(),
             windows: None,
             unit: Unit::Runs,
+            exposure: std::time::Duration::ZERO,
+            window_rates: Vec::new(),
         })
         .collect();
     let mut out = modes_json(&counts);

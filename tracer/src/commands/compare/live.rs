@@ -29,6 +29,7 @@ use super::{
     CompareArgs,
     fail_on::FailOn,
     live_report::{LiveJson, TaskProgramsJson, WindowJson},
+    log_lines::LogLines,
     recorder::{AttachError, Running, Stopped},
     report::{CompareJson, ModeCounts, modes_json, print_table, verdict},
     watched::{Target, Watched},
@@ -80,7 +81,13 @@ pub fn run(args: &CompareArgs) -> Result<Exit> {
 }
 
 /// The checks clap cannot make: refused options are usage errors.
-fn check(args: &CompareArgs) -> (FailOn, Vec<(String, Option<Recorder>)>) {
+/// What counts as a failure: runs by their status, or lines of a log.
+enum Rules {
+    Runs(FailOn),
+    Log(crate::logwatch::criterion::LogCriterion),
+}
+
+fn check(args: &CompareArgs) -> (Rules, Vec<(String, Option<Recorder>)>) {
     if let Some(output) = args.run.fail_on.iter().find(|c| c.starts_with("output=")) {
         usage_error(format!(
             "--fail-on {output}: a live compare cannot see the service's output in untraced windows (nothing reads it there), so it could not count it the same way in every mode; use exit or signal"
@@ -94,9 +101,24 @@ fn check(args: &CompareArgs) -> (FailOn, Vec<(String, Option<Recorder>)>) {
     if args.trace_failures.is_some() {
         usage_error("--trace-failures applies to launched runs only (compare -- CMD)");
     }
-    let rules = match FailOn::parse(&args.run.fail_on) {
-        Ok(rules) => rules,
-        Err(e) => usage_error(format!("{e:#}")),
+    let logs: Vec<&String> = args
+        .run
+        .fail_on
+        .iter()
+        .filter(|c| c.starts_with(crate::logwatch::criterion::PREFIX))
+        .collect();
+    let rules = match logs.as_slice() {
+        [] => Rules::Runs(match FailOn::parse(&args.run.fail_on) {
+            Ok(rules) => rules,
+            Err(e) => usage_error(format!("{e:#}")),
+        }),
+        [log] if args.run.fail_on.len() == 1 => match crate::logwatch::criterion::parse(log) {
+            Ok(log) => Rules::Log(log),
+            Err(e) => usage_error(format!("--fail-on: {e}")),
+        },
+        _ => usage_error(
+            "--fail-on log=FILE:REGEX counts failures per hour, exit and signal per run: give one log criterion alone, or exit/signal",
+        ),
     };
     let mut modes = Vec::new();
     for (i, m) in args.modes.iter().enumerate() {
@@ -123,7 +145,7 @@ fn compare(
     me: &Path,
     work: &Path,
     target: Target,
-    rules: FailOn,
+    rules: Rules,
     modes: &[(String, Option<Recorder>)],
 ) -> Result<(CompareJson, bool)> {
     let stop = Arc::new(AtomicBool::new(false));
@@ -132,8 +154,14 @@ fn compare(
             .context("cannot install signal handlers")?;
     }
     let description = target.describe();
+    let mut criterion: Box<dyn Criterion> = match &rules {
+        Rules::Runs(rules) => Box::new(windows::Runs {
+            rules: rules.clone(),
+        }),
+        // Before the programs load: a missing log costs nothing.
+        Rules::Log(log) => Box::new(LogLines::open(log)?),
+    };
     let mut watched = Watched::start(target.clone())?;
-    let mut criterion = windows::Runs { rules };
 
     let order = windows::schedule(modes.len(), args.live.windows, &mut fastrand::Rng::new());
     let window = args.live.window;
@@ -177,7 +205,7 @@ fn compare(
         let base = bar.position();
         while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
             watched.poll()?;
-            criterion.poll(&watched.procs);
+            criterion.poll(&watched.procs)?;
             if watched.root_ended.is_some() {
                 break;
             }
@@ -221,7 +249,7 @@ fn compare(
     // Exits of the last moments, still on their way through the ring.
     thread::sleep(TICK);
     watched.poll()?;
-    criterion.poll(&watched.procs);
+    criterion.poll(&watched.procs)?;
     bar.finish_and_clear();
     if let Some(why) = &ended_early {
         eprintln!("tracer compare: {why}");
@@ -238,6 +266,8 @@ fn compare(
             observer: Vec::new(),
             windows: Some(0),
             unit: criterion.unit(),
+            exposure: Duration::ZERO,
+            window_rates: Vec::new(),
         })
         .collect();
     let mut mixed = BTreeMap::new();
@@ -253,6 +283,12 @@ fn compare(
             c.observer.push(o);
         }
         *c.windows.get_or_insert(0) += 1;
+        let in_force = Duration::from_nanos(w.end_ns.saturating_sub(w.start_ns));
+        c.exposure += in_force;
+        if !in_force.is_zero() {
+            c.window_rates
+                .push(t.failed() as f64 * 3600.0 / in_force.as_secs_f64());
+        }
         for (why, n) in &t.mixed {
             *mixed.entry(*why).or_default() += n;
         }

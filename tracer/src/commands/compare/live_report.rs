@@ -112,5 +112,6 @@ fn mixed_words(kind: Mixed) -> &'static str {
         Mixed::Straddles => "straddled a window boundary",
         Mixed::NotFollowed => "started outside what the recorder followed",
         Mixed::NoStatus => "ended without a known status",
+        Mixed::Transition => "logged while a recorder attached or detached",
     }
 }

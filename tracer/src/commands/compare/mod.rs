@@ -14,6 +14,7 @@ mod fail_on;
 mod launched;
 mod live;
 mod live_report;
+mod log_lines;
 mod recorder;
 mod report;
 mod watched;

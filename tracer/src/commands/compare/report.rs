@@ -7,6 +7,7 @@
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
+    time::Duration,
 };
 
 use serde::Serialize;
@@ -14,14 +15,28 @@ use serde::Serialize;
 use super::fail_on::Kind;
 use crate::stats;
 
-/// What a mode's failures are counted against: runs (a launched run, or a
-/// process of a live target that ended), so the rate is a proportion. A
-/// criterion counted per unit of time (failures per hour, for a log) is
-/// the other kind a live compare can have: see `windows::Criterion`.
+/// What a mode's failures are counted against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Unit {
+    /// Runs (a launched run, or a process of a live target that ended): the
+    /// rate is a proportion (Wilson interval, Fisher's exact test).
     Runs,
+    /// Time (failures in a log, live compares): the rate is per hour of the
+    /// mode's windows (exact Poisson interval), compared with untraced by a
+    /// Mann–Whitney test of the per-window rates (rates drift from window
+    /// to window, so failures are not assumed Poisson across windows),
+    /// with the Poisson rate ratio and its exact test beside it.
+    Time,
+}
+
+/// A traced mode's failure rate over the untraced one (time units).
+#[derive(Debug, Serialize)]
+pub struct RatioJson {
+    pub ratio: f64,
+    pub ci95: [f64; 2],
+    /// The exact conditional test of equal Poisson rates.
+    pub p_value: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -43,6 +58,15 @@ pub struct ModeJson {
     pub observer_ns_per_syscall: Option<f64>,
     pub p_value: Option<f64>,
     pub significant: bool,
+    /// Time units: failures per hour (also `failure_rate`, with `ci95`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_per_hour: Option<f64>,
+    /// Time units: the time the mode was in force, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exposure_s: Option<f64>,
+    /// Time units: the rate against untraced's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_ratio: Option<RatioJson>,
     pub kept_outputs: Vec<PathBuf>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failure_recordings: Vec<PathBuf>,
@@ -76,6 +100,10 @@ pub struct ModeCounts {
     pub observer: Vec<f64>,
     pub windows: Option<u64>,
     pub unit: Unit,
+    /// Time units: how long the mode was in force, and its failures per
+    /// hour in each window.
+    pub exposure: Duration,
+    pub window_rates: Vec<f64>,
 }
 
 impl ModeCounts {
@@ -93,6 +121,9 @@ pub fn modes_json(counts: &[ModeCounts]) -> Vec<ModeJson> {
         .iter()
         .map(|t| {
             let failures = t.failed();
+            if t.unit == Unit::Time {
+                return time_json(t, base);
+            }
             let (lo, hi) = stats::wilson_interval(failures, t.runs, stats::Z95);
             let median = stats::median(&mut t.wall.clone());
             let p_value = match base {
@@ -126,12 +157,128 @@ pub fn modes_json(counts: &[ModeCounts]) -> Vec<ModeJson> {
                 observer_ns_per_syscall: stats::median(&mut t.observer.clone()),
                 p_value,
                 significant: p_value.is_some_and(|p| p < 0.05),
+                rate_per_hour: None,
+                exposure_s: None,
+                rate_ratio: None,
                 kept_outputs: vec![],
                 failure_recordings: vec![],
                 pass_recording: None,
             }
         })
         .collect()
+}
+
+/// A mode's row in time units (see [`Unit::Time`]).
+fn time_json(t: &ModeCounts, base: Option<&ModeCounts>) -> ModeJson {
+    let failures = t.failed();
+    let rate = stats::rate::rate_per_hour(failures, t.exposure, 0.95);
+    let against = base.filter(|b| b.mode != t.mode);
+    let p_value = against
+        .and_then(|b| stats::rank::mann_whitney(&t.window_rates, &b.window_rates))
+        .map(|mw| mw.p_value);
+    let rate_ratio = against
+        .and_then(|b| {
+            stats::rate::poisson_rate_ratio(failures, t.exposure, b.failed(), b.exposure, 0.95)
+        })
+        .map(|r| RatioJson {
+            ratio: r.ratio,
+            ci95: [r.low, r.high],
+            p_value: r.p_value,
+        });
+    ModeJson {
+        mode: t.mode.clone(),
+        unit: t.unit,
+        windows: t.windows,
+        runs: t.runs,
+        failures,
+        failures_by_kind: t.failures.clone(),
+        failure_rate: rate.map_or(0.0, |r| r.per_hour),
+        ci95: rate.map_or([0.0, f64::INFINITY], |r| [r.low, r.high]),
+        median_wall_s: None,
+        p90_wall_s: None,
+        slowdown: None,
+        observer_ns_per_syscall: stats::median(&mut t.observer.clone()),
+        p_value,
+        significant: p_value.is_some_and(|p| p < 0.05),
+        rate_per_hour: rate.map(|r| r.per_hour),
+        exposure_s: Some(t.exposure.as_secs_f64()),
+        rate_ratio,
+        kept_outputs: vec![],
+        failure_recordings: vec![],
+        pass_recording: None,
+    }
+}
+
+/// The verdict in time units: per traced mode, its rate per hour against
+/// untraced's, whether the windows' rates differ, and the rate ratio.
+fn verdict_time(modes: &[ModeJson]) -> String {
+    let per_hour = |m: &ModeJson| {
+        let s = m.exposure_s.unwrap_or(0.0);
+        let over = match s {
+            ..120.0 => format!("{s:.0} s"),
+            ..7200.0 => format!("{:.0} min", s / 60.0),
+            _ => format!("{:.1} h", s / 3600.0),
+        };
+        format!(
+            "{:.2}/h [{:.2}–{:.2}] over {over}",
+            m.failure_rate, m.ci95[0], m.ci95[1]
+        )
+    };
+    let Some(base) = modes.iter().find(|m| m.mode == "none") else {
+        let each: Vec<_> = modes
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} logged {} failures ({})",
+                    m.mode,
+                    m.failures,
+                    per_hour(m)
+                )
+            })
+            .collect();
+        return format!(
+            "{}; no untraced baseline (add mode none) to compare against",
+            each.join("; ")
+        );
+    };
+    let traced: Vec<&ModeJson> = modes.iter().filter(|m| m.mode != "none").collect();
+    if traced.is_empty() {
+        return format!("untraced only: {}", per_hour(base));
+    }
+    if modes.iter().all(|m| m.failures == 0) {
+        return "no failure logged in any mode".into();
+    }
+    let mut parts = Vec::new();
+    for m in traced {
+        let versus = format!("{} vs {} untraced", per_hour(m), per_hour(base));
+        let ratio = m.rate_ratio.as_ref().map_or(String::new(), |r| {
+            format!(
+                "; rate ratio {:.2} [{:.2}–{:.2}], Poisson p={:.4}",
+                r.ratio, r.ci95[0], r.ci95[1], r.p_value
+            )
+        });
+        let p = m.p_value.map_or("no windows to compare".to_string(), |p| {
+            format!("windows' rates differ with p={p:.4}")
+        });
+        let text = if m.significant && m.failure_rate < base.failure_rate {
+            format!(
+                "failure rate under {} {versus} ({p}{ratio}): watching with {} hides it",
+                m.mode, m.mode
+            )
+        } else if m.significant {
+            format!(
+                "failure rate under {} {versus} ({p}{ratio}): watching with {} makes it fail more often",
+                m.mode, m.mode
+            )
+        } else {
+            format!(
+                "{} {versus} ({p}{ratio}): too few windows to tell a difference",
+                m.mode
+            )
+        };
+        parts.push(text);
+    }
+    parts.join("; ")
 }
 
 pub fn pct(x: f64) -> String {
@@ -141,6 +288,9 @@ pub fn pct(x: f64) -> String {
 /// A plain-words reading of the numbers: for each traced mode, whether
 /// the failure rate moved, which way, and whether the runs can tell.
 pub fn verdict(modes: &[ModeJson]) -> String {
+    if modes.iter().any(|m| m.unit == Unit::Time) {
+        return verdict_time(modes);
+    }
     let describe = |m: &ModeJson| {
         format!(
             "{} [{}–{}]",
@@ -269,10 +419,19 @@ pub fn print_table(result: &CompareJson) {
         println!(
             "{:<w$} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
             m.mode,
-            m.runs,
+            match m.unit {
+                Unit::Runs => m.runs.to_string(),
+                Unit::Time => "-".into(),
+            },
             m.failures,
-            pct(m.failure_rate),
-            format!("[{}–{}]", pct(m.ci95[0]), pct(m.ci95[1])),
+            match m.unit {
+                Unit::Runs => pct(m.failure_rate),
+                Unit::Time => format!("{:.2}/h", m.failure_rate),
+            },
+            match m.unit {
+                Unit::Runs => format!("[{}–{}]", pct(m.ci95[0]), pct(m.ci95[1])),
+                Unit::Time => format!("[{:.2}–{:.2}]", m.ci95[0], m.ci95[1]),
+            },
             opt(m.median_wall_s, 4),
             opt(m.p90_wall_s, 4),
             m.slowdown.map_or("-".into(), |s| format!("{s:.2}x")),
@@ -344,6 +503,9 @@ mod tests {
             pass_recording: None,
             unit: Unit::Runs,
             windows: None,
+            rate_per_hour: None,
+            exposure_s: None,
+            rate_ratio: None,
         }
     }
 
@@ -400,6 +562,55 @@ mod tests {
         );
         let v = verdict(&[mode("ebpf", 4, 1, Some(1.0))]);
         assert!(v.starts_with("ebpf failed 1/4 runs"), "{v}");
+        assert!(v.contains("no untraced baseline"), "{v}");
+    }
+
+    fn time_mode(name: &str, failures: u64, rates: &[f64]) -> ModeCounts {
+        ModeCounts {
+            mode: name.into(),
+            runs: 0,
+            failures: BTreeMap::from([(Kind::Log, failures)]),
+            wall: vec![],
+            observer: vec![],
+            windows: Some(rates.len() as u64),
+            unit: Unit::Time,
+            exposure: Duration::from_secs(600 * rates.len() as u64),
+            window_rates: rates.to_vec(),
+        }
+    }
+
+    #[test]
+    fn time_units_are_rates_per_hour_compared_by_window() {
+        // Ten windows of 10 min each: 6 failures per window untraced
+        // (36/h), none under ptrace.
+        let none = time_mode("none", 60, &[36.0; 10]);
+        let ptrace = time_mode("ptrace", 0, &[0.0; 10]);
+        let rows = modes_json(&[none, ptrace]);
+        assert_eq!(rows[0].rate_per_hour, Some(36.0));
+        assert_eq!(rows[0].failure_rate, 36.0);
+        assert!(rows[0].ci95[0] < 36.0 && 36.0 < rows[0].ci95[1]);
+        assert_eq!(rows[0].exposure_s, Some(6000.0));
+        assert_eq!(rows[0].p_value, None);
+        let p = rows[1].p_value.unwrap();
+        assert!(p < 0.001, "{p}");
+        assert_eq!(rows[1].rate_ratio.as_ref().unwrap().ratio, 0.0);
+        let v = verdict(&rows);
+        assert!(
+            v.starts_with("failure rate under ptrace 0.00/h [0.00–"),
+            "{v}"
+        );
+        assert!(v.contains("vs 36.00/h ["), "{v}");
+        assert!(v.contains("over 100 min"), "{v}");
+        assert!(v.ends_with("watching with ptrace hides it"), "{v}");
+
+        // Two windows each cannot tell (Mann-Whitney's smallest p is 1/3).
+        let rows = modes_json(&[
+            time_mode("none", 2, &[6.0, 6.0]),
+            time_mode("ebpf", 4, &[12.0, 12.0]),
+        ]);
+        let v = verdict(&rows);
+        assert!(v.ends_with("too few windows to tell a difference"), "{v}");
+        let v = verdict(&rows[1..]);
         assert!(v.contains("no untraced baseline"), "{v}");
     }
 }

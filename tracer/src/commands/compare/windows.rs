@@ -12,9 +12,9 @@
 //!   began to detach) and, in a traced window, the recorder followed it.
 //!   Any other run is "mixed": reported, and left out of every rate;
 //! - [`Criterion`]: what a failure criterion counts per window, in its
-//!   unit. Runs (`--fail-on exit`, `signal`) are the one here; a
-//!   criterion counted per unit of time (matching log lines per hour) is
-//!   the other kind, with its own statistics.
+//!   unit. Runs (`--fail-on exit`, `signal`) are the one here; matching
+//!   log lines (`log=FILE:REGEX`, `log_lines`) are counted per unit of
+//!   time, with statistics of their own (`report`).
 
 use std::collections::BTreeMap;
 
@@ -82,6 +82,9 @@ pub enum Mixed {
     NotFollowed,
     /// The kernel did not say how it ended.
     NoStatus,
+    /// A failure logged while the recorder attached or detached (time
+    /// criteria: a line belongs to no mode then).
+    Transition,
 }
 
 /// Where a run is counted.
@@ -174,7 +177,7 @@ pub trait Criterion {
     fn unit(&self) -> Unit;
     /// Takes the processes seen so far (called on every tick: a criterion
     /// with a source of its own, a log, reads it here).
-    fn poll(&mut self, procs: &[Process]);
+    fn poll(&mut self, procs: &[Process]) -> anyhow::Result<()>;
     /// The count of each window.
     fn tally(&self, windows: &[Window], procs: &[Process]) -> Vec<WindowTally>;
 }
@@ -190,7 +193,9 @@ impl Criterion for Runs {
         Unit::Runs
     }
 
-    fn poll(&mut self, _procs: &[Process]) {}
+    fn poll(&mut self, _procs: &[Process]) -> anyhow::Result<()> {
+        Ok(())
+    }
 
     fn tally(&self, windows: &[Window], procs: &[Process]) -> Vec<WindowTally> {
         let mut tallies = vec![WindowTally::default(); windows.len()];
@@ -216,6 +221,25 @@ impl Criterion for Runs {
         }
         tallies
     }
+}
+
+/// Time criteria: each event (a matching log line, at `CLOCK_MONOTONIC`
+/// ns) counts as a failure of the window whose mode was in force then, or
+/// as mixed when it came while a recorder attached or detached.
+pub fn tally_events(windows: &[Window], events: &[u64], kind: Kind) -> Vec<WindowTally> {
+    let mut tallies = vec![WindowTally::default(); windows.len()];
+    for &ts in events {
+        let Some(w) = window_at(windows, ts) else {
+            continue;
+        };
+        let window = &windows[w];
+        if window.start_ns <= ts && ts <= window.end_ns {
+            *tallies[w].failures.entry(kind).or_default() += 1;
+        } else {
+            *tallies[w].mixed.entry(Mixed::Transition).or_default() += 1;
+        }
+    }
+    tallies
 }
 
 #[cfg(test)]
@@ -256,6 +280,21 @@ mod tests {
             end: Some((end_ms * MS, Some(status))),
             counted: true,
         }
+    }
+
+    #[test]
+    fn events_count_where_the_mode_was_in_force() {
+        let w = windows(&[0, 1]);
+        let at = |ms: u64| ms * MS;
+        // Window 0 (untraced: all of it), window 1's attach, its middle,
+        // its detach, and after the last window.
+        let events = [at(1000), at(1099), at(1105), at(1150), at(1195), at(1300)];
+        let t = tally_events(&w, &events, Kind::Log);
+        assert_eq!(t[0].failures[&Kind::Log], 2);
+        assert_eq!(t[0].mixed_total(), 0);
+        assert_eq!(t[1].failures[&Kind::Log], 1);
+        assert_eq!(t[1].mixed[&Mixed::Transition], 2);
+        assert_eq!(t[1].runs, 0);
     }
 
     #[test]
