@@ -5,9 +5,10 @@
 //! mode the compare takes windows per mode: `--windows N` of `--window
 //! DUR` each, in cycles that hold every mode once in a new random order.
 //! In an untraced window nothing watches but the fork/exec/exit programs
-//! (`watched`), which count the runs in every window the same way; in a
-//! traced one a recorder (`recorder`) attaches at the start and detaches
-//! at the end. The rules of which run counts where are `windows`'s; the
+//! (`watched`), which count the runs in every window the same way (or,
+//! with `--fail-on log=FILE:REGEX`, a follower of the log, `log_lines`);
+//! in a traced one a recorder (`recorder`) attaches at the start and
+//! detaches at the end. The rules of which run counts where are `windows`'s; the
 //! table and verdict are `report`'s.
 
 use std::{

@@ -35,8 +35,9 @@ use crate::exit::Exit;
 #[derive(Clone, Debug, Args)]
 pub struct RunOptions {
     /// What makes a run a failure: exit (non-zero exit status), signal
-    /// (death by a signal), output=REGEX (stdout or stderr matches).
-    /// Repeatable; default: exit and signal.
+    /// (death by a signal), output=REGEX (stdout or stderr matches);
+    /// with -p/--comm/--cgroup also log=FILE:REGEX (lines appended to FILE
+    /// that match, counted per hour). Repeatable; default: exit and signal.
     #[arg(long = "fail-on", value_name = "COND")]
     pub fail_on: Vec<String>,
     /// Seconds before a run counts as hung (a failure of its own kind):
