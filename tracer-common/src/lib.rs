@@ -38,6 +38,16 @@ pub mod names {
     pub const SCRATCH: &str = "SCRATCH";
     pub const WATCH_COMMS: &str = "WATCH_COMMS";
     pub const WATCH_CGROUPS: &str = "WATCH_CGROUPS";
+    /// `-k`: stack ids already sent, so a stack crosses the ring once.
+    pub const STACK_SEEN: &str = "STACK_SEEN";
+    /// `-k`: where a stack record is assembled (per CPU).
+    pub const STACK_SCRATCH: &str = "STACK_SCRATCH";
+    /// `-k`: slot 0 non-zero while stacks are taken (exec records then
+    /// carry the executable's path).
+    pub const STACK_CONFIG: &str = "STACK_CONFIG";
+    /// Global: byte offset of `filename`'s `__data_loc` in the
+    /// `sched_process_exec` record.
+    pub const EXEC_FILENAME_OFFSET: &str = "EXEC_FILENAME_OFFSET";
     pub const SCHED_EXEC: &str = "sched_process_exec";
     /// Global: most bytes of a data buffer to capture (0: none).
     pub const CAPTURE_BYTES: &str = "CAPTURE_BYTES";
@@ -71,6 +81,9 @@ pub mod names {
         SCRATCH,
         WATCH_COMMS,
         WATCH_CGROUPS,
+        STACK_SEEN,
+        STACK_SCRATCH,
+        STACK_CONFIG,
         FLOOR_HITS,
     ];
     /// Every program of the object.
@@ -95,6 +108,7 @@ pub mod names {
         CRED_EUID_OFFSET,
         CRED_SUID_OFFSET,
         TASK_EXIT_CODE_OFFSET,
+        EXEC_FILENAME_OFFSET,
     ];
     /// The floor programs (`tracer floor-probe`): a tgid check and nothing else.
     pub const FLOOR_ENTER: &str = "floor_enter";
@@ -131,6 +145,13 @@ pub mod kind {
     pub const STRUCT: u16 = 8;
     /// A signal delivered to a traced task ([`SignalRecord`]).
     pub const SIGNAL: u16 = 9;
+    /// A user stack seen for the first time (`-k`): a [`StackRecord`],
+    /// its return addresses, then as many [`BuildIdFrame`]s.
+    pub const STACK: u16 = 10;
+    /// The file a traced process exec'd (`-k`): a [`CaptureRecord`] whose
+    /// `tid` is the process and whose bytes are the path as given to
+    /// `execve`.
+    pub const EXEC_FILE: u16 = 11;
 }
 
 /// `SyscallRecord::flags`: the syscall did not return (`exit_group`, a
@@ -159,7 +180,7 @@ pub const FLAG_EXIT_STATUS: u16 = 4;
 
 /// One completed syscall, as written by `sys_exit` into the ring buffer.
 ///
-/// 88 bytes: small enough that a million syscalls a second is 88 MB/s of ring
+/// 96 bytes: small enough that a million syscalls a second is 96 MB/s of ring
 /// traffic, which userspace can drain on one core.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -179,6 +200,9 @@ pub struct SyscallRecord {
     /// Raw return value (`-errno` on failure).
     pub ret: i64,
     pub args: [u64; MAX_ARGS],
+    /// `-k`: the id of the call's user stack (a [`StackRecord`] sent
+    /// earlier); 0 when none was taken.
+    pub stack: u64,
 }
 
 /// A task lifecycle record: [`kind::FORK`], [`kind::EXIT`] or [`kind::EXEC`].
@@ -274,6 +298,10 @@ pub struct CaptureSpec {
     pub record: u8,
     /// Non-zero: some entry of `structs` is taken at exit.
     pub exit_structs: u8,
+    /// Non-zero: take its user stack at enter (`-k`, and the `-e` set
+    /// selects it).
+    pub stack: u8,
+    pub _pad: u8,
     /// The structures behind pointer arguments to capture (entries whose
     /// `size` is `structs::NONE` are unused).
     pub structs: [StructSpec; structs::MAX],
@@ -389,6 +417,8 @@ pub struct Inflight {
     /// (`CaptureSpec::exit_structs`), read again from `CAPTURE` then.
     pub exit_structs: u8,
     pub _pad: [u8; 2],
+    /// `-k`: the id of the user stack taken at enter, or 0.
+    pub stack: u64,
 }
 
 /// Slots of the `INFLIGHT` array (a power of two). Two threads share a
@@ -411,8 +441,65 @@ pub mod counter {
     /// Syscalls of traced tasks not recorded because the `-e` set leaves
     /// them out (the observer cost still counts their check).
     pub const FILTERED: u32 = 3;
+    /// `-k`: stack records that did not fit in the ring; their syscalls
+    /// are recorded without a stack.
+    pub const LOST_STACKS: u32 = 4;
     /// Number of slots in the array.
-    pub const COUNT: u32 = 4;
+    pub const COUNT: u32 = 5;
+}
+
+/// Header of a [`kind::STACK`] record: `frames` return addresses (`u64`,
+/// innermost first, the first being where the syscall was made) follow
+/// it, then `build_ids` [`BuildIdFrame`]s for the same frames.
+///
+/// The kernel sends a stack once per distinct stack of a process (its
+/// `id`, a hash of the process and the addresses); syscall records name
+/// it by `id`. The build-id frames are the kernel's own resolution of
+/// each address to a file (by build id) and an offset in it, made while
+/// the process was alive: what names a stack of a process that exited
+/// before userspace could read its maps.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StackRecord {
+    pub kind: u16,
+    /// `STACK_*` flags.
+    pub flags: u16,
+    pub frames: u16,
+    pub build_ids: u16,
+    pub tgid: u32,
+    pub tid: u32,
+    pub id: u64,
+}
+
+/// `StackRecord::flags`: the stack goes on beyond its last frame: the walk
+/// filled every frame it had room for, or the frame-pointer chain broke
+/// (unreadable memory, a pointer that does not go up the stack: code
+/// without frame pointers) instead of ending at a zero one.
+pub const STACK_CUT: u16 = 1;
+
+/// The kernel's `struct bpf_stack_build_id`: a frame resolved to a build
+/// id and an offset in that file (`status` [`stack::BUILD_ID_VALID`]), or
+/// left as an address (`BUILD_ID_IP`) when it could not be.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BuildIdFrame {
+    pub status: i32,
+    pub build_id: [u8; 20],
+    /// The offset in the file for a valid frame, else the address.
+    pub offset_or_ip: u64,
+}
+
+/// User stacks (`-k`).
+pub mod stack {
+    /// Most frames walked (the kernel's walk and the ptrace one).
+    pub const MAX_FRAMES: u32 = 64;
+    /// Distinct stacks the kernel remembers as sent (least recently used
+    /// ones are forgotten, and sent again when they recur).
+    pub const SEEN_ENTRIES: u32 = 1 << 14;
+    /// `BuildIdFrame::status`: `build_id` and the offset are valid.
+    pub const BUILD_ID_VALID: i32 = 1;
+    /// `BuildIdFrame::status`: only the address is known.
+    pub const BUILD_ID_IP: i32 = 2;
 }
 
 /// Values of the `TRACED` map (keyed by tgid).
@@ -437,11 +524,16 @@ mod pod {
     unsafe impl aya::Pod for super::SignalRecord {}
     unsafe impl aya::Pod for super::CaptureSpec {}
     unsafe impl aya::Pod for super::StructSpec {}
+    unsafe impl aya::Pod for super::StackRecord {}
+    unsafe impl aya::Pod for super::BuildIdFrame {}
 }
 
-const _: () = assert!(core::mem::size_of::<SyscallRecord>() == 88);
+const _: () = assert!(core::mem::size_of::<SyscallRecord>() == 96);
+const _: () = assert!(core::mem::size_of::<StackRecord>() == 24);
+const _: () = assert!(core::mem::size_of::<BuildIdFrame>() == 32);
 const _: () = assert!(core::mem::size_of::<TaskRecord>() == 40);
 const _: () = assert!(INFLIGHT_SLOTS.is_power_of_two());
 const _: () = assert!(core::mem::size_of::<CaptureRecord>() == 16);
-const _: () = assert!(core::mem::size_of::<CaptureSpec>() == 28);
+// Four flag bytes, `stack` and its pad, three 8-byte `StructSpec`s.
+const _: () = assert!(core::mem::size_of::<CaptureSpec>() == 30);
 const _: () = assert!(core::mem::size_of::<SignalRecord>() == 72);

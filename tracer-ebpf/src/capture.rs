@@ -11,12 +11,13 @@
 //! their bytes are valid (enter or exit) and sent as records of their own.
 
 use aya_ebpf::{
-    Global,
+    EbpfContext, Global,
     bindings::BPF_RB_NO_WAKEUP,
     cty::c_void,
     helpers::{bpf_probe_read_user, generated},
     macros::map,
     maps::PerCpuArray,
+    programs::TracePointContext,
 };
 use tracer_common::{
     CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, CaptureSpec, MAX_ARGS, SyscallRecord, capture,
@@ -31,6 +32,11 @@ pub(crate) mod structs;
 /// ring: too big for the 512-byte stack.
 #[map(name = "SCRATCH")]
 static SCRATCH: PerCpuArray<Scratch> = PerCpuArray::with_max_entries(1, 0);
+
+/// Offset of `filename`'s `__data_loc` word in the `sched_process_exec`
+/// record (from tracefs; `u32::MAX`: unknown, no exec paths).
+#[unsafe(no_mangle)]
+static EXEC_FILENAME_OFFSET: Global<u32> = Global::new(u32::MAX);
 
 /// Most bytes of a data buffer to capture; 0 turns data capture off.
 #[unsafe(no_mangle)]
@@ -62,7 +68,7 @@ fn scratch() -> Option<&'static mut Scratch> {
 /// the program: LLVM drops masks it can prove redundant, and then the
 /// verifier, which cannot follow LLVM's proof, rejects the access.
 #[inline(always)]
-fn opaque(x: u32) -> u32 {
+pub(crate) fn opaque(x: u32) -> u32 {
     // SAFETY: a volatile read of a local.
     unsafe { core::ptr::read_volatile(&x) }
 }
@@ -107,6 +113,40 @@ fn send_capture(scratch: &mut Scratch, kind: u16, arg: u8, flags: u8, tid: u32, 
     {
         count(counter::LOST_CAPTURES);
     }
+}
+
+/// `-k`: sends the path process `tgid` exec'd (`filename` of the
+/// `sched_process_exec` record in `ctx`, as given to `execve`), so that
+/// userspace can name the frames of a process that is gone before it could
+/// read its maps.
+#[inline(always)]
+pub(crate) fn capture_exec_file(ctx: &TracePointContext, tgid: u32) {
+    let offset = EXEC_FILENAME_OFFSET.load();
+    if offset == u32::MAX {
+        return;
+    }
+    // SAFETY: offset from the tracepoint's format file; checked read.
+    let Ok(loc) = (unsafe { ctx.read_at::<u32>(offset as usize) }) else {
+        return;
+    };
+    let Some(scratch) = scratch() else { return };
+    // SAFETY: a `__data_loc` word's low half is the string's offset in the
+    // record; the helper validates the read and bounds it to MAX_PATH,
+    // within the scratch buffer.
+    let ret = unsafe {
+        generated::bpf_probe_read_kernel_str(
+            scratch.bytes.as_mut_ptr().cast::<c_void>(),
+            capture::MAX_PATH,
+            ctx.as_ptr()
+                .cast::<u8>()
+                .add((loc & 0xffff) as usize)
+                .cast::<c_void>(),
+        )
+    };
+    if ret <= 0 {
+        return;
+    }
+    send_capture(scratch, kind::EXEC_FILE, 0, 0, tgid, -1, ret as u32 - 1);
 }
 
 /// Captures the NUL-terminated path at `src` (argument `arg`).

@@ -36,16 +36,23 @@
 //! the structures behind pointers (`capture::structs`) as records of their
 //! own, when their bytes are valid.
 //!
+//! `-k` (user stacks, [`stack`]) costs nothing unless the `-e` set selects
+//! a syscall and `-k` marked its `CAPTURE` slot: one byte of the spec
+//! `sys_enter` already reads. Then the kernel walks the user frame
+//! pointers, and each distinct stack crosses the ring once; the syscall
+//! record carries its id.
+//!
 //! Modules: [`syscalls`] (the two syscall programs), [`capture`] (paths and
-//! data buffers from user memory), [`task`] (fork, exit, exec), [`floor`]
-//! (the bench's floor programs), [`signal`] (signal deliveries). The maps
-//! and helpers they share are here.
+//! data buffers from user memory), [`stack`] (`-k`), [`task`] (fork, exit,
+//! exec), [`floor`] (the bench's floor programs), [`signal`] (signal
+//! deliveries). The maps and helpers they share are here.
 #![no_std]
 #![no_main]
 
 mod capture;
 mod floor;
 mod signal;
+mod stack;
 mod syscalls;
 mod task;
 

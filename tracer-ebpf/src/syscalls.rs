@@ -17,6 +17,7 @@ use crate::{
     CAPTURE, EVENTS, TRACED,
     capture::{capture_enter, emit_with_data, structs::capture_structs},
     count, inflight_slot,
+    stack::take_stack,
 };
 
 use tracer_common::nr::{
@@ -31,7 +32,7 @@ struct PtRegs {
     _r14: u64,
     _r13: u64,
     _r12: u64,
-    _bp: u64,
+    bp: u64,
     _bx: u64,
     _r11: u64,
     r10: u64,
@@ -54,6 +55,7 @@ fn emit_syscall(
     exit_ns: u64,
     ret: i64,
     flags: u16,
+    stack: u64,
 ) {
     match EVENTS.reserve::<SyscallRecord>(0) {
         Some(mut entry) => {
@@ -67,6 +69,7 @@ fn emit_syscall(
                 exit_ns,
                 ret,
                 args: *args,
+                stack,
             });
             entry.submit(BPF_RB_NO_WAKEUP as u64);
         }
@@ -125,10 +128,17 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     };
     // SAFETY: reads the monotonic clock, no memory access.
     let now = unsafe { bpf_ktime_get_ns() };
+    // `-k`: one byte of the spec already read; 0 unless asked for.
+    let stack = if spec.stack != 0 {
+        // SAFETY: as for the arguments above.
+        take_stack(&ctx, tgid, tid, unsafe { (*regs).bp })
+    } else {
+        0
+    };
 
     if nr == SYS_EXIT || nr == SYS_EXIT_GROUP {
         // Never returns: emit now, with no exit time.
-        emit_syscall(tgid, tid, nr, &args, now, 0, 0, FLAG_NO_RETURN);
+        emit_syscall(tgid, tid, nr, &args, now, 0, 0, FLAG_NO_RETURN, stack);
         return 0;
     }
     if spec.paths != 0 {
@@ -153,6 +163,7 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
         slot.nr = nr;
         slot.args = args;
         slot.tid = tid;
+        slot.stack = stack;
     }
     0
 }
@@ -189,6 +200,7 @@ pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
             exit_ns: now,
             ret,
             args: pending.args,
+            stack: pending.stack,
         };
         if emit_with_data(record, pending.exit_data, &pending.args) {
             pending.nr = -1;
@@ -204,6 +216,7 @@ pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
         now,
         ret,
         0,
+        pending.stack,
     );
     pending.nr = -1;
     0

@@ -15,7 +15,10 @@ use aya_ebpf::{
 };
 use tracer_common::{FLAG_EXIT_STATUS, FLAG_OWNER, OWNER_MIXED, TaskRecord, counter, kind, traced};
 
-use crate::{EVENTS, count, inflight_slot, is_traced, set_traced};
+use crate::{
+    EVENTS, capture::capture_exec_file, count, inflight_slot, is_traced, set_traced,
+    stack::stacks_on,
+};
 
 /// Process names (`comm`, NUL-padded) whose processes are traced from
 /// their `execve` on.
@@ -155,7 +158,7 @@ fn exit_status() -> Option<u32> {
 }
 
 #[tracepoint]
-pub fn sched_process_exec(_ctx: TracePointContext) -> u32 {
+pub fn sched_process_exec(ctx: TracePointContext) -> u32 {
     let pid_tgid = bpf_get_current_pid_tgid();
     // After exec the task is its process's leader: pid == tgid.
     let tgid = (pid_tgid >> 32) as u32;
@@ -169,6 +172,9 @@ pub fn sched_process_exec(_ctx: TracePointContext) -> u32 {
             return 0;
         }
         set_traced(tgid, traced::ON);
+    }
+    if stacks_on() {
+        capture_exec_file(&ctx, tgid);
     }
     match exec_owner() {
         Some(owner) => emit_task(kind::EXEC, FLAG_OWNER, tgid, tgid, owner),

@@ -113,7 +113,7 @@ impl Source {
                 source.stacks(filter.clone());
                 Ok(())
             }
-            Self::Ebpf(_) => anyhow::bail!("-k needs --mode ptrace for now"),
+            Self::Ebpf(source) => Ok(source.stacks(filter)?),
         }
     }
 
@@ -249,6 +249,15 @@ impl Source {
     pub fn lost_captures(&self) -> u64 {
         match self {
             Self::Ebpf(source) => source.lost_captures(),
+            Self::Ptrace(_) => 0,
+        }
+    }
+
+    /// Syscalls shown without their stack (`-k`): the kernel could not
+    /// send it (ptrace takes it with the syscall, so never loses one).
+    pub fn lost_stacks(&self) -> u64 {
+        match self {
+            Self::Ebpf(source) => source.lost_stacks(),
             Self::Ptrace(_) => 0,
         }
     }

@@ -60,6 +60,9 @@ enum Config {
     TracerEbpfNoCapture,
     /// `-e trace=openat`: the set is applied in the kernel.
     TracerEbpfNarrow,
+    /// `-k`: the user stack of every syscall, walked by the kernel and
+    /// sent once per distinct stack.
+    TracerEbpfStacks,
     Bpftrace,
     /// `tracer daemon` running with no watch; dd unwatched.
     DaemonIdle,
@@ -68,6 +71,9 @@ enum Config {
     /// `tracer daemon` watching `--comm dd`: dd recorded into its ring.
     DaemonWatched,
     TracerPtrace,
+    /// `-k` under ptrace: a frame-pointer walk with process_vm_readv at
+    /// every syscall entry.
+    TracerPtraceStacks,
     Strace,
     TracerPtraceNarrow,
     StraceNarrow,
@@ -82,11 +88,13 @@ impl Config {
             Config::TracerEbpf => "tracer record (ebpf) -o FILE, every event as text",
             Config::TracerEbpfNoCapture => "tracer record (ebpf) -s 0 -o FILE: no data capture",
             Config::TracerEbpfNarrow => "tracer record --mode ebpf -e trace=openat",
+            Config::TracerEbpfStacks => "tracer record (ebpf) -k -o FILE: user stacks",
             Config::Bpftrace => "bpftrace, every event printed",
             Config::DaemonIdle => "tracer daemon running, no watch",
             Config::DaemonBystander => "tracer daemon watching another process",
             Config::DaemonWatched => "tracer daemon watching dd (--comm dd)",
             Config::TracerPtrace => "tracer record --mode ptrace -o /dev/null",
+            Config::TracerPtraceStacks => "tracer record --mode ptrace -k -o /dev/null",
             Config::Strace => "strace -f -o /dev/null",
             Config::TracerPtraceNarrow => "tracer record --mode ptrace -e trace=openat",
             Config::StraceNarrow => "strace -f --seccomp-bpf -e trace=openat",
@@ -141,6 +149,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
                 Config::TracerEbpf,
                 Config::TracerEbpfNoCapture,
                 Config::TracerEbpfNarrow,
+                Config::TracerEbpfStacks,
                 Config::Bpftrace,
             ],
         },
@@ -162,7 +171,9 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
                 Config::Untraced,
                 Config::Floor,
                 Config::TracerEbpf,
+                Config::TracerEbpfStacks,
                 Config::TracerPtrace,
+                Config::TracerPtraceStacks,
                 Config::Strace,
             ],
         },
@@ -299,7 +310,9 @@ fn measure(config: Config, tracer: &Path, dd: &[String], scratch: &Path) -> Resu
         Config::TracerEbpf
         | Config::TracerEbpfNoCapture
         | Config::TracerEbpfNarrow
+        | Config::TracerEbpfStacks
         | Config::TracerPtrace
+        | Config::TracerPtraceStacks
         | Config::TracerPtraceNarrow => {
             let mut cmd = Command::new(tracer);
             match config {
@@ -309,7 +322,13 @@ fn measure(config: Config, tracer: &Path, dd: &[String], scratch: &Path) -> Resu
                 Config::TracerEbpfNoCapture => cmd
                     .args(["record", "--mode", "ebpf", "-s", "0", "-o"])
                     .arg(&trace_file),
+                Config::TracerEbpfStacks => cmd
+                    .args(["record", "--mode", "ebpf", "-k", "-o"])
+                    .arg(&trace_file),
                 Config::TracerPtrace => cmd.args(["record", "--mode", "ptrace", "-o", "/dev/null"]),
+                Config::TracerPtraceStacks => {
+                    cmd.args(["record", "--mode", "ptrace", "-k", "-o", "/dev/null"])
+                }
                 Config::TracerEbpfNarrow => cmd.args([
                     "record",
                     "--mode",

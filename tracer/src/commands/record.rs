@@ -209,11 +209,6 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     let defaults = !args.no_default_request_ids && (filter.is_all() || args.show.by_request);
     let patterns = Patterns::new(args.request_ids.clone(), defaults);
     let recorded = kernel_set(&filter, !patterns.is_empty(), args.decode_fds);
-    // eBPF stacks are not built yet: -k picks ptrace unless told otherwise.
-    let mode = match args.mode {
-        Mode::Auto if args.show.stack_trace => Mode::Ptrace,
-        mode => mode,
-    };
     // The structures behind pointers cost a read per call that has one:
     // only for the sinks that show them (lines, recordings, exports), not
     // for a summary alone.
@@ -222,7 +217,13 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         || args.write.is_some()
         || !args.exports.is_empty();
     let opened = stop.in_main_thread_only(|| {
-        Source::open(mode, args.ring_size, args.capture_bytes, structs, &recorded)
+        Source::open(
+            args.mode,
+            args.ring_size,
+            args.capture_bytes,
+            structs,
+            &recorded,
+        )
     });
     if launcher.is_some()
         && let Some(signal) = stop.signal()
@@ -409,6 +410,7 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         eprintln!("tracer: command_ns={ns}");
     }
     let orphaned = source.orphaned_captures();
+    let lost_stacks = source.lost_stacks();
     drop(source);
     for tgid in &attach {
         if procfs::alive(*tgid as u32) {
@@ -435,6 +437,11 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         // Not silent: those syscalls show pointers where data was taken.
         eprintln!(
             "tracer: {orphaned} captures (paths, data) dropped: their syscall never came (lost, or in flight at detach)"
+        );
+    }
+    if lost_stacks > 0 {
+        eprintln!(
+            "tracer: {lost_stacks} syscalls shown without their stack (-k): the ring had no room for it"
         );
     }
     if stop.terminated() || (stop.signal().is_some() && child.is_none()) {

@@ -6,15 +6,18 @@
 //! [`Decoder`] holds them per tid until that record comes. A syscall's
 //! data buffer travels inside its record ([`kind::SYSCALL_DATA`]): it goes
 //! the same way, just without the wait.
+//! Stacks (`-k`) arrive once per distinct stack and are kept in a
+//! [`StackTable`] that syscall records name them from.
 
 use std::collections::HashMap;
 
 use tracer_common::{
-    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, FLAG_EXIT_STATUS, FLAG_GROUP_DEAD,
-    FLAG_NO_RETURN, FLAG_OWNER, MAX_ARGS, OWNER_MIXED, SignalRecord, SyscallRecord, TaskRecord,
-    kind,
+    BuildIdFrame, CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, FLAG_EXIT_STATUS,
+    FLAG_GROUP_DEAD, FLAG_NO_RETURN, FLAG_OWNER, MAX_ARGS, OWNER_MIXED, SignalRecord, StackRecord,
+    SyscallRecord, TaskRecord, kind,
 };
 
+use super::stacks::StackTable;
 use crate::event::{
     ArgString, ArgStrings, DataCapture, Event, Owner, SigInfo, SyscallEvent, TaskEvent,
     comm_from_bytes,
@@ -46,6 +49,8 @@ pub struct Decoder {
     /// Capture records whose syscall record never came (lost, or the task
     /// died in the call).
     orphaned: u64,
+    /// `-k`: the stacks sent so far; `None` when stacks are not taken.
+    pub stacks: Option<StackTable>,
 }
 
 impl Decoder {
@@ -58,6 +63,19 @@ impl Decoder {
                 self.capture(bytes);
                 None
             }
+            kind::STACK => {
+                self.stack(bytes);
+                None
+            }
+            kind::EXEC_FILE => {
+                if let (Some(stacks), Some(header)) =
+                    (&mut self.stacks, read::<CaptureRecord>(bytes))
+                {
+                    let body = &bytes[size_of::<CaptureRecord>()..];
+                    stacks.exec_file(header.tid, &body[..(header.len as usize).min(body.len())]);
+                }
+                None
+            }
             _ => {
                 if kind == kind::SYSCALL_DATA {
                     // The capture after the syscall part is this call's.
@@ -66,6 +84,12 @@ impl Decoder {
                 let mut event = record(bytes)?;
                 match &mut event {
                     Event::Syscall(ev) => {
+                        if let Some(stacks) = &mut self.stacks {
+                            let id = read::<SyscallRecord>(bytes).map_or(0, |r| r.stack);
+                            if id != 0 {
+                                ev.stack = stacks.stack(id);
+                            }
+                        }
                         // Most calls capture nothing: skip the hashing.
                         if !self.pending.is_empty()
                             && let Some(p) = self.pending.remove(&ev.tid)
@@ -78,9 +102,22 @@ impl Decoder {
                             }
                         }
                     }
-                    Event::Task(TaskEvent::Exited { tid, .. }) => {
+                    Event::Task(TaskEvent::Exited {
+                        tid,
+                        tgid,
+                        group_dead,
+                        ..
+                    }) => {
                         if self.pending.remove(tid).is_some_and(|p| p.holds()) {
                             self.orphaned += 1;
+                        }
+                        if *group_dead && let Some(stacks) = &mut self.stacks {
+                            stacks.exited(*tgid);
+                        }
+                    }
+                    Event::Task(TaskEvent::Named { tgid, .. }) => {
+                        if let Some(stacks) = &mut self.stacks {
+                            stacks.exec(*tgid);
                         }
                     }
                     Event::Task(_) => {}
@@ -95,6 +132,26 @@ impl Decoder {
     pub fn orphaned(&self) -> u64 {
         let waiting = self.pending.values().filter(|p| p.holds()).count();
         self.orphaned + waiting as u64
+    }
+
+    /// A stack record: kept for the syscall records that name it.
+    fn stack(&mut self, bytes: &[u8]) {
+        let (Some(stacks), Some(header)) = (&mut self.stacks, read::<StackRecord>(bytes)) else {
+            return;
+        };
+        let body = &bytes[size_of::<StackRecord>()..];
+        let frames = usize::from(header.frames).min(body.len() / 8);
+        let ips = body[..frames * 8]
+            .chunks_exact(8)
+            .map(|w| u64::from_ne_bytes(w.try_into().expect("8 bytes")))
+            .collect();
+        let rest = &body[frames * 8..];
+        let resolved: Vec<BuildIdFrame> = rest
+            .chunks_exact(size_of::<BuildIdFrame>())
+            .take(usize::from(header.build_ids))
+            .filter_map(read::<BuildIdFrame>)
+            .collect();
+        stacks.record(&header, ips, &resolved);
     }
 
     fn capture(&mut self, bytes: &[u8]) {
@@ -252,6 +309,7 @@ mod tests {
             exit_ns: 150,
             ret: -2,
             args: [1, 2, 3, 4, 5, 6],
+            stack: 0,
         };
         let Some(Event::Syscall(ev)) = record(&bytes_of(&rec)) else {
             panic!("not a syscall");
@@ -465,5 +523,52 @@ mod tests {
         assert_eq!(record(&bytes[..40]), None);
         assert_eq!(record(&[]), None);
         assert_eq!(record(&[0xff, 0xff, 0, 0]), None);
+    }
+
+    #[test]
+    fn stack_records_join_every_syscall_that_names_them() {
+        let mut decoder = Decoder {
+            stacks: Some(StackTable::default()),
+            ..Default::default()
+        };
+        let header = StackRecord {
+            kind: kind::STACK,
+            flags: tracer_common::STACK_CUT,
+            frames: 2,
+            build_ids: 0,
+            tgid: u32::MAX,
+            tid: 1,
+            id: 41,
+        };
+        let mut bytes = bytes_of(&header);
+        bytes.extend_from_slice(&0x1000u64.to_ne_bytes());
+        bytes.extend_from_slice(&0x2000u64.to_ne_bytes());
+        assert_eq!(decoder.record(&bytes), None);
+        let call = SyscallRecord {
+            kind: kind::SYSCALL,
+            nr: 110,
+            tid: 1,
+            stack: 41,
+            ..Default::default()
+        };
+        for _ in 0..2 {
+            let Some(Event::Syscall(ev)) = decoder.record(&bytes_of(&call)) else {
+                panic!("not a syscall");
+            };
+            let stack = ev.stack.expect("its stack");
+            assert_eq!((stack.ips, stack.truncated), (vec![0x1000, 0x2000], true));
+        }
+        // A stack that never came: the call goes without, and it is missed.
+        let lost = SyscallRecord { stack: 43, ..call };
+        let Some(Event::Syscall(ev)) = decoder.record(&bytes_of(&lost)) else {
+            panic!("not a syscall");
+        };
+        assert!(ev.stack.is_none());
+        assert_eq!(decoder.stacks.as_ref().unwrap().missed, 1);
+        // Without -k, ids are ignored.
+        let Some(Event::Syscall(ev)) = Decoder::default().record(&bytes_of(&call)) else {
+            panic!("not a syscall");
+        };
+        assert!(ev.stack.is_none());
     }
 }

@@ -7,6 +7,7 @@
 mod creds;
 mod decode;
 pub mod floor;
+mod stacks;
 pub mod tracefs;
 
 use std::{
@@ -253,6 +254,9 @@ impl EbpfSource {
         let group_dead =
             tracefs::field_offset(&tracefs, "sched", "sched_process_exit", "group_dead")?
                 .unwrap_or(u32::MAX);
+        let exec_filename =
+            tracefs::field_offset(&tracefs, "sched", "sched_process_exec", "filename")?
+                .unwrap_or(u32::MAX);
 
         // Without the layout, EXEC records carry no owner and the daemon
         // falls back to /proc: worse for short-lived processes, not wrong.
@@ -286,6 +290,7 @@ impl EbpfSource {
             .override_global(names::CRED_SUID_OFFSET, &cred.suid, true)
             .override_global(names::TASK_EXIT_CODE_OFFSET, &exit_code, true)
             .override_global(names::CAPTURE_BYTES, &capture_bytes, true)
+            .override_global(names::EXEC_FILENAME_OFFSET, &exec_filename, true)
             .load(OBJECT)
             .map_err(|e| classify_load_error(&e))?;
 
@@ -436,6 +441,7 @@ impl EbpfSource {
                 sink(event);
             }
         }
+        self.forget_unknown_stacks();
         n
     }
 
@@ -459,6 +465,61 @@ impl EbpfSource {
     /// syscalls may have been recorded, and show pointers instead.
     pub fn lost_captures(&self) -> u64 {
         self.counter(counter::LOST_CAPTURES)
+    }
+
+    /// `-k`: takes the user stack at the entry of the syscalls `filter`
+    /// selects (of those recorded). Call before tracing anything.
+    pub fn stacks(&mut self, filter: &SyscallFilter) -> Result<(), EbpfError> {
+        let map_err = |e: aya::maps::MapError| EbpfError::Map(chain(&e));
+        let missing = |name: &str| EbpfError::Map(format!("map {name} missing from the object"));
+        let mut specs: Array<_, CaptureSpec> = Array::try_from(
+            self.ebpf
+                .map_mut(names::CAPTURE)
+                .ok_or_else(|| missing(names::CAPTURE))?,
+        )
+        .map_err(map_err)?;
+        for nr in 0..capture::SYSCALLS {
+            let spec = specs.get(&nr, 0).map_err(map_err)?;
+            if spec.record != 0 && filter.matches(nr) {
+                specs
+                    .set(nr, CaptureSpec { stack: 1, ..spec }, 0)
+                    .map_err(map_err)?;
+            }
+        }
+        let mut config: Array<_, u32> = Array::try_from(
+            self.ebpf
+                .map_mut(names::STACK_CONFIG)
+                .ok_or_else(|| missing(names::STACK_CONFIG))?,
+        )
+        .map_err(map_err)?;
+        config.set(0, 1, 0).map_err(map_err)?;
+        self.decoder.stacks = Some(stacks::StackTable::default());
+        Ok(())
+    }
+
+    /// Stacks lost: their records did not fit in the ring, or their
+    /// syscall named one that never came.
+    pub fn lost_stacks(&self) -> u64 {
+        self.counter(counter::LOST_STACKS) + self.decoder.stacks.as_ref().map_or(0, |s| s.missed)
+    }
+
+    /// Has the kernel forget the stacks syscall records named but that
+    /// never came, so that they are sent again when they recur.
+    fn forget_unknown_stacks(&mut self) {
+        let Some(table) = &mut self.decoder.stacks else {
+            return;
+        };
+        let unknown = table.take_unknown();
+        if unknown.is_empty() {
+            return;
+        }
+        if let Some(map) = self.ebpf.map_mut(names::STACK_SEEN)
+            && let Ok(mut seen) = HashMap::<_, u64, u8>::try_from(map)
+        {
+            for id in unknown {
+                let _ = seen.remove(&id);
+            }
+        }
     }
 
     /// Syscalls of traced tasks that the `-e` set left out in the kernel.
@@ -1039,5 +1100,139 @@ mod tests {
         assert_eq!(owner_of(as_nobody), Some(Some(Owner::Uid(NOBODY))));
         assert_eq!(owner_of(as_root), Some(Some(Owner::Uid(0))));
         assert_eq!(owner_of(mixed), Some(Some(Owner::Mixed)));
+    }
+
+    /// `lab/stacks/NAME` built with frame pointers into a scratch file.
+    fn deep(name: &str) -> std::path::PathBuf {
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/../lab/stacks/");
+        let dir = std::env::temp_dir().join(format!("tracer-ebpf-deep-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let exe = dir.join(name.replace('.', "-"));
+        let mut cmd = if name.ends_with(".go") {
+            let mut cmd = Command::new("go");
+            cmd.arg("build")
+                .env("GOCACHE", dir.join("gocache"))
+                .env("GOPATH", dir.join("gopath"));
+            cmd
+        } else {
+            let mut cmd = Command::new("gcc");
+            cmd.args(["-O2", "-fno-omit-frame-pointer"]);
+            cmd
+        };
+        let status = cmd
+            .arg("-o")
+            .arg(&exe)
+            .arg(format!("{src}{name}"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "cannot build {name}");
+        exe
+    }
+
+    /// #17: the stack of a process that is gone before a single record is
+    /// read (nothing stops it in eBPF mode) is still named: C through the
+    /// kernel's build ids, Go (no GNU build id, fixed addresses) through
+    /// the file it exec'd. A hot loop's stack is sent once.
+    #[test]
+    fn stacks_of_a_process_gone_before_they_are_read_are_named() {
+        let filter = SyscallFilter::parse(&["trace=getppid"]).unwrap();
+        for (name, expected) in [
+            ("deep.c", ["stack_inner", "stack_middle", "stack_outer"]),
+            (
+                "deep.go",
+                ["main.stackMiddle", "main.stackOuter", "main.main"],
+            ),
+        ] {
+            let exe = deep(name);
+            let mut source = EbpfSource::load(1 << 20, 0, &filter).expect("the programs load");
+            source.stacks(&filter).unwrap();
+            let script = format!("read line; exec {}", exe.display());
+            let mut child = Command::new("sh")
+                .args(["-c", &script])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap();
+            let pid = child.id();
+            source.trace(pid, false).unwrap();
+            child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+            child.wait().unwrap();
+            assert!(!Path::new(&format!("/proc/{pid}")).exists());
+            let mut events = Vec::new();
+            drain_until(&mut source, &mut events, |events| exited(events, pid));
+            // The shell calls getppid too: the program's is the last.
+            let mut stack = events
+                .iter()
+                .rev()
+                .find_map(|event| match event {
+                    Event::Syscall(ev) if ev.tgid == pid => ev.stack.clone(),
+                    _ => None,
+                })
+                .expect("a stack");
+            crate::stacks::symbolize::Symbolizer::default().symbolize(&mut stack);
+            let names = stack.names();
+            assert!(names.windows(3).any(|w| w == expected), "{name}: {names:?}");
+            assert_eq!(source.lost_stacks(), 0);
+            std::fs::remove_file(&exe).unwrap();
+        }
+    }
+
+    /// The same stack, again and again, crosses the ring once; every
+    /// syscall record still carries it.
+    #[test]
+    fn a_recurring_stack_is_sent_once() {
+        let filter = SyscallFilter::parse(&["trace=getppid"]).unwrap();
+        let mut source = EbpfSource::load(1 << 20, 0, &filter).expect("the programs load");
+        source.stacks(&filter).unwrap();
+        let dir = std::env::temp_dir().join(format!("tracer-ebpf-loop-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let exe = dir.join("loop");
+        let mut gcc = Command::new("gcc")
+            .args(["-O0", "-fno-omit-frame-pointer", "-x", "c", "-", "-o"])
+            .arg(&exe)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        gcc.stdin
+            .take()
+            .unwrap()
+            .write_all(
+                b"#include <unistd.h>\nint main(void) { char c; read(0, &c, 1);\n\
+                  for (int i = 0; i < 500; i++) getppid(); return 0; }\n",
+            )
+            .unwrap();
+        assert!(gcc.wait().unwrap().success());
+        let mut child = Command::new(&exe).stdin(Stdio::piped()).spawn().unwrap();
+        let pid = child.id();
+        source.trace(pid, false).unwrap();
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        child.wait().unwrap();
+        let mut stack_records = 0;
+        let mut events = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !exited(&events, pid) {
+            assert!(Instant::now() < deadline, "timed out");
+            let mut all = Vec::new();
+            // The raw records, to count the stacks among them.
+            while let Some(item) = source.events.next() {
+                all.push(item.to_vec());
+            }
+            for item in &all {
+                if u16::from_ne_bytes([item[0], item[1]]) == tracer_common::kind::STACK {
+                    stack_records += 1;
+                }
+                if let Some(event) = source.decoder.record(item) {
+                    events.push(event);
+                }
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        let calls = events
+            .iter()
+            .filter(|e| matches!(e, Event::Syscall(ev) if ev.tgid == pid && ev.stack.is_some()))
+            .count();
+        assert_eq!(calls, 500);
+        assert_eq!(stack_records, 1, "stack records for 500 calls");
     }
 }

@@ -22,7 +22,10 @@ use crate::{
     clock::clock_ns,
     event::{ArgString, ArgStrings, DataCapture, Event, SigInfo, SyscallEvent, TaskEvent},
     procfs,
-    stacks::{MAX_FRAMES, ProcessMaps, UserStack, maps::MapsReader},
+    stacks::{
+        MAX_FRAMES, UserStack,
+        maps::{MapsCache, cut_at_unmapped},
+    },
     syscalls::{self, filter::SyscallFilter},
 };
 
@@ -36,10 +39,6 @@ const OPTIONS: Options = Options::PTRACE_O_TRACESYSGOOD
 /// Events handed to the pipeline in batches of at most this many, so the
 /// channel is not touched per syscall.
 const BATCH: usize = 256;
-
-/// A process's maps are read again, when a frame falls outside them, at
-/// most this often.
-const MAPS_REREAD_NS: u64 = 50_000_000;
 
 /// Per-tracee state.
 struct Tracee {
@@ -157,9 +156,8 @@ struct Tracer {
     /// `-k`: the syscalls whose entry stack is taken.
     stacks: Option<SyscallFilter>,
     /// Per process, its executable mappings as last read (until it
-    /// execs), and when they were read.
-    maps: HashMap<u32, (Arc<ProcessMaps>, u64)>,
-    maps_reader: MapsReader,
+    /// execs).
+    maps: MapsCache,
 }
 
 pub(super) fn run(
@@ -178,8 +176,7 @@ pub(super) fn run(
         events,
         shared,
         stacks: None,
-        maps: HashMap::new(),
-        maps_reader: MapsReader::default(),
+        maps: MapsCache::default(),
     };
     // Attach phase: seize what we are asked to, until told to run.
     for request in requests.iter() {
@@ -295,37 +292,9 @@ impl Tracer {
         let pid = Pid::from_raw(tid as i32);
         let regs = ptrace::getregs(pid).ok()?;
         let (mut ips, mut truncated) = memory::walk_frames(pid, regs.rip, regs.rbp, MAX_FRAMES);
-        // Maps are read at a process's first stack, and again when a frame
-        // is outside them (a library loaded since): at once for the
-        // instruction pointer, which is surely mapped, at most every
-        // MAPS_REREAD_NS for return addresses (a chain through code
-        // without frame pointers yields bogus ones at every call). An exec
-        // forgets them.
-        let covered =
-            |maps: &ProcessMaps, ips: &[u64]| ips.iter().all(|&ip| maps.find(ip).is_some());
-        let maps = match self.maps.get(&tgid) {
-            Some((maps, read_ns))
-                if covered(maps, &ips[..1])
-                    && (covered(maps, &ips) || now.saturating_sub(*read_ns) < MAPS_REREAD_NS) =>
-            {
-                Some(Arc::clone(maps))
-            }
-            _ => match self.maps_reader.read(tgid) {
-                Ok(maps) => {
-                    let maps = Arc::new(maps);
-                    self.maps.insert(tgid, (Arc::clone(&maps), now));
-                    Some(maps)
-                }
-                Err(_) => self.maps.get(&tgid).map(|(maps, _)| Arc::clone(maps)),
-            },
-        };
-        // A return address outside every executable mapping is not one:
-        // the chain went through code that uses rbp for something else.
-        if let Some(maps) = &maps
-            && let Some(bad) = ips.iter().skip(1).position(|&ip| maps.find(ip).is_none())
-        {
-            ips.truncate(bad + 1);
-            truncated = true;
+        let maps = self.maps.for_stack(tgid, &ips, now);
+        if let Some(maps) = &maps {
+            cut_at_unmapped(&mut ips, &mut truncated, maps);
         }
         Some(Box::new(UserStack {
             ips,
@@ -629,7 +598,7 @@ impl Tracer {
                 // The tracee is stopped: /proc has the new image's name.
                 let tgid = self.tracees.get(&tid).map_or(tid, |t| t.tgid);
                 // A new image: the old mappings say nothing about it.
-                self.maps.remove(&tgid);
+                self.maps.forget(tgid);
                 self.push(Event::Task(TaskEvent::Named {
                     ts_ns: now,
                     tgid,

@@ -2,7 +2,8 @@
 //! it lives (at its first stack, again after an exec or when a frame falls
 //! outside every known mapping), with each file's ELF build id, so that
 //! its addresses can be symbolized after it is gone, and a recording can
-//! tell whether the file on disk is still the one that ran.
+//! tell whether the file on disk is still the one that ran. Both sources
+//! keep them in one [`MapsCache`], which decides when to read again.
 
 use std::{collections::HashMap, fs, io, sync::Arc};
 
@@ -72,12 +73,19 @@ fn parse_line(line: &str) -> Option<MapsLine<'_>> {
     ))
 }
 
+/// A file's path and build id (as read from it).
+pub type KnownFile = (Arc<str>, Arc<[u8]>);
+
 /// Reads maps, with a cache of build ids per file (device and inode), so
 /// that re-reading a process's maps, or another process's that maps the
 /// same libraries, does not open every file again.
 #[derive(Default)]
 pub struct MapsReader {
     build_ids: HashMap<(String, u64), Option<Arc<[u8]>>>,
+    /// Every file with a build id seen mapped (or learned otherwise), by
+    /// build id (as the kernel gives it: see [`build_id_key`]), with its
+    /// build id as read: what names a frame the kernel resolved.
+    paths: HashMap<[u8; 20], KnownFile>,
 }
 
 impl MapsReader {
@@ -105,6 +113,10 @@ impl MapsReader {
                     })
                 })
                 .clone();
+            if let Some(id) = &build_id {
+                self.paths
+                    .insert(build_id_key(id), (path.into(), Arc::clone(id)));
+            }
             mappings.push(Mapping {
                 start,
                 end,
@@ -115,6 +127,83 @@ impl MapsReader {
         }
         mappings.sort_by_key(|m| m.start);
         Ok(ProcessMaps { tgid, mappings })
+    }
+
+    /// The file last seen with build id `id`, and its build id as read.
+    pub fn path_of(&self, id: &[u8]) -> Option<KnownFile> {
+        self.paths.get(&build_id_key(id)).cloned()
+    }
+
+    /// Remembers that `path` has build id `id`.
+    pub fn learn(&mut self, id: Arc<[u8]>, path: Arc<str>) {
+        self.paths.insert(build_id_key(&id), (path, id));
+    }
+}
+
+/// A build id as the kernel hands it to eBPF programs: 20 bytes (the
+/// size of a SHA-1 one, the most it copies), zero-padded.
+pub fn build_id_key(id: &[u8]) -> [u8; 20] {
+    let mut key = [0; 20];
+    let n = id.len().min(20);
+    key[..n].copy_from_slice(&id[..n]);
+    key
+}
+
+/// A process's maps are read again, when a frame falls outside them, at
+/// most this often.
+const MAPS_REREAD_NS: u64 = 50_000_000;
+
+/// The maps of each process as last read (until it execs), and when.
+#[derive(Default)]
+pub struct MapsCache {
+    maps: HashMap<u32, (Arc<ProcessMaps>, u64)>,
+    pub reader: MapsReader,
+}
+
+impl MapsCache {
+    /// The maps to read the stack `ips` of `tgid` against, at time `now`.
+    /// Read at a process's first stack, and again when a frame is outside
+    /// them (a library loaded since): at once for the instruction pointer,
+    /// which is surely mapped, at most every `MAPS_REREAD_NS` for return
+    /// addresses (a chain through code without frame pointers yields bogus
+    /// ones at every call). `None` when they cannot be read (the process
+    /// is gone) and none were read before.
+    pub fn for_stack(&mut self, tgid: u32, ips: &[u64], now: u64) -> Option<Arc<ProcessMaps>> {
+        let covered =
+            |maps: &ProcessMaps, ips: &[u64]| ips.iter().all(|&ip| maps.find(ip).is_some());
+        match self.maps.get(&tgid) {
+            Some((maps, read_ns))
+                if covered(maps, &ips[..ips.len().min(1)])
+                    && (covered(maps, ips) || now.saturating_sub(*read_ns) < MAPS_REREAD_NS) =>
+            {
+                Some(Arc::clone(maps))
+            }
+            _ => match self.reader.read(tgid) {
+                Ok(maps) if !maps.mappings.is_empty() => {
+                    let maps = Arc::new(maps);
+                    self.maps.insert(tgid, (Arc::clone(&maps), now));
+                    Some(maps)
+                }
+                // A zombie's maps are empty: as good as gone.
+                _ => self.maps.get(&tgid).map(|(maps, _)| Arc::clone(maps)),
+            },
+        }
+    }
+
+    /// Process `tgid` exec'd or exited: its mappings say nothing of what
+    /// comes next.
+    pub fn forget(&mut self, tgid: u32) {
+        self.maps.remove(&tgid);
+    }
+}
+
+/// Cuts `ips` at the first return address outside every executable
+/// mapping, which is not one (the chain went through code that uses the
+/// frame pointer register for something else), and marks it truncated.
+pub fn cut_at_unmapped(ips: &mut Vec<u64>, truncated: &mut bool, maps: &ProcessMaps) {
+    if let Some(bad) = ips.iter().skip(1).position(|&ip| maps.find(ip).is_none()) {
+        ips.truncate(bad + 1);
+        *truncated = true;
     }
 }
 

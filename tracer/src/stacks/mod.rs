@@ -8,6 +8,7 @@
 //! (the pipeline's symbolization step), so that a recording can keep raw
 //! addresses and be symbolized again by `tracer report -k`.
 
+pub mod exe;
 pub mod maps;
 pub mod symbolize;
 
@@ -16,7 +17,7 @@ use std::{io::Write, sync::Arc};
 pub use maps::{Mapping, ProcessMaps};
 
 /// Most frames walked: deeper stacks are cut and marked truncated.
-pub const MAX_FRAMES: usize = 64;
+pub const MAX_FRAMES: usize = tracer_common::stack::MAX_FRAMES as usize;
 
 /// The user stack of one syscall, innermost frame first.
 #[derive(Clone, Debug, PartialEq, Eq)]
