@@ -81,6 +81,8 @@ def check_perfetto(path):
     defaults_clock = {}
     event_names = {}  # (seq, iid) -> name
     annotation_names = {}
+    # Callstacks (-k): (seq, iid) -> the interned messages.
+    function_names, frames, callstacks, mappings, mapping_paths, build_ids = {}, {}, {}, {}, {}, {}
     events = []  # (ts, order, packet index, TrackEvent)
     for i, p in enumerate(packets):
         seq = p.trusted_packet_sequence_id
@@ -94,6 +96,30 @@ def check_perfetto(path):
                 event_names[(seq, n.iid)] = n.name
             for n in p.interned_data.debug_annotation_names:
                 annotation_names[(seq, n.iid)] = n.name
+            d = p.interned_data
+            for table, items in (
+                (function_names, d.function_names),
+                (mapping_paths, d.mapping_paths),
+                (build_ids, d.build_ids),
+                (mappings, d.mappings),
+                (frames, d.frames),
+                (callstacks, d.callstacks),
+            ):
+                for item in items:
+                    require(item.iid != 0, f"packet {i}: interned entry with iid 0")
+                    table[(seq, item.iid)] = item
+            for m in d.mappings:
+                for sid in m.path_string_ids:
+                    require((seq, sid) in mapping_paths, f"packet {i}: mapping path iid {sid} not interned")
+                if m.HasField("build_id"):
+                    require((seq, m.build_id) in build_ids, f"packet {i}: build id {m.build_id} not interned")
+            for f in d.frames:
+                require((seq, f.function_name_id) in function_names, f"packet {i}: frame's name not interned")
+                require((seq, f.mapping_id) in mappings, f"packet {i}: frame's mapping not interned")
+            for c in d.callstacks:
+                require(c.frame_ids, f"packet {i}: empty callstack")
+                for f in c.frame_ids:
+                    require((seq, f) in frames, f"packet {i}: callstack frame {f} not interned")
         if p.HasField("timestamp"):
             clock = p.timestamp_clock_id if p.HasField("timestamp_clock_id") else defaults_clock.get(seq)
             require(clock == pb.BUILTIN_CLOCK_MONOTONIC, f"packet {i}: timestamp not in MONOTONIC")
@@ -121,7 +147,13 @@ def check_perfetto(path):
             e = p.track_event
             require(p.HasField("timestamp"), f"packet {i}: event without timestamp")
             require(e.track_uuid in tracks, f"packet {i}: event on track {e.track_uuid} not described before")
-            uses_interning = e.HasField("name_iid") or any(a.HasField("name_iid") for a in e.debug_annotations)
+            uses_interning = (
+                e.HasField("name_iid")
+                or e.HasField("callstack_iid")
+                or any(a.HasField("name_iid") for a in e.debug_annotations)
+            )
+            if e.HasField("callstack_iid"):
+                require((seq, e.callstack_iid) in callstacks, f"packet {i}: callstack {e.callstack_iid} not interned")
             if uses_interning:
                 require(
                     p.sequence_flags & pb.TracePacket.SEQ_NEEDS_INCREMENTAL_STATE,
@@ -173,8 +205,20 @@ def check_perfetto(path):
             require(args.get("request") and args.get("found"), f"packet {i}: anomaly without its requests")
             anomalies[name] += 1
             continue
+        stack = None
+        if e.HasField("callstack_iid"):
+            # Outermost first, as Perfetto has them; innermost first here,
+            # as tracer's text shows them.
+            ids = callstacks[(seq, e.callstack_iid)].frame_ids
+            stack = []
+            for f in reversed(ids):
+                frame = frames[(seq, f)]
+                mapping = mappings[(seq, frame.mapping_id)]
+                path = "/" + "/".join(mapping_paths[(seq, s)].str.decode() for s in mapping.path_string_ids)
+                stack.append({"function": function_names[(seq, frame.function_name_id)].str.decode(), "file": path})
         s = {
             "name": name,
+            "stack": stack,
             "ts": ts,
             "end": ts,
             "order": i,
@@ -273,6 +317,7 @@ def check_perfetto(path):
         "request_spans": len(request_slices),
         "counter_samples": sum(len(v) for v in counters.values()),
         "anomalies": anomalies,
+        "stacks": [{"name": s["name"], "frames": s["stack"]} for s in slices if s["stack"] is not None][:100],
     }
 
 

@@ -49,6 +49,23 @@ fn build(name: &str, test: &str) -> PathBuf {
     exe
 }
 
+/// `tests/perfetto_check.py`'s summary of a Perfetto trace (decoded with
+/// perfetto's own schema).
+fn perfetto_summary(path: &Path) -> serde_json::Value {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/perfetto_check.py");
+    let out = Command::new("python3")
+        .args([script, "perfetto"])
+        .arg(path)
+        .output()
+        .expect("python3 (cargo xtask setup installs the perfetto package)");
+    assert!(
+        out.status.success(),
+        "perfetto check failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// The function names of the ` > ` lines after the first line of `text`
 /// that starts with `call`.
 fn stack_of(text: &str, call: &str) -> Vec<String> {
@@ -263,6 +280,39 @@ fn symbolized_after_deletion(mode: &str) {
         ["stack_inner", "stack_middle", "stack_outer", "main"]
     );
     assert_eq!(row["stack"][0]["file"], exe.to_str().unwrap());
+
+    // Perfetto: the slice's interned callstack, read back with perfetto's
+    // own schema.
+    let trace = scratch(&format!("deep-k-{mode}.perfetto"));
+    let out = run(&[
+        "export",
+        "-k",
+        "--format",
+        "perfetto",
+        rec.to_str().unwrap(),
+        "-o",
+        trace.to_str().unwrap(),
+    ]);
+    assert!(out.status.success());
+    let summary = perfetto_summary(&trace);
+    let stacks = summary["stacks"].as_array().unwrap();
+    let getppid = stacks
+        .iter()
+        .find(|s| s["name"] == "getppid")
+        .unwrap_or_else(|| panic!("no getppid callstack in {summary}"));
+    let frames = getppid["frames"].as_array().unwrap();
+    let functions: Vec<&str> = frames
+        .iter()
+        .map(|f| f["function"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        functions[..4],
+        ["stack_inner", "stack_middle", "stack_outer", "main"],
+        "{mode}"
+    );
+    assert_eq!(frames[0]["file"], exe.to_str().unwrap());
+    // The walk went through libc's start code: cut, and said so.
+    assert!(functions.last().unwrap().starts_with("... (truncated"));
 
     // Chrome JSON: the frames, as text lines show them, in the args.
     let chrome = run(&["export", "-k", "--format", "chrome", rec.to_str().unwrap()]);

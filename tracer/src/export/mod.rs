@@ -9,6 +9,7 @@
 //! stays flat whatever the length of the trace (and what they keep of a
 //! task or process goes when it exits).
 
+mod callstacks;
 pub mod chrome;
 pub mod csv;
 pub mod jsonl;

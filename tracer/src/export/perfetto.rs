@@ -16,7 +16,9 @@
 //! - a counter track of syscalls per second under each process;
 //! - an instant (category `anomaly`) on the thread's track for each anomaly
 //!   request attribution found (a request's ID written while serving
-//!   another).
+//!   another);
+//! - with `-k`, each syscall slice's user stack as an interned callstack
+//!   (`callstacks`), which the UI shows for the selected slice.
 //!
 //! Timestamps are the events' own `CLOCK_MONOTONIC` nanoseconds: the first
 //! packet is a clock snapshot that makes MONOTONIC the trace's clock, and
@@ -31,7 +33,9 @@ use std::io::{self, Write};
 use prost::Message;
 
 use super::{
-    Call, errno_name, never_returns,
+    Call,
+    callstacks::{Callstack, Frame, InternedString, Interner, Mapping, NewInterned},
+    errno_name, never_returns,
     timeline::{Rename, Sample, Span, Timeline},
 };
 use crate::{
@@ -92,6 +96,18 @@ pub struct InternedData {
     pub event_names: Vec<EventName>,
     #[prost(message, repeated, tag = "3")]
     pub debug_annotation_names: Vec<DebugAnnotationName>,
+    #[prost(message, repeated, tag = "5")]
+    pub function_names: Vec<InternedString>,
+    #[prost(message, repeated, tag = "6")]
+    pub frames: Vec<Frame>,
+    #[prost(message, repeated, tag = "7")]
+    pub callstacks: Vec<Callstack>,
+    #[prost(message, repeated, tag = "16")]
+    pub build_ids: Vec<InternedString>,
+    #[prost(message, repeated, tag = "17")]
+    pub mapping_paths: Vec<InternedString>,
+    #[prost(message, repeated, tag = "19")]
+    pub mappings: Vec<Mapping>,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -169,6 +185,9 @@ pub struct TrackEvent {
     pub flow_ids: Vec<u64>,
     #[prost(int64, optional, tag = "30")]
     pub counter_value: Option<i64>,
+    /// The event's user stack, interned (`InternedData.callstacks`).
+    #[prost(uint64, optional, tag = "56")]
+    pub callstack_iid: Option<u64>,
 }
 
 #[derive(Clone, PartialEq, Message)]
@@ -244,6 +263,8 @@ pub struct PerfettoSink {
     interned: Vec<bool>,
     timeline: Timeline,
     samples: Vec<Sample>,
+    /// Callstacks, frames and mappings interned so far (`-k`).
+    stacks: Interner,
     /// Reused packets: most fields stay the same from event to event.
     begin: TracePacket,
     end: TracePacket,
@@ -269,6 +290,7 @@ impl PerfettoSink {
             interned: vec![false; syscalls::NR_END as usize],
             timeline: Timeline::default(),
             samples: Vec::new(),
+            stacks: Interner::default(),
             begin,
             end: event(SLICE_END),
         }
@@ -327,8 +349,8 @@ impl PerfettoSink {
                 timestamp_clock_id: Some(CLOCK_MONOTONIC),
             }),
             interned_data: Some(InternedData {
-                event_names: Vec::new(),
                 debug_annotation_names: names,
+                ..Default::default()
             }),
             ..Default::default()
         })
@@ -528,13 +550,27 @@ impl Sink for PerfettoSink {
                             iid: Some(u64::from(ev.nr) + 1),
                             name: Some(sc.name.to_owned()),
                         }],
-                        debug_annotation_names: Vec::new(),
+                        ..Default::default()
                     });
                 }
             }
             None => {
                 te.name_iid = None;
                 te.name = Some(self.call.name().to_owned());
+            }
+        }
+        te.callstack_iid = None;
+        if let Some(stack) = &ev.stack {
+            let mut new = NewInterned::default();
+            te.callstack_iid = Some(self.stacks.callstack(stack, &mut new));
+            if !new.is_empty() {
+                let data = begin.interned_data.get_or_insert_with(Default::default);
+                data.function_names = new.function_names;
+                data.frames = new.frames;
+                data.callstacks = new.callstacks;
+                data.build_ids = new.build_ids;
+                data.mapping_paths = new.mapping_paths;
+                data.mappings = new.mappings;
             }
         }
         let list = &mut te.debug_annotations;
