@@ -883,3 +883,77 @@ fn a_cgroup_watch_picks_up_processes_of_its_v2_group() {
     assert!(out.status.success(), "{}", stderr(&out));
     drop(daemon);
 }
+
+/// #17: `--stacks` keeps the user stacks of the selected syscalls in the
+/// rings, and dumps hold them named: `report -k` on a dump shows the call
+/// chain of `lab/stacks/deep.c` after its binary is gone.
+#[test]
+fn dumps_keep_the_stacks_of_the_selected_syscalls() {
+    let daemon = Daemon::start("stacks", &["--stacks", "trace=getppid", "--after", "100ms"]);
+    let name = format!("dk{}", std::process::id() % 100_000);
+    let exe = daemon.dir.join(&name);
+    // deep.c's main as `deep_main`, under a main that fails: a failing run
+    // is dumped.
+    let mut gcc = Command::new("gcc")
+        .args(["-O2", "-fno-omit-frame-pointer", "-Dmain=deep_main", "-o"])
+        .arg(&exe)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../lab/stacks/deep.c"))
+        .args(["-x", "c", "-"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .unwrap();
+    gcc.stdin
+        .take()
+        .unwrap()
+        .write_all(
+            b"#undef main\nint deep_main(void);\nint main(void) { deep_main(); return 3; }\n",
+        )
+        .unwrap();
+    assert!(gcc.wait().unwrap().success(), "cannot build deep.c");
+    let out = daemon.ctl(&["watch", "--comm", &name]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run = Command::new(&exe).stdout(Stdio::null()).status().unwrap();
+    assert_eq!(run.code(), Some(3));
+    assert!(
+        eventually(15, || !daemon.dumps().is_empty()),
+        "no dump; daemon log:\n{}",
+        daemon.log()
+    );
+    std::fs::remove_file(&exe).unwrap();
+    let dump = daemon
+        .dumps
+        .join(daemon.dumps()[0]["name"].as_str().unwrap());
+    let report = Command::new(tracer())
+        .args(["report", "-k"])
+        .arg(&dump)
+        .output()
+        .unwrap();
+    assert!(report.status.success(), "{}", stderr(&report));
+    let text = String::from_utf8_lossy(&report.stdout);
+    let frames: Vec<&str> = text
+        .lines()
+        .skip_while(|l| !l.starts_with("getppid("))
+        .skip(1)
+        .map_while(|l| l.strip_prefix(" > "))
+        .collect();
+    let chain = [
+        "stack_inner+",
+        "stack_middle+",
+        "stack_outer+",
+        "deep_main+",
+    ];
+    assert!(
+        frames.len() >= 4
+            && frames
+                .iter()
+                .zip(chain)
+                .all(|(frame, name)| frame.starts_with(&format!("{}({name}", exe.display()))),
+        "{text}"
+    );
+    // Only the selected syscalls have stacks.
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with(" > ")).count(),
+        frames.len(),
+        "{text}"
+    );
+}

@@ -1,5 +1,6 @@
 //! Writing rings to recording files, named by when and why (names made
-//! safe by [`sanitize`]), and keeping the dump directory bounded.
+//! safe by [`sanitize`]), and keeping the dump directory bounded. Stacks
+//! (`--stacks`) are symbolized as they are written.
 //!
 //! Dumps hold what processes read and wrote, and the daemon runs as root:
 //! the directory must be the daemon's own ([`prepare_dir`] refuses one that
@@ -19,8 +20,10 @@ use anyhow::{Context as _, Result, bail};
 use super::{api::DumpInfo, triggers::Reason};
 use crate::{
     clock::clock_ns,
+    event::Event,
     pipeline::{RunInfo, Sink, Tasks},
     recording::{Header, Item, Writer},
+    stacks::symbolize::Symbolizer,
 };
 
 /// A ring to be written to disk, by the dumper.
@@ -267,7 +270,17 @@ pub fn run(
     jobs: std::sync::mpsc::Receiver<DumpJob>,
     written: Arc<std::sync::atomic::AtomicU64>,
 ) {
+    // `--stacks`: names are found when the dump is written, while the
+    // files are surely there, and kept in it with the raw frames.
+    let mut symbolizer = Symbolizer::default();
     for mut job in jobs {
+        for item in &mut job.items {
+            if let Item::Event(Event::Syscall(ev)) = item
+                && let Some(stack) = &mut ev.stack
+            {
+                symbolizer.symbolize(stack);
+            }
+        }
         prune(&dir, max_dumps.saturating_sub(1), &index);
         let result = write(&dir, &job);
         match &result {

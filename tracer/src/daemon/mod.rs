@@ -44,7 +44,7 @@ use self::{
     ring::Keep,
     triggers::DEFAULT_PATTERNS,
 };
-use crate::{ebpf::EbpfSource, request::patterns::Patterns};
+use crate::{ebpf::EbpfSource, request::patterns::Patterns, syscalls::filter::SyscallFilter};
 
 pub const DEFAULT_SOCKET: &str = "/run/tracer/daemon.sock";
 const DEFAULT_DUMP_DIR: &str = "/var/lib/tracer/dumps";
@@ -114,6 +114,11 @@ pub struct DaemonArgs {
     /// attribution have seen all of it): data can hold passwords.
     #[arg(long)]
     pub keep_payload: bool,
+    /// `-k` for watched processes: take the user stack of the syscalls in
+    /// SET (an `-e` expression, e.g. `trace=openat,connect`, or `all`) and
+    /// keep it, symbolized, in rings and dumps.
+    #[arg(long, value_name = "SET")]
+    pub stacks: Option<String>,
 }
 
 /// The config file: the same options, and watches to start with.
@@ -143,6 +148,7 @@ struct Config {
     flush_on_exit: bool,
     #[serde(default)]
     keep_payload: bool,
+    stacks: Option<String>,
     #[serde(default)]
     watch: Vec<ConfigWatch>,
 }
@@ -166,6 +172,8 @@ struct Resolved {
     ring_size: u32,
     flush_on_exit: bool,
     watches: Vec<api::WatchTarget>,
+    /// `--stacks`: the syscalls whose user stacks are taken.
+    stacks: Option<SyscallFilter>,
 }
 
 fn resolve(args: DaemonArgs) -> Result<Resolved> {
@@ -219,6 +227,13 @@ fn resolve(args: DaemonArgs) -> Result<Resolved> {
     for w in &config.watch {
         watches.push(api::target(w.pid, w.comm.as_deref(), w.cgroup.as_deref())?);
     }
+    let stacks = match args.stacks.or(config.stacks) {
+        Some(set) => Some(
+            SyscallFilter::parse(&[set.as_str()])
+                .with_context(|| format!("invalid --stacks {set:?}"))?,
+        ),
+        None => None,
+    };
     let dump_dir = args
         .dump_dir
         .or(config.dump_dir)
@@ -252,6 +267,7 @@ fn resolve(args: DaemonArgs) -> Result<Resolved> {
         ring_size,
         flush_on_exit: args.flush_on_exit || config.flush_on_exit,
         watches,
+        stacks,
     })
 }
 
@@ -289,13 +305,18 @@ pub fn run(args: DaemonArgs) -> Result<crate::exit::Exit> {
     dump::prepare_dir(&config.dump_dir)?;
     // Its dumps are recordings and its streams lines: both show the
     // structures behind pointers.
-    let source = EbpfSource::load(
+    let mut source = EbpfSource::load(
         config.ring_size,
         config.capture,
         true,
-        &crate::syscalls::filter::SyscallFilter::all(),
+        &SyscallFilter::all(),
     )
     .context("cannot load the eBPF programs")?;
+    if let Some(stacks) = &config.stacks {
+        source
+            .stacks(stacks)
+            .context("cannot take stacks (--stacks)")?;
+    }
     // Checked here, built on the collector thread (it is not `Send`).
     Registry::new(config.settings.clone())?;
 

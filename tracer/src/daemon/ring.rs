@@ -34,6 +34,10 @@ pub fn item_bytes(item: &Item) -> usize {
                             .map(|a| a.bytes.capacity())
                             .sum::<usize>()
                 })
+                // A stack's maps are shared by every stack of the process.
+                + ev.stack.as_ref().map_or(0, |s| {
+                    std::mem::size_of_val(&**s) + s.ips.capacity() * 8
+                })
         }
         Item::Event(Event::Task(
             TaskEvent::Spawned { comm, .. }

@@ -132,10 +132,17 @@ impl StackTable {
     pub fn exec_file(&mut self, tgid: u32, path: &[u8]) {
         use std::os::unix::ffi::OsStrExt as _;
         let mut path = PathBuf::from(std::ffi::OsStr::from_bytes(path));
-        if path.is_relative()
-            && let Ok(cwd) = std::fs::read_link(format!("/proc/{tgid}/cwd"))
-        {
-            path = cwd.join(path);
+        if path.is_relative() {
+            // Its working directory while it lives; else ours, a guess the
+            // symbolizer checks by build id before it trusts the file.
+            match std::fs::read_link(format!("/proc/{tgid}/cwd")) {
+                Ok(cwd) => path = cwd.join(path),
+                Err(_) => {
+                    if let Ok(absolute) = std::fs::canonicalize(&path) {
+                        path = absolute;
+                    }
+                }
+            }
         }
         match ExeFile::read(&path) {
             Ok(exe) => {
