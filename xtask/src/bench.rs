@@ -45,6 +45,10 @@ pub struct BenchArgs {
     /// cost of an intercepted syscall).
     #[arg(long)]
     delay_only: bool,
+    /// Only what `-k` (user stacks) costs: eBPF and ptrace, each with and
+    /// without it, beside untraced and the floor.
+    #[arg(long)]
+    stacks_only: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -136,6 +140,33 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
             ],
         };
         println!("{}", run_group(&group, args.rounds, &tracer, &scratch)?);
+        return Ok(());
+    }
+    if args.stacks_only {
+        for group in [
+            Group {
+                title: "-k: user stacks, eBPF",
+                count: args.count,
+                configs: &[
+                    Config::Untraced,
+                    Config::Floor,
+                    Config::TracerEbpf,
+                    Config::TracerEbpfStacks,
+                ],
+            },
+            Group {
+                title: "-k: user stacks, ptrace",
+                count: args.ptrace_count,
+                configs: &[
+                    Config::Untraced,
+                    Config::Floor,
+                    Config::TracerPtrace,
+                    Config::TracerPtraceStacks,
+                ],
+            },
+        ] {
+            println!("{}", run_group(&group, args.rounds, &tracer, &scratch)?);
+        }
         return Ok(());
     }
     let groups = [
