@@ -14,7 +14,11 @@ use blazesym::symbolize::{
     source::{Elf, Source},
 };
 
-use super::{Mapping, Symbol, UserStack};
+use super::{Mapping, ProcessMaps, Symbol, UserStack};
+
+/// A stack already named: the same addresses read against the same maps
+/// (the `Arc`, kept alive here so that its address is not reused).
+type NamedStacks = HashMap<(usize, Vec<u64>), (Arc<ProcessMaps>, Vec<Option<Symbol>>)>;
 
 /// Symbolizes stacks, caching what it learns for the whole run.
 pub struct Symbolizer {
@@ -23,6 +27,9 @@ pub struct Symbolizer {
     on_disk: HashMap<Arc<str>, Option<Arc<[u8]>>>,
     /// (file, offset looked up) → its function.
     names: HashMap<(Arc<str>, u64), Option<Symbol>>,
+    /// Whole stacks already named: eBPF mode hands one stack, with one
+    /// maps `Arc`, to every syscall that made it (a hot loop's thousands).
+    stacks: NamedStacks,
 }
 
 impl Default for Symbolizer {
@@ -35,6 +42,7 @@ impl Default for Symbolizer {
                 .build(),
             on_disk: HashMap::new(),
             names: HashMap::new(),
+            stacks: HashMap::new(),
         }
     }
 }
@@ -42,6 +50,8 @@ impl Default for Symbolizer {
 /// Bounds the name cache: a long run over many binaries starts it over
 /// rather than growing without end.
 const MAX_NAMES: usize = 1 << 18;
+/// Bounds the whole-stack cache likewise.
+const MAX_STACKS: usize = 1 << 14;
 
 impl Symbolizer {
     /// Fills in `stack.symbols` from the files its mappings name, keeping a
@@ -50,6 +60,16 @@ impl Symbolizer {
         let Some(maps) = stack.maps.clone() else {
             return;
         };
+        // Names stored with the stack (a recording's) are kept where the
+        // files cannot tell: only a stack without any is looked up whole.
+        let key = stack
+            .symbols
+            .is_none()
+            .then(|| (Arc::as_ptr(&maps) as usize, stack.ips.clone()));
+        if let Some((_, names)) = key.as_ref().and_then(|key| self.stacks.get(key)) {
+            stack.symbols = Some(names.clone());
+            return;
+        }
         let mut symbols = stack
             .symbols
             .take()
@@ -69,6 +89,13 @@ impl Symbolizer {
                     offset: sym.offset + back,
                 });
             }
+        }
+        if let Some(key) = key {
+            if self.stacks.len() >= MAX_STACKS {
+                self.stacks.clear();
+            }
+            self.stacks
+                .insert(key, (Arc::clone(&maps), symbols.clone()));
         }
         stack.symbols = Some(symbols);
     }
@@ -132,6 +159,11 @@ mod tests {
         let sym = stack.symbols.as_ref().unwrap()[0].clone().unwrap();
         assert!(sym.name.ends_with("a_known_function"), "{}", sym.name);
         assert_eq!(sym.offset, 2);
+        // The same stack again is named from the whole-stack cache, alike.
+        let named = stack.symbols.take();
+        symbolizer.symbolize(&mut stack);
+        assert_eq!(stack.symbols, named);
+        assert_eq!(symbolizer.stacks.len(), 1);
 
         // Another build of the file: its names are not this one's, and a
         // name already known (stored in a recording) stays.
