@@ -128,15 +128,18 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
     };
     // SAFETY: reads the monotonic clock, no memory access.
     let now = unsafe { bpf_ktime_get_ns() };
-    // `-k`: one byte of the spec already read; 0 unless asked for.
-    let stack = if spec.stack != 0 {
-        // SAFETY: as for the arguments above.
-        take_stack(&ctx, tgid, tid, unsafe { (*regs).bp })
-    } else {
-        0
-    };
+    // `-k`: one byte of the spec already read. The stack is taken last on
+    // each path, so that the verifier walks its loops once per path, not
+    // once per path times the rest of the program's.
+    // SAFETY: as for the arguments above.
+    let bp = unsafe { (*regs).bp };
 
     if nr == SYS_EXIT || nr == SYS_EXIT_GROUP {
+        let stack = if spec.stack != 0 {
+            take_stack(&ctx, tgid, tid, bp)
+        } else {
+            0
+        };
         // Never returns: emit now, with no exit time.
         emit_syscall(tgid, tid, nr, &args, now, 0, 0, FLAG_NO_RETURN, stack);
         return 0;
@@ -163,7 +166,11 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
         slot.nr = nr;
         slot.args = args;
         slot.tid = tid;
-        slot.stack = stack;
+        slot.stack = if spec.stack != 0 {
+            take_stack(&ctx, tgid, tid, bp)
+        } else {
+            0
+        };
     }
     0
 }

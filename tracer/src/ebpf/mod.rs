@@ -1177,6 +1177,30 @@ mod tests {
         }
     }
 
+    /// #17: the `-k` code in `sys_enter` (two 64-frame loops) must not
+    /// multiply the verifier's work: a loop exit that depends on the
+    /// stack's depth once made it walk the rest of the program once per
+    /// depth, 700,000 instructions of the 1,000,000 limit and a second
+    /// more to start. Now it verifies in about 15,000.
+    #[test]
+    fn sys_enter_verifies_in_bounded_work() {
+        let source =
+            EbpfSource::load(1 << 16, 64, &SyscallFilter::all()).expect("the programs load");
+        let enter = source
+            .ebpf
+            .program(names::SYS_ENTER)
+            .unwrap()
+            .info()
+            .unwrap();
+        let verified = enter
+            .verified_instruction_count()
+            .expect("kernel reports it");
+        assert!(
+            verified < 100_000,
+            "sys_enter took {verified} instructions to verify"
+        );
+    }
+
     /// The same stack, again and again, crosses the ring once; every
     /// syscall record still carries it.
     #[test]
