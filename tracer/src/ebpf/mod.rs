@@ -1144,7 +1144,8 @@ mod tests {
             ),
         ] {
             let exe = deep(name);
-            let mut source = EbpfSource::load(1 << 20, 0, &filter).expect("the programs load");
+            let mut source =
+                EbpfSource::load(1 << 20, 0, false, &filter).expect("the programs load");
             source.stacks(&filter).unwrap();
             let script = format!("read line; exec {}", exe.display());
             let mut child = Command::new("sh")
@@ -1185,7 +1186,7 @@ mod tests {
     #[test]
     fn sys_enter_verifies_in_bounded_work() {
         let source =
-            EbpfSource::load(1 << 16, 64, &SyscallFilter::all()).expect("the programs load");
+            EbpfSource::load(1 << 16, 64, true, &SyscallFilter::all()).expect("the programs load");
         let enter = source
             .ebpf
             .program(names::SYS_ENTER)
@@ -1206,7 +1207,7 @@ mod tests {
     #[test]
     fn a_recurring_stack_is_sent_once() {
         let filter = SyscallFilter::parse(&["trace=getppid"]).unwrap();
-        let mut source = EbpfSource::load(1 << 20, 0, &filter).expect("the programs load");
+        let mut source = EbpfSource::load(1 << 20, 0, false, &filter).expect("the programs load");
         source.stacks(&filter).unwrap();
         let dir = std::env::temp_dir().join(format!("tracer-ebpf-loop-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
