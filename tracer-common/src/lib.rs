@@ -416,7 +416,11 @@ pub struct Inflight {
     /// Non-zero: the spec has structures to take at exit
     /// (`CaptureSpec::exit_structs`), read again from `CAPTURE` then.
     pub exit_structs: u8,
-    pub _pad: [u8; 2],
+    /// The path arguments (a bit per position, as `CaptureSpec::paths`)
+    /// that `sys_enter` could not read, their page not yet faulted in:
+    /// `sys_exit` reads them again, the kernel having faulted them in.
+    pub reread_paths: u8,
+    pub _pad: u8,
     /// `-k`: the id of the user stack taken at enter, or 0.
     pub stack: u64,
 }

@@ -2,7 +2,7 @@
 //! data buffers of the calls that move data. Costs only traced tasks.
 //!
 //! Paths are taken at enter (an `execve`'s are gone by its exit) and sent
-//! as records of their own. Data buffers are taken at exit, written ones
+//! as records of their own; one not yet paged in is taken again at exit. Data buffers are taken at exit, written ones
 //! too (the buffer still holds what was written), and sent inside their
 //! syscall's record: one ring write per captured call instead of two,
 //! which measured ~45 ns per captured call.
@@ -149,10 +149,14 @@ pub(crate) fn capture_exec_file(ctx: &TracePointContext, tgid: u32) {
     send_capture(scratch, kind::EXEC_FILE, 0, 0, tgid, -1, ret as u32 - 1);
 }
 
-/// Captures the NUL-terminated path at `src` (argument `arg`).
+/// Captures the NUL-terminated path at `src` (argument `arg`). When the
+/// read fails and `retry` is set, sends nothing and returns `false`: the
+/// caller reads it again at exit.
 #[inline(always)]
-fn capture_path(tid: u32, nr: i64, arg: u8, src: u64) {
-    let Some(scratch) = scratch() else { return };
+fn capture_path(tid: u32, nr: i64, arg: u8, src: u64, retry: bool) -> bool {
+    let Some(scratch) = scratch() else {
+        return true;
+    };
     // SAFETY: the destination is the scratch buffer, MAX_PATH < its size;
     // the helper validates the user address.
     let ret = unsafe {
@@ -163,8 +167,11 @@ fn capture_path(tid: u32, nr: i64, arg: u8, src: u64) {
         )
     };
     if ret <= 0 {
+        if retry {
+            return false;
+        }
         send_capture(scratch, kind::PATH, arg, CAPTURE_FAULT, tid, nr, 0);
-        return;
+        return true;
     }
     // `ret` counts the NUL; a full buffer may have cut the path short.
     let len = ret as u32 - 1;
@@ -174,6 +181,7 @@ fn capture_path(tid: u32, nr: i64, arg: u8, src: u64) {
         0
     };
     send_capture(scratch, kind::PATH, arg, flags, tid, nr, len);
+    true
 }
 
 /// One `struct iovec`.
@@ -305,13 +313,43 @@ fn copy_mode(
     }
 }
 
-/// Captures what is valid only at enter: the paths.
+/// Captures the paths at enter. A path whose page is not yet faulted in
+/// (a string constant of a binary not yet read, a file mapping) cannot be
+/// read here, where the helper may not fault: the returned mask (a bit per
+/// argument) lists them for [`capture_exit`], by when the kernel has
+/// faulted them in. Except for `exec` calls (`retry` false), whose paths
+/// are gone with the old image by exit: their faults are sent now.
 #[inline(always)]
-pub(crate) fn capture_enter(tid: u32, nr: i64, spec: CaptureSpec, args: &[u64; MAX_ARGS]) {
+pub(crate) fn capture_enter(
+    tid: u32,
+    nr: i64,
+    spec: CaptureSpec,
+    args: &[u64; MAX_ARGS],
+    retry: bool,
+) -> u8 {
+    let mut failed = 0;
     let mut i = 0;
     while i < MAX_ARGS {
-        if spec.paths & (1 << i) != 0 && args[i] != 0 {
-            capture_path(tid, nr, i as u8, args[i]);
+        if spec.paths & (1 << i) != 0
+            && args[i] != 0
+            && !capture_path(tid, nr, i as u8, args[i], retry)
+        {
+            failed |= 1 << i;
+        }
+        i += 1;
+    }
+    failed
+}
+
+/// Reads again, at exit, the paths `capture_enter` could not (`failed`):
+/// sent as at enter, before the syscall record they join. One that still
+/// faults (a bad pointer) is sent as a fault.
+#[inline(always)]
+pub(crate) fn capture_exit(tid: u32, nr: i64, failed: u8, args: &[u64; MAX_ARGS]) {
+    let mut i = 0;
+    while i < MAX_ARGS {
+        if failed & (1 << i) != 0 {
+            capture_path(tid, nr, i as u8, args[i], false);
         }
         i += 1;
     }

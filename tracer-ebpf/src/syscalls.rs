@@ -15,7 +15,7 @@ use tracer_common::{
 
 use crate::{
     CAPTURE, EVENTS, TRACED,
-    capture::{capture_enter, emit_with_data, structs::capture_structs},
+    capture::{capture_enter, capture_exit, emit_with_data, structs::capture_structs},
     count, inflight_slot,
     stack::take_stack,
 };
@@ -144,9 +144,11 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
         emit_syscall(tgid, tid, nr, &args, now, 0, 0, FLAG_NO_RETURN, stack);
         return 0;
     }
-    if spec.paths != 0 {
-        capture_enter(tid, nr, spec, &args);
-    }
+    let reread_paths = if spec.paths != 0 {
+        capture_enter(tid, nr, spec, &args, nr != SYS_EXECVE && nr != SYS_EXECVEAT)
+    } else {
+        0
+    };
     if spec.structs[0].size != struct_spec::NONE {
         capture_structs(tid, nr, &spec, &args, None);
     }
@@ -163,6 +165,7 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
         slot.enter_ns = now;
         slot.exit_data = spec.data;
         slot.exit_structs = spec.exit_structs;
+        slot.reread_paths = reread_paths;
         slot.nr = nr;
         slot.args = args;
         slot.tid = tid;
@@ -191,6 +194,10 @@ pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
     let ret: i64 = ctx.arg(1);
     // SAFETY: reads the monotonic clock, no memory access.
     let now = unsafe { bpf_ktime_get_ns() };
+    if pending.reread_paths != 0 {
+        // Before the syscall record, like every path.
+        capture_exit(tid, pending.nr, pending.reread_paths, &pending.args);
+    }
     if pending.exit_structs != 0 {
         // Before the syscall record, which userspace attaches them to.
         let spec = spec_of(pending.nr);

@@ -1260,4 +1260,67 @@ mod tests {
         assert_eq!(calls, 500);
         assert_eq!(stack_records, 1, "stack records for 500 calls");
     }
+
+    /// A child that opens and statfs's a path whose bytes are in a page of
+    /// a file mapping it never touched (the file's path, at offset 0):
+    /// `sys_enter` cannot fault such a page in, the kernel has by exit.
+    /// Two mappings, so that the first call's fault-around does not map
+    /// the second's page.
+    const UNTOUCHED_PATH_PROGRAM: &str = "import ctypes, os, sys\n\
+        libc = ctypes.CDLL(None)\n\
+        libc.mmap.restype = ctypes.c_void_p\n\
+        libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]\n\
+        fd = os.open(sys.argv[1], os.O_RDONLY)\n\
+        buf = ctypes.create_string_buffer(256)\n\
+        sys.stdin.readline()\n\
+        first = libc.mmap(None, 4096, 1, 2, fd, 0)\n\
+        second = libc.mmap(None, 4096, 1, 2, fd, 0)\n\
+        assert libc.syscall(257, -100, ctypes.c_void_p(first), 0) >= 0\n\
+        assert libc.syscall(137, ctypes.c_void_p(second), buf) == 0\n";
+
+    /// #16: a path `sys_enter` could not read (its page not yet faulted
+    /// in) is read again at `sys_exit` and joined to its call.
+    #[test]
+    fn paths_in_pages_not_yet_faulted_in_are_read_at_exit() {
+        let mut source =
+            EbpfSource::load(1 << 20, 0, false, &SyscallFilter::all()).expect("the programs load");
+        let file = std::env::temp_dir().join(format!("tracer-ebpf-reread-{}", std::process::id()));
+        let path = file.to_str().unwrap().as_bytes().to_vec();
+        let mut contents = path.clone();
+        contents.resize(4096, 0);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&file)
+            .and_then(|mut f| f.write_all(&contents))
+            .unwrap();
+        let mut child = Command::new("/usr/bin/python3")
+            .args(["-S", "-c", UNTOUCHED_PATH_PROGRAM])
+            .arg(&file)
+            .stdin(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let pid = child.id();
+        source.trace(pid, false).unwrap();
+        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
+        let status = child.wait().unwrap();
+        std::fs::remove_file(&file).unwrap();
+        assert!(status.success());
+        let mut events = Vec::new();
+        drain_until(&mut source, &mut events, |events| exited(events, pid));
+        let path_of = |name: &str, arg: usize| {
+            let nr = syscalls::by_name(name);
+            events.iter().rev().find_map(|event| match event {
+                Event::Syscall(ev) if ev.tgid == pid && Some(ev.nr) == nr => Some(
+                    ev.strings
+                        .as_ref()
+                        .and_then(|strings| strings[arg].as_ref())
+                        .map(|s| s.bytes.clone()),
+                ),
+                _ => None,
+            })
+        };
+        assert_eq!(path_of("openat", 1), Some(Some(path.clone())));
+        assert_eq!(path_of("statfs", 0), Some(Some(path)));
+    }
 }
