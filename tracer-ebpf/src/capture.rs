@@ -343,8 +343,10 @@ pub(crate) fn capture_enter(
 
 /// Reads again, at exit, the paths `capture_enter` could not (`failed`):
 /// sent as at enter, before the syscall record they join. One that still
-/// faults (a bad pointer) is sent as a fault.
-#[inline(always)]
+/// faults (a bad pointer) is sent as a fault. Not inlined: a call of
+/// its own keeps its registers out of `sys_exit`, whose path when nothing
+/// failed is then the one load and compare of the mask.
+#[inline(never)]
 pub(crate) fn capture_exit(tid: u32, nr: i64, failed: u8, args: &[u64; MAX_ARGS]) {
     let mut i = 0;
     while i < MAX_ARGS {
