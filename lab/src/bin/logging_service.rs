@@ -40,21 +40,20 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use lab::counter::{load, store};
+
 /// Defaults of `--workers` and `--visits`.
 const WORKERS: u64 = 2;
 const VISITS_PER_WORKER: u64 = 4;
 const PACE: Duration = Duration::from_millis(1);
 const PACE_STEP: Duration = Duration::from_micros(200);
-/// The counter is stored as fixed-width decimal text, so every write
-/// replaces the whole previous value.
-const WIDTH: usize = 10;
 /// An `INFO` line every this many requests.
 const INFO_EVERY: u64 = 100;
 
@@ -241,19 +240,6 @@ fn handle_request(args: &Args) -> io::Result<Option<(u64, u64)>> {
     let expected = args.workers * visits;
     let got = load(&counter.0)?;
     Ok((got != expected).then_some((expected, got)))
-}
-
-fn load(file: &File) -> io::Result<u64> {
-    let mut text = [0u8; WIDTH];
-    file.read_exact_at(&mut text, 0)?;
-    std::str::from_utf8(&text)
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .ok_or_else(|| io::Error::other(format!("counter file holds {text:?}, not a number")))
-}
-
-fn store(file: &File, value: u64) -> io::Result<()> {
-    file.write_all_at(format!("{value:0WIDTH$}").as_bytes(), 0)
 }
 
 /// Replaces the count file whole, so that a reader never sees half of it.

@@ -23,20 +23,17 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::Duration;
 
+use lab::counter::{load, store};
 use lab::{Outcome, Variant};
 
 const WORKERS: u64 = 4;
 const VISITS_PER_WORKER: u64 = 12;
 const PACE: Duration = Duration::from_millis(1);
 const PACE_STEP: Duration = Duration::from_micros(200);
-/// The counter is stored as fixed-width decimal text, so every write
-/// replaces the whole previous value.
-const WIDTH: usize = 10;
 
 fn main() -> std::process::ExitCode {
     lab::main(
@@ -89,17 +86,4 @@ fn run(variant: Variant) -> io::Result<Outcome> {
         )));
     }
     Ok(Outcome::Pass)
-}
-
-fn load(file: &File) -> io::Result<u64> {
-    let mut text = [0u8; WIDTH];
-    file.read_exact_at(&mut text, 0)?;
-    std::str::from_utf8(&text)
-        .ok()
-        .and_then(|t| t.parse().ok())
-        .ok_or_else(|| io::Error::other(format!("counter file holds {text:?}, not a number")))
-}
-
-fn store(file: &File, value: u64) -> io::Result<()> {
-    file.write_all_at(format!("{value:0WIDTH$}").as_bytes(), 0)
 }
