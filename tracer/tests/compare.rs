@@ -179,8 +179,12 @@ fn slowdown_compares_the_same_span_in_every_mode() {
     for m in json["modes"].as_array().unwrap() {
         let median = m["median_wall_s"].as_f64().unwrap();
         let slowdown = m["slowdown"].as_f64().unwrap();
-        assert!((0.3..0.5).contains(&median), "{m}");
-        assert!((0.8..1.3).contains(&slowdown), "{m}");
+        // The recorder's span would be over 1 s (the child lives 1 s):
+        // bounds that tell the two apart with room for a loaded machine
+        // (ptrace's stops cost milliseconds each when 2 cores are shared
+        // with builds: 1.31x was seen).
+        assert!((0.3..0.9).contains(&median), "{m}");
+        assert!((0.8..2.0).contains(&slowdown), "{m}");
     }
 }
 
