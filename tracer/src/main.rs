@@ -29,6 +29,7 @@ mod request;
 mod source;
 mod stacks;
 mod stats;
+mod stdio;
 mod syscalls;
 
 use std::process::ExitCode;
@@ -54,6 +55,12 @@ fn main() -> ExitCode {
         cli::Command::Delay(args) => delay::run(args),
         cli::Command::SyscallTimes { count, threads } => delay::syscall_times(count, threads),
     };
+    // A closed output (the reader went away) ends tracer quietly, by
+    // SIGPIPE: see `stdio` for why.
+    let outcome = outcome.or_else(|err| match stdio::is_closed(&err) {
+        true => Ok(Exit::Signal(libc::SIGPIPE)),
+        false => Err(err),
+    });
     match outcome {
         Ok(Exit::Code(code)) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
         Ok(Exit::Signal(signal)) => {
@@ -61,7 +68,7 @@ fn main() -> ExitCode {
             ExitCode::from(u8::try_from(128 + signal).unwrap_or(1))
         }
         Err(err) => {
-            eprintln!("tracer: {err:#}");
+            stdio::note!("tracer: {err:#}");
             ExitCode::FAILURE
         }
     }

@@ -1,6 +1,7 @@
 //! Where events come from: eBPF or ptrace, behind one interface so the rest
 //! of tracer does not care which.
 
+use crate::stdio::note;
 use std::{thread, time::Duration};
 
 use anyhow::{Context as _, Result};
@@ -72,7 +73,7 @@ impl Source {
                     | EbpfError::Map(_)),
                 ) => Err(err).context("cannot trace with eBPF"),
                 Err(err) => {
-                    eprintln!("tracer: eBPF unavailable ({err}); using ptrace");
+                    note!("tracer: eBPF unavailable ({err}); using ptrace");
                     ptrace()
                 }
             },

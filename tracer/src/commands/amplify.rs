@@ -18,6 +18,7 @@
 //!
 //! Ctrl-C stops the runs in flight and prints the table of what was run.
 
+use crate::stdio::{note, outln};
 use std::{
     collections::BTreeMap,
     ffi::CString,
@@ -200,7 +201,7 @@ pub fn run(args: AmplifyArgs) -> Result<Exit> {
     }
     let learned = learn(&args);
     if stop.load(Ordering::Relaxed) {
-        eprintln!("tracer amplify: interrupted while learning the program: nothing to show");
+        note!("tracer amplify: interrupted while learning the program: nothing to show");
         return Ok(Exit::Code(130));
     }
     let learned = learned?;
@@ -209,7 +210,7 @@ pub fn run(args: AmplifyArgs) -> Result<Exit> {
         bail!("the learning run made no syscall that could be delayed");
     }
     if !args.run.json {
-        eprintln!(
+        note!(
             "tracer amplify: learned {} syscalls on {} threads ({}); {} candidates of {} runs each, and the baseline",
             learned.syscalls.len(),
             learned.threads,
@@ -271,9 +272,9 @@ pub fn run(args: AmplifyArgs) -> Result<Exit> {
     }
     out.verdict = verdict(&out);
     if args.run.json {
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        outln!("{}", serde_json::to_string_pretty(&out)?)?;
     } else {
-        print_report(&out);
+        print_report(&out)?;
     }
     Ok(Exit::Code(if out.interrupted { 130 } else { 0 }))
 }
@@ -555,7 +556,7 @@ fn record_failures(args: &AmplifyArgs, syscall: &str) -> Result<(Vec<PathBuf>, b
         )),
         Err(err) => {
             // Recordings are a convenience: without eBPF the table stands.
-            eprintln!("tracer amplify: no failure recordings: {err:#}");
+            note!("tracer amplify: no failure recordings: {err:#}");
             Ok((vec![], false))
         }
     }
@@ -672,7 +673,7 @@ fn verdict(out: &AmplifyJson) -> String {
     parts.join("; ")
 }
 
-fn print_report(out: &AmplifyJson) {
+fn print_report(out: &AmplifyJson) -> std::io::Result<()> {
     let w = out
         .candidates
         .iter()
@@ -680,12 +681,20 @@ fn print_report(out: &AmplifyJson) {
         .max()
         .unwrap_or(0)
         .max(10);
-    println!(
+    outln!(
         "{:<w$} {:>7} {:>7} {:>5} {:>7} {:>8} {:>17} {:>9} {:>9}  direction",
-        "delay", "calls", "threads", "runs", "failed", "rate", "95% CI", "p", "p_adj"
-    );
+        "delay",
+        "calls",
+        "threads",
+        "runs",
+        "failed",
+        "rate",
+        "95% CI",
+        "p",
+        "p_adj"
+    )?;
     let b = &out.baseline;
-    println!(
+    outln!(
         "{:<w$} {:>7} {:>7} {:>5} {:>7} {:>8} {:>17} {:>9} {:>9}  -",
         "none",
         "-",
@@ -696,9 +705,9 @@ fn print_report(out: &AmplifyJson) {
         format!("[{}–{}]", pct(b.ci95[0]), pct(b.ci95[1])),
         "-",
         "-"
-    );
+    )?;
     for c in &out.candidates {
-        println!(
+        outln!(
             "{:<w$} {:>7} {:>7} {:>5} {:>7} {:>8} {:>17} {:>9.2e} {:>9.2e}  {}",
             c.perturbation,
             c.calls,
@@ -714,7 +723,7 @@ fn print_report(out: &AmplifyJson) {
                 Direction::Fewer => "fewer",
                 Direction::Same => "same",
             }
-        );
+        )?;
     }
     for s in &out.sweep {
         let points: Vec<String> = s
@@ -729,23 +738,24 @@ fn print_report(out: &AmplifyJson) {
                 )
             })
             .collect();
-        println!("sweep {}: {}", s.syscall, points.join(", "));
+        outln!("sweep {}: {}", s.syscall, points.join(", "))?;
     }
     if out.interrupted {
-        println!("(interrupted: these are the runs gathered so far)");
+        outln!("(interrupted: these are the runs gathered so far)")?;
     }
-    println!("verdict: {}", out.verdict);
+    outln!("verdict: {}", out.verdict)?;
     if let Some(recipe) = &out.recipe {
-        println!("recipe: {recipe}");
+        outln!("recipe: {recipe}")?;
     }
     if let Some(first) = out.failure_recordings.first() {
-        println!(
+        outln!(
             "failing runs recorded under it: {} in {} (open one: tracer report {})",
             out.failure_recordings.len(),
             first.parent().unwrap_or(Path::new(".")).display(),
             first.display()
-        );
+        )?;
     }
+    Ok(())
 }
 
 /// A new directory only we can enter (mkdtemp: mode 0700, a name nobody

@@ -1,6 +1,7 @@
 //! `tracer ctl`: the daemon's client. One request per invocation over the
 //! daemon's Unix socket (JSON lines, see `daemon::api`).
 
+use crate::stdio::{note, outln};
 use std::{
     io::{self, BufRead, BufReader, Read, Write},
     os::unix::net::UnixStream,
@@ -112,14 +113,14 @@ pub fn run(args: CtlArgs) -> Result<Exit> {
             CtlCommand::Dump { .. } | CtlCommand::Stream { .. }
         )
     {
-        println!("{}", answer.trim_end());
+        outln!("{}", answer.trim_end())?;
         return Ok(Exit::Code(0));
     }
     match args.command {
-        CtlCommand::Watch { .. } => println!("{}", value["watch"]),
-        CtlCommand::Unwatch { id } => println!("watch {id} removed"),
-        CtlCommand::List => print_list(&serde_json::from_value(value)?),
-        CtlCommand::Stats => print_stats(&serde_json::from_value(value)?),
+        CtlCommand::Watch { .. } => outln!("{}", value["watch"])?,
+        CtlCommand::Unwatch { id } => outln!("watch {id} removed")?,
+        CtlCommand::List => print_list(&serde_json::from_value(value)?)?,
+        CtlCommand::Stats => print_stats(&serde_json::from_value(value)?)?,
         CtlCommand::Dump { write, .. } => {
             let len = value["bytes"].as_u64().context("answer without a size")?;
             let mut file = crate::files::create_private(&write)?;
@@ -127,7 +128,7 @@ pub fn run(args: CtlArgs) -> Result<Exit> {
             if copied != len {
                 bail!("the daemon sent {copied} of {len} bytes");
             }
-            eprintln!(
+            note!(
                 "tracer: {} ({}) written to {}",
                 value["name"].as_str().unwrap_or("dump"),
                 value["reason"].as_str().unwrap_or(""),
@@ -135,29 +136,29 @@ pub fn run(args: CtlArgs) -> Result<Exit> {
             );
         }
         CtlCommand::Stream { .. } => {
-            let stdout = io::stdout();
-            let mut out = stdout.lock();
+            // Until the daemon ends the stream or our reader goes away
+            // (`ctl stream | head`: then tracer ends as `stdio` says).
+            let mut out = crate::stdio::Guarded(io::stdout().lock());
             let mut buf = [0u8; 65536];
             loop {
                 let n = reader.read(&mut buf)?;
                 if n == 0 {
                     break;
                 }
-                if out.write_all(&buf[..n]).and_then(|()| out.flush()).is_err() {
-                    break;
-                }
+                out.write_all(&buf[..n])?;
+                out.flush()?;
             }
         }
     }
     Ok(Exit::Code(0))
 }
 
-fn print_list(list: &ListReply) {
+fn print_list(list: &ListReply) -> io::Result<()> {
     if list.watches.is_empty() {
-        println!("no watches");
+        outln!("no watches")?;
     }
     for w in &list.watches {
-        println!(
+        outln!(
             "watch {}: {} (uid {}), {} processes, {} dumps, {} suppressed",
             w.id,
             w.target,
@@ -165,9 +166,9 @@ fn print_list(list: &ListReply) {
             w.processes.len(),
             w.dumps,
             w.suppressed
-        );
+        )?;
         for p in &w.processes {
-            println!(
+            outln!(
                 "  pid {} {} (uid {}): {} syscalls, ring {} events / {} KiB",
                 p.pid,
                 p.comm,
@@ -175,38 +176,45 @@ fn print_list(list: &ListReply) {
                 p.syscalls,
                 p.ring_events,
                 p.ring_bytes / 1024
-            );
+            )?;
         }
     }
     for d in &list.dumps {
-        println!(
+        outln!(
             "dump {} (watch {}, pid {}, {}, {} events, {} bytes)",
-            d.name, d.watch, d.pid, d.reason, d.events, d.bytes
-        );
+            d.name,
+            d.watch,
+            d.pid,
+            d.reason,
+            d.events,
+            d.bytes
+        )?;
     }
+    Ok(())
 }
 
-fn print_stats(s: &StatsReply) {
-    println!("events/s:        {:.0}", s.events_per_s);
-    println!("events total:    {}", s.events_total);
-    println!("lost events:     {}", s.lost_events);
-    println!("ring memory:     {} KiB", s.ring_bytes / 1024);
+fn print_stats(s: &StatsReply) -> io::Result<()> {
+    outln!("events/s:        {:.0}", s.events_per_s)?;
+    outln!("events total:    {}", s.events_total)?;
+    outln!("lost events:     {}", s.lost_events)?;
+    outln!("ring memory:     {} KiB", s.ring_bytes / 1024)?;
     if let Some(rss) = s.rss_bytes {
-        println!("daemon RSS:      {} KiB", rss / 1024);
+        outln!("daemon RSS:      {} KiB", rss / 1024)?;
     }
-    println!("watches:         {}", s.watches);
-    println!(
+    outln!("watches:         {}", s.watches)?;
+    outln!(
         "dumps:           {} written, {} suppressed by the rate limit",
-        s.dumps_written, s.dumps_suppressed
-    );
+        s.dumps_written,
+        s.dumps_suppressed
+    )?;
     if s.missed_unowned > 0 {
-        println!(
+        outln!(
             "missed:          {} processes gone before their owner could be checked (non-root watches)",
             s.missed_unowned
-        );
+        )?;
     }
     if let Some(ns) = s.ns_per_program_run {
-        println!("eBPF program run: {ns:.0} ns on average");
+        outln!("eBPF program run: {ns:.0} ns on average")?;
     }
     for p in &s.processes {
         let cost = match (p.observer_ns, p.observer_share) {
@@ -218,9 +226,13 @@ fn print_stats(s: &StatsReply) {
             ),
             _ => "observer cost not measured yet".into(),
         };
-        println!(
+        outln!(
             "pid {} {}: {} syscalls, {}",
-            p.pid, p.comm, p.syscalls, cost
-        );
+            p.pid,
+            p.comm,
+            p.syscalls,
+            cost
+        )?;
     }
+    Ok(())
 }

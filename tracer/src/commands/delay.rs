@@ -6,6 +6,7 @@
 //! Also the hidden `syscall-times` workload with which `cargo xtask bench`
 //! measures the delays: it times each of its own `getppid` calls.
 
+use crate::stdio::{note, outln};
 use std::{
     ffi::OsString,
     sync::Arc,
@@ -52,10 +53,10 @@ pub struct DelayArgs {
 pub fn run(args: DelayArgs) -> Result<Exit> {
     let (status, delayed, mechanism, ran) = run_delayed(&args.delay, &args.command)?;
     if args.print_command_ns {
-        eprintln!("tracer: command_ns={}", ran.as_nanos());
+        note!("tracer: command_ns={}", ran.as_nanos());
     }
     if args.verbose {
-        eprintln!(
+        note!(
             "tracer: delayed {delayed} syscalls ({}) by {} with {}",
             args.delay.set_text,
             crate::inject::format_duration(args.delay.duration),
@@ -114,7 +115,7 @@ fn run_delayed(
             Ok((status, supervisor.wait(), mechanism, ran))
         }
         Mechanism::Ptrace => {
-            eprintln!(
+            note!(
                 "tracer: seccomp user notification unavailable: delaying with ptrace (a RET_TRACE filter stops only the delayed syscalls)"
             );
             let launcher = Launcher::start(command, Some(fallback::filter(delay)), None)?;
@@ -240,9 +241,9 @@ pub fn syscall_times(count: u64, threads: u32) -> Result<Exit> {
     let mean = samples.iter().sum::<f64>() / samples.len() as f64;
     let p50 = stats::percentile(&mut samples, 50.0).unwrap_or(0.0);
     let p99 = stats::percentile(&mut samples, 99.0).unwrap_or(0.0);
-    println!(
+    outln!(
         "{}",
         serde_json::json!({"count": samples.len(), "p50_ns": p50, "p99_ns": p99, "mean_ns": mean, "wall_ns": wall})
-    );
+    )?;
     Ok(Exit::Code(0))
 }

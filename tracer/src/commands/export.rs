@@ -1,6 +1,7 @@
 //! `tracer export FILE`: a recording (or generated events) replayed
 //! through a pipeline with one export sink, then a line on what it cost.
 
+use crate::stdio::note;
 use std::{
     io::{self, BufWriter, Write},
     path::PathBuf,
@@ -57,7 +58,10 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
             if args.format == Format::Perfetto && is_terminal(&io::stdout()) {
                 bail!("a Perfetto trace is binary: give -o OUT or redirect standard output");
             }
-            Box::new(BufWriter::with_capacity(1 << 20, io::stdout().lock()))
+            Box::new(BufWriter::with_capacity(
+                1 << 20,
+                crate::stdio::Guarded(io::stdout().lock()),
+            ))
         }
     };
     let mut pipeline = Pipeline::new(filter, vec![sink(args.format, out)]);
@@ -88,7 +92,7 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
     };
     let usage = rusage();
     let cpu = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    eprintln!(
+    note!(
         "tracer: exported {} syscalls as {} in {secs:.2} s ({:.2} s CPU{written}, peak memory {})",
         pipeline.syscalls,
         args.format,
@@ -96,10 +100,10 @@ pub fn run(args: ExportArgs) -> Result<Exit> {
         human((usage.ru_maxrss.max(0) as u64) << 10),
     );
     if let Some(warning) = warning {
-        eprintln!("tracer: {warning}");
+        note!("tracer: {warning}");
     }
     if crate::output::lost_anything(&run) {
-        eprintln!("{}", crate::output::lost_banner(&run));
+        note!("{}", crate::output::lost_banner(&run));
     }
     Ok(Exit::Code(if damaged { 1 } else { 0 }))
 }

@@ -12,6 +12,7 @@
 //! run time does not show. It is saved ([`crate::calibration`]) and added
 //! to `record`'s observer cost.
 
+use crate::stdio::{note, outln};
 use std::{
     path::PathBuf,
     process::{Command, Stdio},
@@ -51,7 +52,7 @@ pub fn syscall_loop(count: u64) -> Result<Exit> {
         // SAFETY: getppid takes no arguments and cannot fail.
         unsafe { libc::syscall(nr::GETPPID.into()) };
     }
-    println!("{}", start.elapsed().as_nanos());
+    outln!("{}", start.elapsed().as_nanos())?;
     Ok(Exit::Code(0))
 }
 
@@ -64,7 +65,7 @@ pub fn floor_probe() -> Result<Exit> {
             .context("cannot install signal handlers")?;
     }
     let floor = Floor::attach(u32::MAX).context("cannot attach the floor programs")?;
-    eprintln!("tracer: floor attached");
+    note!("tracer: floor attached");
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -95,37 +96,41 @@ pub fn run(args: OverheadArgs) -> Result<Exit> {
         }
     }
     let base = stats::median(&mut samples[0].clone()).context("the untraced runs failed")?;
-    println!(
+    outln!(
         "{} getppid syscalls per run, {} rounds, medians:",
-        args.syscalls, args.rounds
-    );
-    println!(
+        args.syscalls,
+        args.rounds
+    )?;
+    outln!(
         "{:<8} {:>12} {:>14} {:>9}",
-        "mode", "ns/syscall", "added ns", "slowdown"
-    );
+        "mode",
+        "ns/syscall",
+        "added ns",
+        "slowdown"
+    )?;
     let mut slow_path = None;
     for (i, mode) in modes.iter().enumerate() {
         match (&errors[i], stats::median(&mut samples[i])) {
-            (Some(err), _) => println!("{mode:<8} unavailable: {err}"),
+            (Some(err), _) => outln!("{mode:<8} unavailable: {err}")?,
             (None, Some(ns)) => {
-                println!(
+                outln!(
                     "{mode:<8} {ns:>12.0} {:>14.0} {:>8.2}x",
                     ns - base,
                     ns / base
-                );
+                )?;
                 if mode == "floor" {
                     slow_path = Some((ns - base).max(0.0).round() as u64);
                 }
             }
-            (None, None) => println!("{mode:<8} no data"),
+            (None, None) => outln!("{mode:<8} no data")?,
         }
     }
     if let Some(ns) = slow_path {
         let path = crate::calibration::save(ns)?;
-        println!(
+        outln!(
             "floor: the tracepoint slow path costs {ns} ns per syscall here; saved to {} for record's observer cost",
             path.display()
-        );
+        )?;
     }
     Ok(Exit::Code(0))
 }

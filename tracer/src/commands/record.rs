@@ -3,6 +3,7 @@
 //! us, then detach and summarise; exit with the launched command's status.
 //! What tracer's own signals mean (a Ctrl-C is the command's) is [`Stop`].
 
+use crate::stdio::note;
 use std::{
     collections::HashSet,
     ffi::OsString,
@@ -267,10 +268,10 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
                 .add_task(tid, tgid as u32, procfs::comm(tid), start_ns)
                 .context("cannot write the output")?;
         }
-        eprintln!("tracer: Process {tgid} attached");
+        note!("tracer: Process {tgid} attached");
     }
     if !attach.is_empty() && !recorded.is_all() && source.mode() == "ptrace" {
-        eprintln!(
+        note!(
             "tracer: seccomp cannot be added to a running process: with -p, every syscall stops it"
         );
     }
@@ -361,14 +362,26 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
             break;
         }
     }
-    if let (Some(err), Some(pid)) = (&failure, child)
-        && status.is_none()
-    {
-        // Said now, not after the command ends: it may run for long.
-        eprintln!(
-            "tracer: cannot write the output: {err}; recording stopped, {} (pid {pid}) goes on untraced and tracer waits for it",
-            args.command[0].to_string_lossy()
-        );
+    if let Some(err) = &failure {
+        // Said now, not after the command ends: it may run for long. A
+        // closed output (`| head`) is said only when the target still
+        // runs: tracing it stopped early, which its reader may not know.
+        // (On the closed output itself, if stderr, it goes nowhere.)
+        let closed = crate::stdio::is_closed_io(err);
+        let why = match closed {
+            true => "the output was closed".to_string(),
+            false => format!("cannot write the output: {err}"),
+        };
+        match child {
+            Some(pid) if status.is_none() => note!(
+                "tracer: {why}; recording stopped, {} (pid {pid}) goes on untraced and tracer waits for it",
+                args.command[0].to_string_lossy()
+            ),
+            // Attached: the processes are detached below, then tracer
+            // ends (an error other than a closed output is said then).
+            None if closed => note!("tracer: {why}; recording stopped"),
+            _ => {}
+        }
     }
     // Detach first: the target runs untraced from here on. What was still
     // in flight (the last exit records) is taken on the way out.
@@ -407,23 +420,26 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
     if args.print_command_ns
         && let Some(ns) = span.ns()
     {
-        eprintln!("tracer: command_ns={ns}");
+        note!("tracer: command_ns={ns}");
     }
     let orphaned = source.orphaned_captures();
     let lost_stacks = source.lost_stacks();
     drop(source);
     for tgid in &attach {
         if procfs::alive(*tgid as u32) {
-            eprintln!("tracer: Process {tgid} detached");
+            note!("tracer: Process {tgid} detached");
         }
     }
-    // An output error (the disk is full) does not change the command's
-    // fate: once its status is known, tracer exits with it, and says the
-    // recording is incomplete.
+    // An output error (the disk is full, or its reader went away) does
+    // not change the command's fate: once its status is known, tracer
+    // exits with it, and says the recording is incomplete (not for a
+    // closed output: its reader chose to stop, see `stdio`). With no
+    // command, a closed output ends tracer by SIGPIPE, quietly.
     let finished = pipeline.finish(&run);
     if let Some(err) = failure.or(finished.err()) {
         match (child, status) {
-            (Some(pid), Some(_)) => eprintln!(
+            (Some(_), Some(_)) if crate::stdio::is_closed_io(&err) => {}
+            (Some(pid), Some(_)) => note!(
                 "tracer: the recording is incomplete (cannot write the output: {err}); exiting with the status of {} (pid {pid})",
                 args.command[0].to_string_lossy()
             ),
@@ -431,16 +447,16 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         }
     }
     if crate::output::lost_anything(&run) && args.show.output.is_some() {
-        eprintln!("{}", crate::output::lost_banner(&run));
+        note!("{}", crate::output::lost_banner(&run));
     }
     if orphaned > 0 {
         // Not silent: those syscalls show pointers where data was taken.
-        eprintln!(
+        note!(
             "tracer: {orphaned} captures (paths, data) dropped: their syscall never came (lost, or in flight at detach)"
         );
     }
     if lost_stacks > 0 {
-        eprintln!(
+        note!(
             "tracer: {lost_stacks} syscalls shown without their stack (-k): the ring had no room for it"
         );
     }
@@ -454,7 +470,7 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
                 // The shell cannot say it: tracer dies of the same signal
                 // without dumping a core of its own over the command's
                 // (as strace does), so say it here.
-                eprintln!(
+                note!(
                     "tracer: {} (pid {pid}) killed by {} (core dumped)",
                     args.command[0].to_string_lossy(),
                     signal.as_str()
@@ -657,7 +673,7 @@ impl Stop {
     /// How tracer ends when `signal` came before the command ran (it never
     /// runs): as the signal says, as an untraced command would have.
     fn before_launch(&self, program: &std::ffi::OsStr, signal: i32) -> Exit {
-        eprintln!(
+        note!(
             "tracer: {} was not started: stopped by {}",
             program.to_string_lossy(),
             signal_name(signal)

@@ -2,6 +2,7 @@
 //! (lines, `-c` summary, `--json`), through the same pipeline and sinks,
 //! optionally narrowed to threads, a request, or a time window.
 
+use crate::stdio::note;
 use std::{
     collections::HashSet,
     io::{self, IsTerminal as _},
@@ -110,10 +111,10 @@ pub fn run(args: ReportArgs) -> Result<Exit> {
     if crate::output::lost_anything(&run)
         && (args.show.output.is_some() || !io::stdout().is_terminal())
     {
-        eprintln!("{}", lost_banner(&run));
+        note!("{}", lost_banner(&run));
     }
     if let Some(warning) = replay.warning() {
-        eprintln!("tracer: {}: {warning}", path.display());
+        note!("tracer: {}: {warning}", path.display());
     }
     Ok(match replay.damage {
         // A recording cut short is what a killed tracer leaves: all of it

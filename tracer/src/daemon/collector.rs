@@ -2,6 +2,7 @@
 //! drains the kernel's ring buffer, and answers the API's commands between
 //! drains. The API (tokio) never touches this state directly.
 
+use crate::stdio::note;
 use std::{
     sync::{
         Arc,
@@ -82,7 +83,7 @@ impl Kernel for Ebpf<'_> {
     }
     fn untrace(&mut self, tgid: u32) {
         if let Err(e) = self.0.untrace(tgid) {
-            eprintln!("tracer-daemon: {e}");
+            note!("tracer-daemon: {e}");
         }
     }
     fn watch_comm(&mut self, comm: &str) -> anyhow::Result<()> {
@@ -90,7 +91,7 @@ impl Kernel for Ebpf<'_> {
     }
     fn unwatch_comm(&mut self, comm: &str) {
         if let Err(e) = self.0.unwatch_comm(comm) {
-            eprintln!("tracer-daemon: {e}");
+            note!("tracer-daemon: {e}");
         }
     }
     fn watch_cgroup(&mut self, id: u64) -> anyhow::Result<()> {
@@ -98,7 +99,7 @@ impl Kernel for Ebpf<'_> {
     }
     fn unwatch_cgroup(&mut self, id: u64) {
         if let Err(e) = self.0.unwatch_cgroup(id) {
-            eprintln!("tracer-daemon: {e}");
+            note!("tracer-daemon: {e}");
         }
     }
 }
@@ -216,7 +217,7 @@ pub fn run(
         }
         for job in registry.jobs.drain(..) {
             if dumps.send(job).is_err() {
-                eprintln!("tracer-daemon: the dump writer is gone; dump lost");
+                note!("tracer-daemon: the dump writer is gone; dump lost");
             }
         }
         if let Some(flush) = shutdown {
@@ -243,7 +244,7 @@ pub fn run(
                 let _ = dumps.send(job);
             }
             drop(source);
-            eprintln!("tracer-daemon: probes detached");
+            note!("tracer-daemon: probes detached");
             return;
         }
         if n < SMALL_BATCH {
@@ -256,7 +257,7 @@ pub fn run(
 /// goes on with what is attached).
 fn probes(source: &mut EbpfSource, on: bool) {
     if let Err(e) = source.set_syscall_probes(on) {
-        eprintln!("tracer-daemon: {e}");
+        note!("tracer-daemon: {e}");
     }
 }
 
@@ -279,15 +280,15 @@ fn handle(
             let shown = target.to_string();
             let result = registry.watch(target, uid, now, &mut kernel, host);
             match &result {
-                Ok(id) => eprintln!("tracer-daemon: watch {id}: {shown} (uid {uid})"),
-                Err(e) => eprintln!("tracer-daemon: watch {shown} refused for uid {uid}: {e}"),
+                Ok(id) => note!("tracer-daemon: watch {id}: {shown} (uid {uid})"),
+                Err(e) => note!("tracer-daemon: watch {shown} refused for uid {uid}: {e}"),
             }
             let _ = reply.send(result.map_err(|e| e.to_string()));
         }
         Command::Unwatch { watch, uid, reply } => {
             let result = registry.unwatch(watch, uid, &mut kernel);
             if result.is_ok() {
-                eprintln!("tracer-daemon: watch {watch} removed (uid {uid})");
+                note!("tracer-daemon: watch {watch} removed (uid {uid})");
             }
             let _ = reply.send(result.map_err(|e| e.to_string()));
         }

@@ -7,6 +7,7 @@
 //! another user owns or could replace), and every file is created
 //! exclusively, never through a symlink, mode 0600 ([`create_exclusive`]).
 
+use crate::stdio::note;
 use std::{
     fs::{self, File},
     io::{BufWriter, ErrorKind},
@@ -224,7 +225,7 @@ pub fn prepare_dir(dir: &Path) -> Result<()> {
     if meta.mode() & 0o077 != 0 {
         fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
             .with_context(|| format!("cannot make {} private", dir.display()))?;
-        eprintln!(
+        note!(
             "tracer-daemon: {} was mode {:o}; made it 0700 (dumps are private)",
             dir.display(),
             meta.mode() & 0o777
@@ -252,8 +253,8 @@ pub fn prune(dir: &Path, keep: usize, index: &Index) {
     let excess = names.len() - keep;
     for name in &names[..excess] {
         match fs::remove_file(dir.join(name)) {
-            Ok(()) => eprintln!("tracer-daemon: removed old dump {name} (--max-dumps {keep})"),
-            Err(e) => eprintln!("tracer-daemon: cannot remove old dump {name}: {e}"),
+            Ok(()) => note!("tracer-daemon: removed old dump {name} (--max-dumps {keep})"),
+            Err(e) => note!("tracer-daemon: cannot remove old dump {name}: {e}"),
         }
     }
     if let Ok(mut index) = index.lock() {
@@ -285,7 +286,7 @@ pub fn run(
         let result = write(&dir, &job);
         match &result {
             Ok(info) => {
-                eprintln!(
+                note!(
                     "tracer-daemon: wrote {} ({} events, {} bytes)",
                     dir.join(&info.name).display(),
                     info.events,
@@ -296,7 +297,7 @@ pub fn run(
                     index.push(info.clone());
                 }
             }
-            Err(e) => eprintln!("tracer-daemon: dump of pid {} failed: {e:#}", job.pid),
+            Err(e) => note!("tracer-daemon: dump of pid {} failed: {e:#}", job.pid),
         }
         if let Some(reply) = job.reply.take() {
             let _ = reply.send(result.map_err(|e| format!("{e:#}")));

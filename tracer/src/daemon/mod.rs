@@ -21,6 +21,7 @@ mod socket;
 mod streams;
 mod triggers;
 
+use crate::stdio::note;
 use std::{
     io::ErrorKind,
     path::{Path, PathBuf},
@@ -342,7 +343,7 @@ pub fn run(args: DaemonArgs) -> Result<crate::exit::Exit> {
             .name("collector".into())
             .spawn(move || match Registry::new(settings) {
                 Ok(recorder) => collector::run(source, recorder, cmd_rx, job_tx, index, written),
-                Err(e) => eprintln!("tracer-daemon: {e:#}"),
+                Err(e) => note!("tracer-daemon: {e:#}"),
             })?
     };
     for target in &config.watches {
@@ -353,8 +354,8 @@ pub fn run(args: DaemonArgs) -> Result<crate::exit::Exit> {
             reply,
         });
         match rx.blocking_recv() {
-            Ok(Ok(id)) => eprintln!("tracer-daemon: config watch {id}: {target}"),
-            Ok(Err(e)) => eprintln!("tracer-daemon: config watch {target}: {e}"),
+            Ok(Ok(id)) => note!("tracer-daemon: config watch {id}: {target}"),
+            Ok(Err(e)) => note!("tracer-daemon: config watch {target}: {e}"),
             Err(_) => bail!("the collector stopped"),
         }
     }
@@ -371,7 +372,7 @@ pub fn run(args: DaemonArgs) -> Result<crate::exit::Exit> {
     let _ = collector.join();
     let _ = dumper.join();
     drop(bound);
-    eprintln!("tracer-daemon: stopped");
+    note!("tracer-daemon: stopped");
     served.map(|()| crate::exit::Exit::Code(0))
 }
 
@@ -386,7 +387,7 @@ async fn serve(
     index: dump::Index,
 ) -> Result<()> {
     let listener = UnixListener::from_std(listener).context("cannot serve the socket")?;
-    eprintln!(
+    note!(
         "tracer-daemon: listening on {}, dumps in {}",
         config.socket.display(),
         config.dump_dir.display()
@@ -397,13 +398,13 @@ async fn serve(
     let dump_dir = Arc::new(config.dump_dir.clone());
     loop {
         tokio::select! {
-            _ = term.recv() => { eprintln!("tracer-daemon: SIGTERM, stopping"); break; }
-            _ = int.recv() => { eprintln!("tracer-daemon: SIGINT, stopping"); break; }
+            _ = term.recv() => { note!("tracer-daemon: SIGTERM, stopping"); break; }
+            _ = int.recv() => { note!("tracer-daemon: SIGINT, stopping"); break; }
             accepted = listener.accept() => {
                 let stream = match accepted {
                     Ok((stream, _)) => stream,
                     Err(e) => {
-                        eprintln!("tracer-daemon: accept: {e}");
+                        note!("tracer-daemon: accept: {e}");
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
@@ -412,7 +413,7 @@ async fn serve(
                 let uid = match stream.peer_cred() {
                     Ok(cred) => cred.uid(),
                     Err(e) => {
-                        eprintln!("tracer-daemon: SO_PEERCRED: {e}");
+                        note!("tracer-daemon: SO_PEERCRED: {e}");
                         continue;
                     }
                 };
@@ -432,7 +433,7 @@ async fn serve(
                     (commands.clone(), Arc::clone(&index), Arc::clone(&dump_dir));
                 tokio::spawn(async move {
                     if let Err(e) = client(stream, uid, commands, index, &dump_dir).await {
-                        eprintln!("tracer-daemon: client: {e:#}");
+                        note!("tracer-daemon: client: {e:#}");
                     }
                     drop(slot);
                 });

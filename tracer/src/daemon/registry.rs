@@ -11,6 +11,7 @@
 //! [`super::ending`] (how a process ended), [`super::streams`] (clients
 //! following a watch).
 
+use crate::stdio::note;
 use std::collections::{HashMap, VecDeque};
 
 use regex::bytes::RegexSet;
@@ -479,7 +480,7 @@ impl Registry {
                                 // gone before its owner could be checked.
                                 if known.is_none() && host.uids(tgid).is_none() {
                                     self.counters.unowned += 1;
-                                    eprintln!(
+                                    note!(
                                         "tracer-daemon: pid {tgid} ({comm}) was gone before its owner could be read from /proc: not recorded for non-root watches"
                                     );
                                 }
@@ -601,13 +602,14 @@ impl Registry {
         if !watch.bucket.take(now) {
             watch.suppressed += 1;
             self.counters.dumps_suppressed += 1;
-            eprintln!(
+            note!(
                 "tracer-daemon: {reason} of pid {tgid} ({}): dump suppressed (rate limit of watch {})",
-                proc_.comm, proc_.watch
+                proc_.comm,
+                proc_.watch
             );
             return;
         }
-        eprintln!(
+        note!(
             "tracer-daemon: {reason} of pid {tgid} ({}): dumping after {} ms of after-context (at once if it is gone)",
             proc_.comm,
             self.settings.after_ns / 1_000_000
@@ -733,7 +735,7 @@ impl Registry {
                 .exit_seen()
                 .then(|| proc_.ending.reason(tgid))
                 .flatten();
-            eprintln!(
+            note!(
                 "tracer-daemon: pid {tgid} ({}) is gone but its exit was not seen (lost events); forgetting it",
                 proc_.comm
             );

@@ -8,6 +8,7 @@
 //! listens) before binding, its own at exit (a socket with the device,
 //! inode and change time it had once bound: inode numbers are reused).
 
+use crate::stdio::note;
 use std::{
     io::ErrorKind,
     os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt},
@@ -40,7 +41,7 @@ impl Drop for Bound {
         match std::fs::symlink_metadata(&self.path) {
             Ok(meta) if identity(&meta) == Some(self.id) => {
                 if let Err(e) = std::fs::remove_file(&self.path) {
-                    eprintln!("tracer-daemon: cannot remove {}: {e}", self.path.display());
+                    note!("tracer-daemon: cannot remove {}: {e}", self.path.display());
                 }
             }
             // Replaced (another daemon's now) or gone: not ours to remove.

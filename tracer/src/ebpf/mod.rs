@@ -10,6 +10,7 @@ pub mod floor;
 mod stacks;
 pub mod tracefs;
 
+use crate::stdio::note;
 use std::{
     io,
     os::fd::OwnedFd,
@@ -261,7 +262,7 @@ impl EbpfSource {
         // Without the layout, EXEC records carry no owner and the daemon
         // falls back to /proc: worse for short-lived processes, not wrong.
         let cred = creds::cred_offsets(Path::new(creds::VMLINUX_BTF)).unwrap_or_else(|e| {
-            eprintln!("tracer: exec records will not carry owners: {e}");
+            note!("tracer: exec records will not carry owners: {e}");
             creds::CredOffsets {
                 task_cred: u32::MAX,
                 uid: u32::MAX,
@@ -274,7 +275,7 @@ impl EbpfSource {
         // less, nothing else changes.
         let exit_code =
             creds::exit_code_offset(Path::new(creds::VMLINUX_BTF)).unwrap_or_else(|e| {
-                eprintln!("tracer: exit records will not carry statuses: {e}");
+                note!("tracer: exit records will not carry statuses: {e}");
                 u32::MAX
             });
 

@@ -111,9 +111,9 @@ impl ExportSpec {
 }
 
 /// Creates `path` (mode 0600: traces show what the target did) behind a
-/// large buffer.
+/// large buffer; guarded, as it may be a pipe (`/dev/stdout`).
 pub fn create(path: &Path) -> Result<Box<dyn Write>> {
-    let file = crate::files::create_private(path)?;
+    let file = crate::stdio::Guarded(crate::files::create_private(path)?);
     Ok(Box::new(BufWriter::with_capacity(1 << 20, file)))
 }
 

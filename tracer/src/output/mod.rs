@@ -10,7 +10,7 @@ use std::{
 
 use anyhow::Result;
 
-use crate::pipeline::Sink;
+use crate::{pipeline::Sink, stdio::Guarded};
 use summary::{SummaryFormat, SummarySink};
 use text::{TextOptions, TextSink, Timestamps};
 
@@ -40,15 +40,17 @@ pub struct View {
     pub realtime_offset_ns: Option<i64>,
 }
 
-/// The sink that renders `view`.
+/// The sink that renders `view`. Its output may be a pipe whose reader
+/// goes away (`| head`, `-o /dev/stdout`): guarded, so that the command
+/// can tell that from a full disk (see `stdio`).
 pub fn view_sink(view: &View) -> Result<Box<dyn Sink>> {
     let out: Box<dyn Write> = match &view.output {
         Some(path) => Box::new(BufWriter::with_capacity(
             1 << 20,
-            crate::files::create_private(path)?,
+            Guarded(crate::files::create_private(path)?),
         )),
-        None if view.stdout => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
-        None => Box::new(BufWriter::with_capacity(1 << 16, io::stderr())),
+        None if view.stdout => Box::new(BufWriter::with_capacity(1 << 16, Guarded(io::stdout()))),
+        None => Box::new(BufWriter::with_capacity(1 << 16, Guarded(io::stderr()))),
     };
     Ok(if view.summary || view.json || view.by_request {
         let format = if view.json {
