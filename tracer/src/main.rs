@@ -3,6 +3,10 @@
 //! `main` only wires things together: parse the command line, run the
 //! subcommand, turn its outcome into an exit status.
 
+// `println!` and `eprintln!` panic when the output is closed: tracer
+// writes through `stdio` instead.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 mod calibration;
 mod cli;
 mod clock;

@@ -250,6 +250,36 @@ fn record_attached(mode: &str) {
     assert!(running_untraced(pid), "{pid}: {:?}", proc_state(pid));
 }
 
+/// `compare -p PID` whose output is closed when the result is printed:
+/// quiet SIGPIPE, and the service goes on as it was.
+fn compare_live(mode: &str) {
+    let target = busy_target();
+    let pid = target.0.id().to_string();
+    for json in [false, true] {
+        let mut args = vec![
+            "compare",
+            "-p",
+            &pid,
+            "--modes",
+            mode,
+            "--window",
+            "200ms",
+            "--windows",
+            "1",
+        ];
+        if json {
+            args.push("--json");
+        }
+        let out = stdout_closed(&args);
+        assert_quiet_sigpipe(&format!("{args:?}"), &out);
+        assert!(
+            running_untraced(target.0.id()),
+            "{:?}",
+            proc_state(target.0.id())
+        );
+    }
+}
+
 macro_rules! mode_tests {
     ($module:ident, $mode:literal) => {
         mod $module {
@@ -264,6 +294,10 @@ macro_rules! mode_tests {
             #[test]
             fn record_attached() {
                 super::record_attached($mode);
+            }
+            #[test]
+            fn compare_live() {
+                super::compare_live(concat!("none,", $mode));
             }
         }
     };
@@ -332,6 +366,25 @@ fn report_and_export_end_quietly() {
             "{what}: {stderr}"
         );
     }
+}
+
+/// `compare -- CMD`: every run is made (the command ran to its end each
+/// time), then the result meets the closed output.
+#[test]
+fn compare_launched_ends_quietly() {
+    let log = scratch("compare-runs");
+    let _ = std::fs::remove_file(&log);
+    let script = format!("echo run >> {}", log.display());
+    for json in [false, true] {
+        let mut args = vec!["compare", "--runs", "1", "--modes", "none,ebpf,ptrace"];
+        if json {
+            args.push("--json");
+        }
+        args.extend(["--", "sh", "-c", &script]);
+        let out = stdout_closed(&args);
+        assert_quiet_sigpipe(&format!("{args:?}"), &out);
+    }
+    assert_eq!(std::fs::read_to_string(&log).unwrap().lines().count(), 6);
 }
 
 #[test]

@@ -12,6 +12,7 @@
 //! semantics (`files::private_dir`); nothing is ever written at a name
 //! another user could predict and prepare.
 
+use crate::stdio::{note, outln};
 use std::{
     collections::BTreeMap,
     fs,
@@ -73,9 +74,9 @@ impl ModeTally {
 pub fn run(args: CompareArgs) -> Result<Exit> {
     let result = execute(&args)?;
     if args.run.json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+        outln!("{}", serde_json::to_string_pretty(&result)?)?;
     } else {
-        print_table(&result);
+        print_table(&result)?;
     }
     Ok(Exit::Code(if result.interrupted { 130 } else { 0 }))
 }
@@ -196,7 +197,7 @@ pub fn execute(args: &CompareArgs) -> Result<CompareJson> {
                     .and_then(|()| write_private(&base.with_extension("stderr"), &run.stderr));
                 match kept {
                     Ok(()) => tally.kept.push(base),
-                    Err(e) => eprintln!("tracer compare: {e:#}"),
+                    Err(e) => note!("tracer compare: {e:#}"),
                 }
             }
         }

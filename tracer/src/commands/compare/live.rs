@@ -11,6 +11,7 @@
 //! detaches at the end. The rules of which run counts where are `windows`'s; the
 //! table and verdict are `report`'s.
 
+use crate::stdio::{note, outln};
 use std::{
     collections::BTreeMap,
     io::IsTerminal,
@@ -68,9 +69,9 @@ pub fn run(args: &CompareArgs) -> Result<Exit> {
     let _ = std::fs::remove_dir_all(&work);
     let (result, ended_early) = result?;
     if args.run.json {
-        println!("{}", serde_json::to_string_pretty(&result)?);
+        outln!("{}", serde_json::to_string_pretty(&result)?)?;
     } else {
-        print_table(&result);
+        print_table(&result)?;
     }
     Ok(Exit::Code(if ended_early {
         ENDED_EARLY
@@ -253,7 +254,7 @@ fn compare(
     criterion.poll(&watched.procs)?;
     bar.finish_and_clear();
     if let Some(why) = &ended_early {
-        eprintln!("tracer compare: {why}");
+        note!("tracer compare: {why}");
     }
 
     let tallies = criterion.tally(&done, &watched.procs);

@@ -3,6 +3,7 @@
 //! fork/exec/exit programs that counted them cost. Its JSON sits under
 //! `live`; its lines go before the verdict.
 
+use crate::stdio::outln;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
@@ -71,11 +72,13 @@ pub struct TaskProgramsJson {
     pub cpu_us_per_s: Option<f64>,
 }
 
-pub fn print(live: &LiveJson) {
-    println!(
+pub fn print(live: &LiveJson) -> std::io::Result<()> {
+    outln!(
         "target: {}; {} windows of {} s per mode",
-        live.target, live.windows_per_mode, live.window_s
-    );
+        live.target,
+        live.windows_per_mode,
+        live.window_s
+    )?;
     let mixed: u64 = live.mixed.values().sum();
     if mixed > 0 {
         let why: Vec<_> = live
@@ -83,28 +86,30 @@ pub fn print(live: &LiveJson) {
             .iter()
             .map(|(k, n)| format!("{n} {}", mixed_words(*k)))
             .collect();
-        println!(
+        outln!(
             "mixed (ended in a window, counted for no mode): {mixed} ({})",
             why.join(", ")
-        );
+        )?;
     }
     let t = &live.task_programs;
     match (t.ns_per_run, t.cpu_us_per_s) {
-        (Some(per_run), Some(cpu)) => println!(
+        (Some(per_run), Some(cpu)) => outln!(
             "counting cost: the fork/exec/exit programs ran {} times in {:.1} s measured, {per_run:.0} ns each: {cpu:.1} µs of CPU per second, on forks, execs and exits only",
-            t.runs, t.measured_s
-        ),
-        _ => println!("counting cost: not measured (no fork, exec or exit while measuring)"),
+            t.runs,
+            t.measured_s
+        )?,
+        _ => outln!("counting cost: not measured (no fork, exec or exit while measuring)")?,
     }
     if live.lost_task_records > 0 {
-        println!(
+        outln!(
             "LOST {} task records: some exits may be missing from the counts",
             live.lost_task_records
-        );
+        )?;
     }
     if let Some(why) = &live.ended_early {
-        println!("ended early: {why}");
+        outln!("ended early: {why}")?;
     }
+    Ok(())
 }
 
 fn mixed_words(kind: Mixed) -> &'static str {

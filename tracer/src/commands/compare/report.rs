@@ -4,6 +4,7 @@
 //! long runs took and what watching cost; a live compare adds its windows
 //! (`live`), and says per mode in which unit it counted (`unit`).
 
+use crate::stdio::outln;
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
@@ -392,7 +393,7 @@ pub fn verdict(modes: &[ModeJson]) -> String {
     parts.join("; ")
 }
 
-pub fn print_table(result: &CompareJson) {
+pub fn print_table(result: &CompareJson) -> std::io::Result<()> {
     let w = result
         .modes
         .iter()
@@ -400,7 +401,7 @@ pub fn print_table(result: &CompareJson) {
         .max()
         .unwrap_or(0)
         .max(7);
-    println!(
+    outln!(
         "{:<w$} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
         "mode",
         "runs",
@@ -412,11 +413,11 @@ pub fn print_table(result: &CompareJson) {
         "slowdown",
         "observer/sc",
         "p"
-    );
+    )?;
     for m in &result.modes {
         let opt =
             |x: Option<f64>, prec: usize| x.map_or("-".to_string(), |v| format!("{v:.prec$}"));
-        println!(
+        outln!(
             "{:<w$} {:>5} {:>8} {:>8} {:>17} {:>10} {:>9} {:>9} {:>12} {:>8}",
             m.mode,
             match m.unit {
@@ -438,7 +439,7 @@ pub fn print_table(result: &CompareJson) {
             m.observer_ns_per_syscall
                 .map_or("-".into(), |o| format!("{o:.0} ns")),
             opt(m.p_value, 4),
-        );
+        )?;
     }
     for m in &result.modes {
         if !m.failures_by_kind.is_empty() {
@@ -447,35 +448,35 @@ pub fn print_table(result: &CompareJson) {
                 .iter()
                 .map(|(k, n)| format!("{k:?}: {n}").to_lowercase())
                 .collect();
-            println!("{} failures by kind: {}", m.mode, kinds.join(", "));
+            outln!("{} failures by kind: {}", m.mode, kinds.join(", "))?;
         }
         for kept in &m.kept_outputs {
-            println!(
+            outln!(
                 "{} failing run output: {}.stdout / .stderr",
                 m.mode,
                 kept.display()
-            );
+            )?;
         }
         if let Some(first) = m.failure_recordings.first() {
-            println!(
+            outln!(
                 "{} failing run recordings: {} in {} (open one: tracer report {})",
                 m.mode,
                 m.failure_recordings.len(),
                 first.parent().unwrap_or(Path::new(".")).display(),
                 first.display()
-            );
+            )?;
         }
         if let Some(pass) = &m.pass_recording {
-            println!("{} passing run recording: {}", m.mode, pass.display());
+            outln!("{} passing run recording: {}", m.mode, pass.display())?;
         }
     }
     if let Some(live) = &result.live {
-        super::live_report::print(live);
+        super::live_report::print(live)?;
     }
     if result.interrupted {
-        println!("(interrupted: these are the runs gathered so far)");
+        outln!("(interrupted: these are the runs gathered so far)")?;
     }
-    println!("verdict: {}", result.verdict);
+    outln!("verdict: {}", result.verdict)
 }
 
 #[cfg(test)]
