@@ -11,6 +11,7 @@
 //! tgid (`tracer floor-probe`), what any eBPF recorder here pays at least.
 
 use std::{
+    io::Write as _,
     path::Path,
     process::{Child, Command, Stdio},
     thread,
@@ -119,11 +120,11 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     let tracer = target.join("release/tracer");
     let scratch = tempdir()?;
     if args.export_only {
-        println!("{}", export_bench(&tracer, &scratch, args.export_events)?);
+        print(&export_bench(&tracer, &scratch, args.export_events)?)?;
         return Ok(());
     }
     if args.delay_only {
-        println!("{}", crate::delay_bench::report(&tracer)?);
+        print(&crate::delay_bench::report(&tracer)?)?;
         return Ok(());
     }
     if args.daemon_only {
@@ -139,7 +140,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
                 Config::TracerEbpf,
             ],
         };
-        println!("{}", run_group(&group, args.rounds, &tracer, &scratch)?);
+        print(&run_group(&group, args.rounds, &tracer, &scratch)?)?;
         return Ok(());
     }
     if args.stacks_only {
@@ -165,7 +166,7 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
                 ],
             },
         ] {
-            println!("{}", run_group(&group, args.rounds, &tracer, &scratch)?);
+            print(&run_group(&group, args.rounds, &tracer, &scratch)?)?;
         }
         return Ok(());
     }
@@ -217,7 +218,14 @@ pub fn run(root: &Path, args: &BenchArgs) -> Result<()> {
     if args.export_events > 0 {
         report.push_str(&export_bench(&tracer, &scratch, args.export_events)?);
     }
-    println!("{report}");
+    print(&report)
+}
+
+/// A result on stdout. `println!` would panic when the reader went away
+/// (`cargo xtask bench | head`: Rust ignores SIGPIPE); the error goes up
+/// instead, and `main` ends quietly on it.
+fn print(text: &str) -> Result<()> {
+    writeln!(std::io::stdout().lock(), "{text}")?;
     Ok(())
 }
 

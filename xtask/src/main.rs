@@ -45,7 +45,25 @@ enum Task {
 }
 
 fn main() -> Result<()> {
-    let cli = Cli::parse();
+    let result = task(Cli::parse());
+    // The reader of our output went away (`cargo xtask bench | head`):
+    // end quietly with the shell's 141, as tracer does (its `stdio.rs`).
+    if let Err(err) = &result
+        && broken_pipe(err)
+    {
+        std::process::exit(141);
+    }
+    result
+}
+
+fn broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn task(cli: Cli) -> Result<()> {
     let root = workspace_root();
     std::env::set_current_dir(&root)?;
     match cli.task {
@@ -208,5 +226,16 @@ mod tests {
             assert_eq!(meta.mode() & 0o777, 0o700);
             std::fs::remove_dir(&dir).unwrap();
         }
+    }
+
+    #[test]
+    fn a_closed_output_is_told_from_other_errors() {
+        use anyhow::Context as _;
+        use std::io::Write as _;
+        let (read, mut write) = std::io::pipe().unwrap();
+        drop(read);
+        let err = write.write_all(b"report").context("bench").unwrap_err();
+        assert!(broken_pipe(&err));
+        assert!(!broken_pipe(&anyhow::anyhow!("dd failed")));
     }
 }
