@@ -1,7 +1,6 @@
 //! Where events come from: eBPF or ptrace, behind one interface so the rest
 //! of tracer does not care which.
 
-use crate::stdio::note;
 use std::{thread, time::Duration};
 
 use anyhow::{Context as _, Result};
@@ -18,6 +17,7 @@ use crate::{
     pipeline::ObserverCost,
     procfs,
     ptrace::{PtraceSource, seccomp},
+    stdio::note,
     syscalls::filter::SyscallFilter,
 };
 

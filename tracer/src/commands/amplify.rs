@@ -18,7 +18,6 @@
 //!
 //! Ctrl-C stops the runs in flight and prints the table of what was run.
 
-use crate::stdio::{note, outln};
 use std::{
     collections::BTreeMap,
     ffi::CString,
@@ -46,6 +45,7 @@ use crate::{
     exit::Exit,
     inject::{self, format_duration},
     stats,
+    stdio::{note, outln},
     syscalls::filter::SyscallFilter,
 };
 

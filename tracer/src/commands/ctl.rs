@@ -1,7 +1,6 @@
 //! `tracer ctl`: the daemon's client. One request per invocation over the
 //! daemon's Unix socket (JSON lines, see `daemon::api`).
 
-use crate::stdio::{note, outln};
 use std::{
     io::{self, BufRead, BufReader, Read, Write},
     os::unix::net::UnixStream,
@@ -15,6 +14,7 @@ use serde_json::Value;
 use crate::{
     daemon::api::{ListReply, Request, StatsReply},
     exit::Exit,
+    stdio::{note, outln},
 };
 
 #[derive(Debug, Args)]

@@ -6,7 +6,6 @@
 //! Also the hidden `syscall-times` workload with which `cargo xtask bench`
 //! measures the delays: it times each of its own `getppid` calls.
 
-use crate::stdio::{note, outln};
 use std::{
     ffi::OsString,
     sync::Arc,
@@ -23,6 +22,7 @@ use crate::{
     inject::{Delay, Mechanism, fallback, notify},
     launch::{Launcher, Prepare},
     stats,
+    stdio::{note, outln},
 };
 
 #[derive(Debug, Args)]

@@ -1,7 +1,6 @@
 //! `tracer export FILE`: a recording (or generated events) replayed
 //! through a pipeline with one export sink, then a line on what it cost.
 
-use crate::stdio::note;
 use std::{
     io::{self, BufWriter, Write},
     path::PathBuf,
@@ -15,6 +14,7 @@ use crate::{
     exit::Exit,
     export::{Format, create, sink, synth},
     pipeline::Pipeline,
+    stdio::note,
 };
 
 /// The arguments of `tracer export`.

@@ -12,7 +12,6 @@
 //! run time does not show. It is saved ([`crate::calibration`]) and added
 //! to `record`'s observer cost.
 
-use crate::stdio::{note, outln};
 use std::{
     path::PathBuf,
     process::{Command, Stdio},
@@ -26,6 +25,7 @@ use std::{
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
 
+use crate::stdio::{note, outln};
 use crate::{ebpf::floor::Floor, exit::Exit, stats, syscalls::nr};
 
 #[derive(Debug, Args)]

@@ -3,7 +3,6 @@
 //! us, then detach and summarise; exit with the launched command's status.
 //! What tracer's own signals mean (a Ctrl-C is the command's) is [`Stop`].
 
-use crate::stdio::note;
 use std::{
     collections::HashSet,
     ffi::OsString,
@@ -39,6 +38,7 @@ use crate::{
     recording::{Header, Writer},
     request::{Attributor, patterns::Patterns},
     source::{Mode, Source},
+    stdio::note,
     syscalls::filter::SyscallFilter,
 };
 

@@ -2,7 +2,6 @@
 //! (lines, `-c` summary, `--json`), through the same pipeline and sinks,
 //! optionally narrowed to threads, a request, or a time window.
 
-use crate::stdio::note;
 use std::{
     collections::HashSet,
     io::{self, IsTerminal as _},
@@ -18,6 +17,7 @@ use crate::{
     output::{View, lost_banner, view_sink},
     pipeline::{Pipeline, RunInfo, Sink, Tasks},
     recording::{self, Reader, RecordingError},
+    stdio::note,
     syscalls::filter::SyscallFilter,
 };
 

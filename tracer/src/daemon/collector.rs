@@ -2,7 +2,6 @@
 //! drains the kernel's ring buffer, and answers the API's commands between
 //! drains. The API (tokio) never touches this state directly.
 
-use crate::stdio::note;
 use std::{
     sync::{
         Arc,
@@ -22,6 +21,7 @@ use super::{
     registry::{Refused, Registry},
     triggers::Reason,
 };
+use crate::stdio::note;
 use crate::{clock::clock_ns, ebpf::EbpfSource};
 
 /// What the API asks of the collector. `uid` is the client's, from

@@ -7,7 +7,6 @@
 //! another user owns or could replace), and every file is created
 //! exclusively, never through a symlink, mode 0600 ([`create_exclusive`]).
 
-use crate::stdio::note;
 use std::{
     fs::{self, File},
     io::{BufWriter, ErrorKind},
@@ -25,6 +24,7 @@ use crate::{
     pipeline::{RunInfo, Sink, Tasks},
     recording::{Header, Item, Writer},
     stacks::symbolize::Symbolizer,
+    stdio::note,
 };
 
 /// A ring to be written to disk, by the dumper.

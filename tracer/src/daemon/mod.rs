@@ -21,7 +21,6 @@ mod socket;
 mod streams;
 mod triggers;
 
-use crate::stdio::note;
 use std::{
     io::ErrorKind,
     path::{Path, PathBuf},
@@ -45,6 +44,7 @@ use self::{
     ring::Keep,
     triggers::DEFAULT_PATTERNS,
 };
+use crate::stdio::note;
 use crate::{ebpf::EbpfSource, request::patterns::Patterns, syscalls::filter::SyscallFilter};
 
 pub const DEFAULT_SOCKET: &str = "/run/tracer/daemon.sock";

@@ -11,7 +11,6 @@
 //! [`super::ending`] (how a process ended), [`super::streams`] (clients
 //! following a watch).
 
-use crate::stdio::note;
 use std::collections::{HashMap, VecDeque};
 
 use regex::bytes::RegexSet;
@@ -32,6 +31,7 @@ use crate::{
     pipeline::SHOWN_BYTES,
     recording::Item,
     request::{Attributor, patterns::Patterns},
+    stdio::note,
     syscalls::capture_spec,
 };
 use tracer_common::capture;

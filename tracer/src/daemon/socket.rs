@@ -8,7 +8,6 @@
 //! listens) before binding, its own at exit (a socket with the device,
 //! inode and change time it had once bound: inode numbers are reused).
 
-use crate::stdio::note;
 use std::{
     io::ErrorKind,
     os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt},
@@ -16,6 +15,8 @@ use std::{
 };
 
 use anyhow::{Context as _, Result, bail};
+
+use crate::stdio::note;
 
 /// The group given access to the socket when it exists (and no
 /// `--socket-group` says otherwise).

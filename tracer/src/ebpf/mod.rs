@@ -10,7 +10,6 @@ pub mod floor;
 mod stacks;
 pub mod tracefs;
 
-use crate::stdio::note;
 use std::{
     io,
     os::fd::OwnedFd,
@@ -31,6 +30,7 @@ use tracer_common::{CaptureSpec, capture, counter, names, traced};
 
 use crate::{
     event::Event,
+    stdio::note,
     syscalls::{self, filter::SyscallFilter},
 };
 

@@ -12,7 +12,6 @@
 //! semantics (`files::private_dir`); nothing is ever written at a name
 //! another user could predict and prepare.
 
-use crate::stdio::{note, outln};
 use std::{
     collections::BTreeMap,
     fs,
@@ -40,6 +39,7 @@ use super::{
 use crate::{
     commands::run_mode::{Recorder, RunMode},
     exit::Exit,
+    stdio::{note, outln},
 };
 
 /// One finished run.

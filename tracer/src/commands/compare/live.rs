@@ -11,7 +11,6 @@
 //! detaches at the end. The rules of which run counts where are `windows`'s; the
 //! table and verdict are `report`'s.
 
-use crate::stdio::{note, outln};
 use std::{
     collections::BTreeMap,
     io::IsTerminal,
@@ -44,6 +43,7 @@ use crate::{
         run_mode::{Recorder, RunMode},
     },
     exit::Exit,
+    stdio::{note, outln},
 };
 
 /// How often the kernel's records are taken in.

@@ -3,12 +3,13 @@
 //! fork/exec/exit programs that counted them cost. Its JSON sits under
 //! `live`; its lines go before the verdict.
 
-use crate::stdio::outln;
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::{fail_on::Kind, windows::Mixed};
+
+use crate::stdio::outln;
 
 #[derive(Debug, Serialize)]
 pub struct LiveJson {

@@ -4,7 +4,6 @@
 //! long runs took and what watching cost; a live compare adds its windows
 //! (`live`), and says per mode in which unit it counted (`unit`).
 
-use crate::stdio::outln;
 use std::{
     collections::BTreeMap,
     path::{Path, PathBuf},
@@ -15,6 +14,7 @@ use serde::Serialize;
 
 use super::fail_on::Kind;
 use crate::stats;
+use crate::stdio::outln;
 
 /// What a mode's failures are counted against.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
