@@ -115,13 +115,14 @@ impl Drop for Killed {
     }
 }
 
-/// A process that makes a few syscalls every 50 ms until killed.
+/// A process that makes syscalls (and forks `sleep`) every 20 ms until
+/// killed: a trace fills tracer's 64 KiB output buffer within seconds.
 fn busy_target() -> Killed {
     Killed(
         Command::new("sh")
             .args([
                 "-c",
-                "while :; do read x < /proc/self/stat; sleep 0.05; done",
+                "while :; do read x < /proc/self/stat; sleep 0.02; done",
             ])
             .spawn()
             .unwrap(),
@@ -167,12 +168,13 @@ fn record_launched(mode: &str, stream: Stream) {
     let mut first = String::new();
     BufReader::new(trace).read_line(&mut first).unwrap();
     assert!(first.contains("execve"), "first line: {first:?}");
-    // The reader goes away (its end of the pipe is closed).
-    let pid: u32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    // The reader has gone away (its end of the pipe is closed).
+    let mut pid = 0;
+    assert!(wait_until(10, || {
+        let text = std::fs::read_to_string(&pid_file).unwrap_or_default();
+        pid = text.trim().parse().unwrap_or(0);
+        pid != 0
+    }));
     assert!(
         wait_until(10, || running_untraced(pid) || done_file.exists()),
         "{pid}: {:?}",
@@ -237,7 +239,7 @@ fn record_attached(mode: &str) {
         .read_line(&mut first)
         .unwrap();
     assert!(!first.is_empty());
-    let status = wait_for(&mut child, 30);
+    let status = wait_for(&mut child, 60);
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
     eprintln!("{status:?}, stderr:\n{stderr}");
