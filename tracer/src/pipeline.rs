@@ -106,6 +106,13 @@ pub trait Sink {
         Ok(())
     }
 
+    /// The source has nothing more for now (or has streamed for a while):
+    /// a sink that streams lines to a reader hands over what it buffered,
+    /// so `record ... | grep` sees lines as they happen, not at exit.
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+
     /// Called once, after the last event.
     fn finish(&mut self, _run: &RunInfo, _tasks: &Tasks) -> io::Result<()> {
         Ok(())
@@ -269,6 +276,14 @@ impl Pipeline {
                     sink.task(&task, &self.tasks)?;
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// Every sink hands over what it buffered (see [`Sink::flush`]).
+    pub fn flush(&mut self) -> io::Result<()> {
+        for sink in &mut self.sinks {
+            sink.flush()?;
         }
         Ok(())
     }

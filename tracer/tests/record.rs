@@ -565,6 +565,53 @@ fn narrow_filter_is_applied_in_the_kernel() {
     assert!(text.contains("read(3</etc/hostname>, "), "{text}");
 }
 
+/// Lines reach a pipe while the target runs, not when it exits: `record
+/// ... 2>&1 | grep` is how strace is used. The command opens a marker
+/// file and then blocks on a FIFO that this test opens only once it has
+/// read the marker's line, so a trace held back until exit never arrives
+/// (the test then gives up after a generous wait and fails).
+fn lines_stream_while_the_target_runs(mode: &str) {
+    let dir = scratch(&format!("stream-{mode}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (marker, fifo) = (dir.join("marker"), dir.join("fifo"));
+    std::fs::write(&marker, "").unwrap();
+    let _ = std::fs::remove_file(&fifo);
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let script = format!("cat {}; read x < {}", marker.display(), fifo.display());
+    let mut child = Command::new(tracer())
+        .args(["record", "--mode", mode, "-e", "trace=openat"])
+        .args(["--", "sh", "-c", &script])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let wanted = format!("\"{}\"", marker.display());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains(&wanted) {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let seen = rx.recv_timeout(Duration::from_secs(30)).is_ok();
+    // Unblock the command either way.
+    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
+    writer.write_all(b"\n").unwrap();
+    drop(writer);
+    let status = child.wait().unwrap();
+    let all = reader.join().unwrap();
+    assert!(status.success(), "{status:?}: {all}");
+    assert!(
+        seen,
+        "the marker's line came only after the command ended: {all}"
+    );
+}
+
 macro_rules! mode_tests {
     ($module:ident, $mode:literal) => {
         mod $module {
@@ -603,6 +650,10 @@ macro_rules! mode_tests {
             #[test]
             fn errors_are_clear() {
                 super::errors_are_clear($mode);
+            }
+            #[test]
+            fn lines_stream_while_the_target_runs() {
+                super::lines_stream_while_the_target_runs($mode);
             }
         }
     };

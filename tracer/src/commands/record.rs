@@ -42,6 +42,10 @@ use crate::{
     syscalls::filter::SyscallFilter,
 };
 
+/// Longest a streamed line waits in tracer's buffer while the target keeps
+/// making syscalls (when it pauses, lines go out at once).
+const FLUSH_NS: u64 = 50_000_000;
+
 /// The arguments of `tracer record`.
 #[derive(Debug, Args)]
 pub struct RecordArgs {
@@ -331,11 +335,22 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
 
     let mut status = None;
     let mut failure: Option<io::Error> = None;
+    let mut flushed_ns = start_ns;
     loop {
-        source.poll(|event| {
+        let n = source.poll(|event| {
             span.see(&event);
             forward(event, &mut pipeline, &mut live, &mut failure)
         });
+        // Lines reach their reader when the target pauses, and at least
+        // every FLUSH_NS while it streams: no write per line, and no line
+        // held back until the target exits.
+        let now = clock_ns(libc::CLOCK_MONOTONIC);
+        if failure.is_none() && (n == 0 || now.saturating_sub(flushed_ns) >= FLUSH_NS) {
+            flushed_ns = now;
+            if let Err(e) = pipeline.flush() {
+                failure = Some(e);
+            }
+        }
         if failure.is_some() {
             break;
         }

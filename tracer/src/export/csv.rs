@@ -66,6 +66,10 @@ impl Sink for CsvSink {
             .map_err(io_error)
     }
 
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     fn task(&mut self, ev: &TaskEvent, _tasks: &Tasks) -> io::Result<()> {
         self.names.task(ev);
         Ok(())

@@ -98,6 +98,10 @@ impl Sink for JsonlSink {
         self.out.write_all(&self.line)
     }
 
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     fn task(&mut self, ev: &TaskEvent, _tasks: &Tasks) -> io::Result<()> {
         self.names.task(ev);
         Ok(())

@@ -216,6 +216,10 @@ impl<W: Write> Sink for TextSink<W> {
         )
     }
 
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
     fn finish(&mut self, run: &RunInfo, _tasks: &Tasks) -> io::Result<()> {
         if crate::output::lost_anything(run) {
             writeln!(self.out, "{}", super::lost_banner(run))?;

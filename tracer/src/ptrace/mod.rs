@@ -82,6 +82,10 @@ struct Shared {
     stopped_ns: AtomicU64,
     /// Set by the thread when every tracee is gone or detached.
     finished: AtomicBool,
+    /// The thread holds events it has not sent (its batch is sent when
+    /// full; a target that makes a syscall a second would otherwise wait
+    /// minutes for its lines).
+    pending: AtomicBool,
 }
 
 pub struct PtraceSource {
@@ -160,9 +164,30 @@ impl PtraceSource {
     }
 
     /// Waits up to `timeout` for events; used instead of a sleep so ptrace
-    /// events are handed on as soon as they come.
+    /// events are handed on as soon as they come. When none came and the
+    /// thread holds some back, it is woken to send them: a quiet target's
+    /// lines are at most two waits late, a busy one's flow in full batches
+    /// with no signal at all.
     pub fn wait(&self, timeout: Duration) -> Option<Vec<Event>> {
-        self.events.recv_timeout(timeout).ok()
+        let batch = self.events.recv_timeout(timeout).ok();
+        if batch.is_none() && self.shared.pending.load(Ordering::Acquire) {
+            self.wake();
+        }
+        batch
+    }
+
+    /// Interrupts the thread's `waitpid` (`EINTR`): it then sends what it
+    /// holds and looks at the stop flag.
+    fn wake(&self) {
+        use std::os::unix::thread::JoinHandleExt;
+        if let Some(thread) = &self.thread
+            && !thread.is_finished()
+        {
+            // SAFETY: the thread is alive (not finished, and joined only
+            // in `detach`, which takes it), so its pthread_t is valid; the
+            // handler does nothing.
+            unsafe { libc::pthread_kill(thread.as_pthread_t(), WAKE as i32) };
+        }
     }
 
     /// Exit status of `pid`, one of our own children, once it is reaped.
@@ -188,17 +213,13 @@ impl PtraceSource {
     pub fn detach(&mut self) {
         self.shared.stop.store(true, Ordering::Release);
         self.start();
+        // The thread may be about to block in waitpid when the flag is
+        // set: keep waking it until it has finished.
+        while self.thread.as_ref().is_some_and(|t| !t.is_finished()) {
+            self.wake();
+            thread::sleep(Duration::from_millis(5));
+        }
         if let Some(thread) = self.thread.take() {
-            use std::os::unix::thread::JoinHandleExt;
-            let handle = thread.as_pthread_t();
-            // The thread may be about to block in waitpid when the flag is
-            // set: keep waking it until it has finished.
-            while !thread.is_finished() {
-                // SAFETY: the thread is alive (not finished), so its
-                // pthread_t is valid; the handler does nothing.
-                unsafe { libc::pthread_kill(handle, WAKE as i32) };
-                thread::sleep(Duration::from_millis(5));
-            }
             let _ = thread.join();
         }
     }

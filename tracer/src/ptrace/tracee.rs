@@ -305,6 +305,9 @@ impl Tracer {
     }
 
     fn push(&mut self, event: Event) {
+        if self.batch.is_empty() {
+            self.shared.pending.store(true, Ordering::Release);
+        }
         self.batch.push(event);
         if self.batch.len() >= BATCH {
             self.flush();
@@ -314,6 +317,9 @@ impl Tracer {
     fn flush(&mut self) {
         if !self.batch.is_empty() {
             let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH));
+            // Cleared before the send: a wake that finds it clear was not
+            // needed, and one that finds it set at worst flushes nothing.
+            self.shared.pending.store(false, Ordering::Release);
             let _ = self.events.send(batch);
         }
     }
