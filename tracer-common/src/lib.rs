@@ -325,7 +325,10 @@ pub struct StructSpec {
     /// For `SIZE_FIXED`: the size; for every other kind, the most bytes
     /// taken (or elements walked).
     pub bytes: u16,
-    pub _pad: u16,
+    /// For `SIZE_ARG`: the size argument counts elements of `1 << shift`
+    /// bytes (`poll`'s `nfds` of 8-byte `pollfd`s); 0 for bytes.
+    pub shift: u8,
+    pub _pad: u8,
 }
 
 /// Struct capture: when, how big, and the limits both sources share.
@@ -342,7 +345,8 @@ pub mod structs {
     pub const NONE: u8 = 0;
     /// `bytes` bytes.
     pub const SIZE_FIXED: u8 = 1;
-    /// As many bytes as argument `size_arg` says, at most `bytes`.
+    /// As many bytes as argument `size_arg` says (times `1 << shift`), at
+    /// most `bytes`.
     pub const SIZE_ARG: u8 = 2;
     /// As many bytes as the call returned, at most `bytes`.
     pub const SIZE_RET: u8 = 3;

@@ -95,7 +95,8 @@ fn capture_struct(tid: u32, nr: i64, s: &StructSpec, args: &[u64; MAX_ARGS], ret
 }
 
 /// The size of a plain capture, as `plain_len` in the table's module
-/// computes it: fixed, from an argument, from the return value, or from
+/// computes it: fixed, from an argument (counting bytes or elements of
+/// `1 << shift` bytes), from the return value, or from
 /// the `int` an argument points to; at most `bytes` and `MAX_BYTES`.
 #[inline(always)]
 fn plain_len(s: &StructSpec, args: &[u64; MAX_ARGS], ret: Option<i64>) -> u32 {
@@ -111,7 +112,13 @@ fn plain_len(s: &StructSpec, args: &[u64; MAX_ARGS], ret: Option<i64>) -> u32 {
             if j >= MAX_ARGS {
                 return 0;
             }
-            args[j]
+            // Elements of `1 << shift` bytes; a count above `u32` is
+            // above any cap, and below it the shift cannot overflow.
+            if args[j] > u32::MAX as u64 {
+                cap as u64
+            } else {
+                args[j] << (s.shift & 7)
+            }
         }
         structs::SIZE_RET => match ret {
             Some(r) if r > 0 => r as u64,

@@ -422,6 +422,13 @@ mod tests {
         let got = read_struct(me, &spec_of("getsockname", 1), &args, Some(0)).unwrap();
         assert_eq!(got, &addr[..3]);
 
+        // poll's array: `nfds` elements of 8 bytes.
+        let fds = [3i32, 1, 4, 4, 5, 1];
+        let args = [fds.as_ptr() as u64, 2, 0, 0, 0, 0];
+        let got = read_struct(me, &spec_of("poll", 0), &args, None).unwrap();
+        assert_eq!(got.len(), 16);
+        assert_eq!(got[8..12], 4i32.to_ne_bytes());
+
         // argv: strings cut at 33 bytes; envp: counted.
         let long = std::ffi::CString::new("y".repeat(40)).unwrap();
         let argv = [c"ls".as_ptr(), long.as_ptr(), std::ptr::null()];

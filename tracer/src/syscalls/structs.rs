@@ -20,6 +20,10 @@ pub enum When {
     Enter,
     /// At exit, when the call succeeded: what it wrote (`stat`'s buffer).
     Success,
+    /// Both: what the call read at entry, then (when it succeeded) what it
+    /// wrote back, the exit bytes following the entry bytes (`poll`'s
+    /// `pollfd`s, then their `revents`; a timeout, then the time left).
+    InOut,
 }
 
 /// How many bytes.
@@ -28,6 +32,9 @@ pub enum Size {
     Fixed(u16),
     /// As many as argument `.0` says, at most `.1`.
     Arg(u8, u16),
+    /// As many elements of `1 << .1` bytes as argument `.0` says, at most
+    /// `.2` bytes.
+    Elems(u8, u8, u16),
     /// As many as the call returned, at most `.0`.
     Ret(u16),
     /// As many as the `int` argument `.0` points to, at most `.1`.
@@ -76,6 +83,23 @@ pub enum Shape {
     /// A string written by the call, shown as strace's `-s 32` does
     /// (`readlink`).
     Str,
+    /// An array of `struct pollfd`, as many as the next argument says.
+    Pollfds,
+    /// A `struct timespec`.
+    Timespec,
+    /// An `fd_set` of as many bits as the first argument says.
+    FdSet,
+    /// A socket option's value (`setsockopt`, `getsockopt`: their layout
+    /// reads it with the level, name and length).
+    Sockopt,
+    /// `struct statfs`.
+    Statfs,
+    /// `struct sysinfo`.
+    Sysinfo,
+    /// What an `ioctl`'s third argument points to, read at entry and exit
+    /// as far as the largest structure decoded (`struct termios`); the
+    /// request says what it is (`ioctl`'s layout).
+    IoctlArg,
 }
 
 /// One row: syscall `nr`'s argument `arg` points to a `shape`.
@@ -106,6 +130,17 @@ const RLIMIT: u16 = 16;
 const SOCKADDR: u16 = 128;
 const SIGSET: u16 = 128;
 const UTSNAME: u16 = 390;
+const TIMESPEC: u16 = 16;
+const STATFS: u16 = 120;
+const SYSINFO: u16 = 112;
+/// The kernel's `struct termios`, the largest `ioctl` argument decoded.
+const TERMIOS: u16 = 36;
+/// `pollfd`s: 8 bytes each (shift 3), at most 128 of them.
+const POLLFDS: Size = Size::Elems(1, 3, 1024);
+/// An `fd_set` of `nfds` bits is at most `nfds` bytes (`FD_SETSIZE` bits).
+const FD_SET: Size = Size::Arg(0, 128);
+/// Option values: strace shows at most 32 bytes of those it quotes.
+const SOCKOPT: u16 = 32;
 
 use Shape::*;
 use Size::*;
@@ -150,6 +185,24 @@ pub const CAPTURES: &[Capture] = &[
     row(nr::GETCWD, 0, Success, Ret(4096), Cwd),
     row(nr::READLINK, 1, Success, Ret(4096), Str),
     row(nr::READLINKAT, 2, Success, Ret(4096), Str),
+    row(nr::POLL, 0, InOut, POLLFDS, Pollfds),
+    row(nr::PPOLL, 0, InOut, POLLFDS, Pollfds),
+    row(nr::PPOLL, 2, InOut, Fixed(TIMESPEC), Timespec),
+    row(nr::PPOLL, 3, Enter, Arg(4, SIGSET), Sigset),
+    row(nr::PSELECT6, 1, InOut, FD_SET, FdSet),
+    row(nr::PSELECT6, 2, InOut, FD_SET, FdSet),
+    row(nr::PSELECT6, 4, InOut, Fixed(TIMESPEC), Timespec),
+    row(nr::NANOSLEEP, 0, Enter, Fixed(TIMESPEC), Timespec),
+    row(nr::CLOCK_NANOSLEEP, 2, Enter, Fixed(TIMESPEC), Timespec),
+    row(nr::CLOCK_GETTIME, 1, Success, Fixed(TIMESPEC), Timespec),
+    row(nr::CLOCK_GETRES, 1, Success, Fixed(TIMESPEC), Timespec),
+    row(nr::SETSOCKOPT, 3, Enter, Arg(4, SOCKOPT), Sockopt),
+    row(nr::GETSOCKOPT, 3, Success, Deref(4, SOCKOPT), Sockopt),
+    row(nr::GETSOCKOPT, 4, InOut, Fixed(4), Socklen),
+    row(nr::STATFS, 1, Success, Fixed(STATFS), Statfs),
+    row(nr::FSTATFS, 1, Success, Fixed(STATFS), Statfs),
+    row(nr::SYSINFO, 0, Success, Fixed(SYSINFO), Sysinfo),
+    row(nr::IOCTL, 2, InOut, Fixed(TERMIOS), IoctlArg),
 ];
 
 /// What argument `arg` of syscall `nr` points to, when the table has it.
@@ -158,6 +211,16 @@ pub fn shape(nr: u32, arg: usize) -> Option<Shape> {
         .iter()
         .find(|c| c.nr == nr && usize::from(c.arg) == arg)
         .map(|c| c.shape)
+}
+
+/// How many bytes the entry capture of argument `arg` of syscall `nr`
+/// called with `args` takes: where an `InOut` capture's exit bytes start.
+pub fn entry_len(nr: u32, arg: usize, args: &[u64; MAX_ARGS]) -> usize {
+    CAPTURES
+        .iter()
+        .find(|c| c.nr == nr && usize::from(c.arg) == arg)
+        .and_then(|c| plain_len(&spec(c), args, None, None))
+        .map_or(0, |n| n as usize)
 }
 
 /// The rows of syscall `nr` as the sources follow them.
@@ -173,15 +236,17 @@ fn spec(c: &Capture) -> StructSpec {
     let flags = match c.when {
         Enter => structs::ENTER,
         Success => structs::EXIT | structs::SUCCESS,
+        InOut => structs::ENTER | structs::EXIT | structs::SUCCESS,
     };
-    let (size, size_arg, bytes) = match c.size {
-        Fixed(n) => (structs::SIZE_FIXED, 0, n),
-        Arg(j, max) => (structs::SIZE_ARG, j, max),
-        Ret(max) => (structs::SIZE_RET, 0, max),
-        Deref(j, max) => (structs::SIZE_DEREF, j, max),
-        DirentCount(max) => (structs::DIRENT_COUNT, 0, max),
-        StrArray(max) => (structs::STR_ARRAY, 0, max),
-        PtrCount(max) => (structs::PTR_COUNT, 0, max),
+    let (size, size_arg, shift, bytes) = match c.size {
+        Fixed(n) => (structs::SIZE_FIXED, 0, 0, n),
+        Arg(j, max) => (structs::SIZE_ARG, j, 0, max),
+        Elems(j, shift, max) => (structs::SIZE_ARG, j, shift, max),
+        Ret(max) => (structs::SIZE_RET, 0, 0, max),
+        Deref(j, max) => (structs::SIZE_DEREF, j, 0, max),
+        DirentCount(max) => (structs::DIRENT_COUNT, 0, 0, max),
+        StrArray(max) => (structs::STR_ARRAY, 0, 0, max),
+        PtrCount(max) => (structs::PTR_COUNT, 0, 0, max),
     };
     StructSpec {
         arg: c.arg,
@@ -189,6 +254,7 @@ fn spec(c: &Capture) -> StructSpec {
         size,
         size_arg,
         bytes,
+        shift,
         _pad: 0,
     }
 }
@@ -206,9 +272,14 @@ pub fn plain_len(
     let cap = u32::from(spec.bytes).min(structs::MAX_BYTES);
     let len = match spec.size {
         structs::SIZE_FIXED => cap,
-        structs::SIZE_ARG => args
-            .get(usize::from(spec.size_arg))
-            .map_or(0, |&n| n.min(u64::from(cap)) as u32),
+        structs::SIZE_ARG => args.get(usize::from(spec.size_arg)).map_or(0, |&n| {
+            let n = if n > u64::from(u32::MAX) {
+                u64::from(cap)
+            } else {
+                n << (spec.shift & 7)
+            };
+            n.min(u64::from(cap)) as u32
+        }),
         structs::SIZE_RET => ret.map_or(0, |r| r.clamp(0, i64::from(cap)) as u32),
         structs::SIZE_DEREF => deref.map_or(0, |n| n.min(cap)),
         _ => return None,
@@ -225,9 +296,11 @@ mod tests {
     fn every_row_points_at_a_pointer_and_fits_the_spec() {
         for c in CAPTURES {
             let sc = get(c.nr).unwrap();
-            assert_eq!(
-                sc.args[usize::from(c.arg)],
-                ArgKind::Ptr,
+            // `ioctl`'s argument is a pointer only for some requests: its
+            // own layout decides, and shows the others in hex.
+            let kind = sc.args[usize::from(c.arg)];
+            assert!(
+                kind == ArgKind::Ptr || (c.nr == nr::IOCTL && kind == ArgKind::Hex),
                 "{} arg {}",
                 sc.name,
                 c.arg
@@ -262,6 +335,18 @@ mod tests {
         assert_eq!(plain_len(&addr, &args, None, None), Some(110));
         let args = [3, 0x1000, 100_000, 0, 0, 0];
         assert_eq!(plain_len(&addr, &args, None, None), Some(128));
+        // poll's array: nfds elements of 8 bytes, at most 1024 bytes;
+        // where its exit half starts.
+        let [fds, ..] = specs(by_name("poll").unwrap());
+        assert_eq!(fds.flags, structs::ENTER | structs::EXIT | structs::SUCCESS);
+        let args = [0x1000, 3, 0, 0, 0, 0];
+        assert_eq!(plain_len(&fds, &args, None, None), Some(24));
+        assert_eq!(entry_len(nr::POLL, 0, &args), 24);
+        let args = [0x1000, 1 << 40, 0, 0, 0, 0];
+        assert_eq!(plain_len(&fds, &args, None, None), Some(1024));
+        let args = [0x1000, 1000, 0, 0, 0, 0];
+        assert_eq!(plain_len(&fds, &args, None, None), Some(1024));
+        assert_eq!(entry_len(nr::GETPPID, 0, &args), 0);
         let [cwd, ..] = specs(by_name("getcwd").unwrap());
         assert_eq!(plain_len(&cwd, &args, Some(12), None), Some(12));
         assert_eq!(plain_len(&cwd, &args, Some(-2), None), None);

@@ -24,10 +24,7 @@ use super::{
 };
 use crate::syscalls::{
     ArgKind, structs,
-    xlat::{
-        event::*, fcntl::*, fs::*, ioctl::*, mm::*, net::*, process::*, random::*, signal::*,
-        time::*,
-    },
+    xlat::{event::*, fcntl::*, fs::*, mm::*, net::*, process::*, random::*, signal::*, time::*},
 };
 
 /// The generic layout: one rendering per argument kind; a pointer to a
@@ -51,7 +48,6 @@ pub fn write_args(
             (_, ArgKind::OpenMode) => prev & (O_CREAT | O_TMPFILE_BIT) != 0,
             (_, ArgKind::Dev) => matches!(prev & S_IFMT, S_IFCHR | S_IFBLK),
             (Some(ArgKind::MremapFlags), _) => prev & MREMAP_FIXED != 0,
-            (Some(ArgKind::IoctlReq), _) => !matches!(prev as u32, FIOCLEX | FIONCLEX),
             _ => true,
         };
         if !shown {
@@ -69,14 +65,17 @@ pub fn write_args(
             && let Some(bytes) = captured
             && let Some(shape) = structs::shape(nr, i)
         {
-            write_struct(out, shape, raw, bytes.bytes);
+            write_struct(out, nr, i, shape, raw, bytes.bytes, args);
             continue;
         }
         write_arg(out, kind, raw, captured, args);
     }
 }
 
-fn write_arg(
+/// One argument by its kind (what the layouts of their own use for the
+/// arguments that need nothing more, such as a descriptor with its `-y`
+/// name).
+pub(in crate::syscalls::format) fn write_arg(
     out: &mut Vec<u8>,
     kind: ArgKind,
     raw: u64,

@@ -13,8 +13,10 @@
 //!   picks the layout of its arguments;
 //! - [`args`]: the generic layout, one rendering per [`super::ArgKind`];
 //! - [`decode`]: the families whose arguments need more than a kind
-//!   (clone, futex, fcntl, ioctl, sockets, ...), one file per family; a
-//!   decoder for a new structure goes there;
+//!   (clone, futex, fcntl, ioctl, sockets, poll, ...), one file per
+//!   family; a decoder for a new structure goes there; some show part of
+//!   what a call answered after its return value, as strace does
+//!   (`poll`'s `= 1 ([{fd=3, revents=POLLIN}])`);
 //! - [`print`](mod@print): numbers, flags and enumerations (strace's `printflags`,
 //!   `printxval`), which every layout shares;
 //! - [`quote`]: strings and names from the target, quoted and escaped.
@@ -39,6 +41,9 @@ use decode::{
     clone::write_clone,
     fcntl::{write_fcntl, write_fcntl_value},
     futex::write_futex,
+    ioctl::write_ioctl,
+    poll::write_outcome,
+    sockopt::{write_getsockopt, write_setsockopt},
 };
 pub use decode::{
     siginfo::{write_exit_status, write_siginfo},
@@ -114,6 +119,9 @@ pub fn write_call_with(out: &mut Vec<u8>, ev: &SyscallEvent, strings: &Strings<'
         nr::CLONE => write_clone(out, args),
         nr::FUTEX => write_futex(out, args),
         nr::FCNTL => write_fcntl(out, args),
+        nr::IOCTL => write_ioctl(out, args, strings, ev.ret),
+        nr::SETSOCKOPT => write_setsockopt(out, args, strings),
+        nr::GETSOCKOPT => write_getsockopt(out, args, strings, ev.ret),
         _ if strings[1].is_none() && ev.ret == Some(0) && data::mode(ev.nr) == capture::BUF_OUT => {
             // A read that returned 0 filled none of its buffer: strace's
             // `read(3, "", 1024) = 0`, known without capturing a byte.
@@ -134,6 +142,7 @@ pub fn write_call_with(out: &mut Vec<u8>, ev: &SyscallEvent, strings: &Strings<'
         }
         _ => write_return(out, sc.ret, ev.ret),
     }
+    write_outcome(out, ev.nr, args, ev.ret, strings);
 }
 
 /// Appends ` = ret`: `?` when the call never returned, strace's

@@ -48,6 +48,23 @@ pub fn write_enum(out: &mut Vec<u8>, value: u64, table: &[(u64, &str)], unknown:
     }
 }
 
+/// strace's `printxval` without a default: the value's name, or plain
+/// hex (`0x1234abcd`, no comment).
+pub fn write_enum_or_hex(out: &mut Vec<u8>, value: u64, table: &[(u64, &str)]) {
+    match table.iter().find(|&&(v, _)| v == value) {
+        Some((_, name)) => out.extend_from_slice(name.as_bytes()),
+        None => push_hex0(out, value),
+    }
+}
+
+/// strace's `printflags` without a default, as its terminal decoder
+/// uses it: nothing at all for zero, unnamed bits in plain hex.
+pub fn write_flags_bare(out: &mut Vec<u8>, value: u64, table: &[(u64, &str)]) {
+    if value != 0 {
+        write_flags(out, value, table, None);
+    }
+}
+
 pub fn unknown(out: &mut Vec<u8>, value: u64, what: &str) {
     push_hex0(out, value);
     comment(out, what);

@@ -16,6 +16,22 @@ pub fn write_quoted(out: &mut Vec<u8>, bytes: &[u8], truncated: bool) {
     }
 }
 
+/// Appends `bytes` quoted with every byte in hex, as strace's
+/// `QUOTE_FORCE_HEX`: `"\x00\x00"`.
+pub fn write_quoted_hex(out: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.push(b'"');
+    for &c in bytes {
+        out.extend_from_slice(&[
+            b'\\',
+            b'x',
+            DIGITS[usize::from(c >> 4)],
+            DIGITS[usize::from(c & 15)],
+        ]);
+    }
+    out.push(b'"');
+}
+
 /// `bytes` with everything but printable ASCII escaped, C style (and `"`
 /// and `\` too when `quoted`): what comes from the target (data, file
 /// names) must not put control characters on the terminal or break the

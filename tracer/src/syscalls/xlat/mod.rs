@@ -24,6 +24,7 @@ pub mod process;
 pub mod random;
 pub mod siginfo;
 pub mod signal;
+pub mod term;
 pub mod time;
 
 /// A table of named values: `(value, name)`, in strace's order.

@@ -13,23 +13,42 @@
 //! capture of it, is a row of `crate::syscalls::structs`, and
 //! [`write_struct`] maps its shape to the decoder.
 
+use super::print;
+
 pub mod clone;
 pub mod fcntl;
 pub mod file;
 pub mod futex;
 pub mod ioctl;
 pub mod mm;
+pub mod poll;
 pub mod process;
 pub mod siginfo;
 pub mod signal;
 pub mod socket;
+pub mod sockopt;
 pub mod stat;
+pub mod statfs;
+pub mod sysinfo;
+pub mod term;
+pub mod time;
+
+use tracer_common::MAX_ARGS;
 
 use crate::syscalls::structs::Shape;
 
-/// The structure `bytes` captured behind pointer `raw`, shown by the
-/// decoder of its `shape` (`crate::syscalls::structs`).
-pub fn write_struct(out: &mut Vec<u8>, shape: Shape, raw: u64, bytes: &[u8]) {
+/// The structure `bytes` captured behind pointer `raw`, argument `arg` of
+/// syscall `nr` called with `args`, shown by the decoder of its `shape`
+/// (`crate::syscalls::structs`).
+pub fn write_struct(
+    out: &mut Vec<u8>,
+    nr: u32,
+    arg: usize,
+    shape: Shape,
+    raw: u64,
+    bytes: &[u8],
+    args: &[u64; MAX_ARGS],
+) {
     match shape {
         Shape::Stat => stat::write_stat(out, raw, bytes),
         Shape::Statx => stat::write_statx(out, raw, bytes),
@@ -46,6 +65,13 @@ pub fn write_struct(out: &mut Vec<u8>, shape: Shape, raw: u64, bytes: &[u8]) {
         Shape::Utsname => process::write_utsname(out, raw, bytes),
         Shape::Cwd => file::write_cwd(out, bytes),
         Shape::Str => file::write_str(out, bytes),
+        Shape::Pollfds => poll::write_pollfds(out, nr, args, bytes),
+        Shape::FdSet => poll::write_fd_set(out, nr, arg, args, bytes),
+        Shape::Timespec => time::write_timespec(out, raw, bytes),
+        Shape::Statfs => statfs::write_statfs(out, raw, bytes),
+        Shape::Sysinfo => sysinfo::write_sysinfo(out, raw, bytes),
+        // Read by the layouts of their calls, with the other arguments.
+        Shape::Sockopt | Shape::IoctlArg => print::push_ptr(out, raw),
     }
 }
 
