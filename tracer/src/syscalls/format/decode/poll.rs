@@ -95,7 +95,8 @@ fn set_bits(set: &[u8], nfds: i32) -> impl Iterator<Item = usize> + '_ {
 
 /// What `poll`, `ppoll` and `pselect6` answered, after their return value:
 /// ` ([{fd=3, revents=POLLIN}])`, ` (Timeout)`; nothing for the other
-/// calls, errors, and calls whose answer was not captured.
+/// calls, errors, and calls whose answer was not captured. Written in
+/// place (this runs for every line), taken back when nothing was said.
 pub fn write_outcome(
     out: &mut Vec<u8>,
     nr: u32,
@@ -103,51 +104,53 @@ pub fn write_outcome(
     ret: Option<i64>,
     strings: &Strings<'_>,
 ) {
-    let Some(ready) = ret.filter(|&r| r >= 0) else {
-        return;
-    };
     if !matches!(nr, nr::POLL | nr::PPOLL | nr::PSELECT6) {
         return;
     }
+    let Some(ready) = ret.filter(|&r| r >= 0) else {
+        return;
+    };
     if ready == 0 {
         out.extend_from_slice(b" (Timeout)");
         return;
     }
-    let mut aux = Vec::new();
+    let start = out.len();
+    out.extend_from_slice(b" (");
+    let open = out.len();
     let timeout = match nr {
         nr::PSELECT6 => {
-            select_outcome(&mut aux, nr, args, ready, strings);
+            select_outcome(out, open, nr, args, ready, strings);
             4
         }
         _ => {
-            poll_outcome(&mut aux, nr, args, strings);
+            poll_outcome(out, nr, args, strings);
             // `poll`'s timeout is a number: no time left to show.
             if nr == nr::POLL { MAX_ARGS } else { 2 }
         }
     };
     if let Some(&addr) = args.get(timeout).filter(|&&a| a != 0) {
-        if !aux.is_empty() {
-            aux.extend_from_slice(b", ");
+        if out.len() > open {
+            out.extend_from_slice(b", ");
         }
-        aux.extend_from_slice(b"left ");
+        out.extend_from_slice(b"left ");
         let left = strings[timeout]
             .and_then(|c| c.bytes.get(TIMESPEC..))
             .and_then(|b| timespec_at(b, 0));
         match left {
-            Some(ts) => push_timespec(&mut aux, ts),
-            None => push_hex(&mut aux, addr),
+            Some(ts) => push_timespec(out, ts),
+            None => push_hex(out, addr),
         }
     }
-    if !aux.is_empty() {
-        out.extend_from_slice(b" (");
-        out.extend_from_slice(&aux);
+    if out.len() == open {
+        out.truncate(start);
+    } else {
         out.push(b')');
     }
 }
 
 /// `[{fd=3, revents=POLLIN}]`: the descriptors with events, from the
 /// exit half of the array's capture.
-fn poll_outcome(aux: &mut Vec<u8>, nr: u32, args: &[u64; MAX_ARGS], strings: &Strings<'_>) {
+fn poll_outcome(out: &mut Vec<u8>, nr: u32, args: &[u64; MAX_ARGS], strings: &Strings<'_>) {
     let Some(bytes) = strings[0].map(|c| c.bytes) else {
         return;
     };
@@ -162,28 +165,30 @@ fn poll_outcome(aux: &mut Vec<u8>, nr: u32, args: &[u64; MAX_ARGS], strings: &St
         if revents == 0 {
             continue;
         }
-        aux.extend_from_slice(if printed == 0 { b"[" } else { b", " });
+        out.extend_from_slice(if printed == 0 { b"[" } else { b", " });
         if printed == MAX_SHOWN {
-            aux.extend_from_slice(b"...");
+            out.extend_from_slice(b"...");
             break;
         }
-        aux.extend_from_slice(b"{fd=");
-        push_i64(aux, (num as i32).into());
-        aux.extend_from_slice(b", revents=");
-        write_flags(aux, revents.into(), POLL_FLAGS, None);
-        aux.push(b'}');
+        out.extend_from_slice(b"{fd=");
+        push_i64(out, (num as i32).into());
+        out.extend_from_slice(b", revents=");
+        write_flags(out, revents.into(), POLL_FLAGS, None);
+        out.push(b'}');
         printed += 1;
     }
     if printed > 0 {
-        aux.push(b']');
+        out.push(b']');
     }
 }
 
 /// `in [3], out [4]`: the descriptors ready, from the exit halves of the
 /// sets' captures, `ready` of them at most (strace's `decode_select`,
-/// its `]` after each set read once something was shown included).
+/// its `]` after each set read once something was shown included);
+/// what is said starts at `open`.
 fn select_outcome(
-    aux: &mut Vec<u8>,
+    out: &mut Vec<u8>,
+    open: usize,
     nr: u32,
     args: &[u64; MAX_ARGS],
     mut ready: i64,
@@ -206,23 +211,23 @@ fn select_outcome(
         let mut first = true;
         for j in set_bits(exit, args[0] as u32 as i32) {
             if first {
-                if !aux.is_empty() {
-                    aux.extend_from_slice(b", ");
+                if out.len() > open {
+                    out.extend_from_slice(b", ");
                 }
-                aux.extend_from_slice(name);
-                aux.extend_from_slice(b" [");
+                out.extend_from_slice(name);
+                out.extend_from_slice(b" [");
                 first = false;
             } else {
-                aux.push(b' ');
+                out.push(b' ');
             }
-            push_u64(aux, j as u64);
+            push_u64(out, j as u64);
             ready -= 1;
             if ready == 0 {
                 break;
             }
         }
-        if !aux.is_empty() {
-            aux.push(b']');
+        if out.len() > open {
+            out.push(b']');
         }
     }
 }
@@ -284,6 +289,18 @@ mod tests {
             with_bytes("poll", &[P, 2, neg(-1)], Some(2), 0, &both),
             "poll([{fd=5, events=0}, {fd=6, events=0x4000 /* POLL??? */}], 2, -1) = 2 \
              ([{fd=5, revents=POLLERR|POLLHUP}, {fd=6, revents=POLLIN|0x4000}])"
+        );
+    }
+
+    #[test]
+    fn nothing_captured_says_nothing() {
+        // A poll that returned events but whose answer was not read: the
+        // return value alone, no empty parentheses.
+        assert_eq!(call("poll", &[P, 1, 0], Some(1)), "poll(0x1000, 1, 0) = 1");
+        // ppoll: the time left still shows, as an address when unread.
+        assert_eq!(
+            call("ppoll", &[P, 1, P, 0, 8], Some(1)),
+            "ppoll(0x1000, 1, 0x1000, NULL, 8) = 1 (left 0x1000)"
         );
     }
 
