@@ -424,6 +424,8 @@ pub struct Inflight {
     /// that `sys_enter` could not read, their page not yet faulted in:
     /// `sys_exit` reads them again, the kernel having faulted them in.
     pub reread_paths: u8,
+    /// Never written, so 0: `sys_exit` reads the three bytes before it and
+    /// this one as one word to tell whether anything is due at exit.
     pub _pad: u8,
     /// `-k`: the id of the user stack taken at enter, or 0.
     pub stack: u64,

@@ -20,12 +20,13 @@ use aya_ebpf::{
     programs::TracePointContext,
 };
 use tracer_common::{
-    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, CaptureSpec, MAX_ARGS, SyscallRecord, capture,
-    counter, kind,
+    CAPTURE_FAULT, CAPTURE_TRUNCATED, CaptureRecord, CaptureSpec, Inflight, MAX_ARGS,
+    SyscallRecord, capture, counter, kind,
 };
 
 use crate::{EVENTS, count};
 
+pub(crate) mod exit;
 pub(crate) mod structs;
 
 /// Where capture records are assembled before they are copied into the
@@ -191,6 +192,69 @@ struct Iovec {
     len: u64,
 }
 
+/// An iovec array being gathered into the scratch, advanced by a
+/// `bpf_loop` callback: the verifier checks one step once, where a plain
+/// loop had it walk every step on every path (the byte counts differ
+/// between paths, so they never merge), most of `sys_exit`'s verification.
+#[repr(C)]
+struct Gather {
+    /// The iovec array and its length.
+    iov: u64,
+    count: u64,
+    /// Most bytes to gather; bytes gathered so far.
+    limit: u32,
+    copied: u32,
+    /// Entries visited whole.
+    visited: u32,
+    /// Bytes left behind (a longer buffer, an entry not visited).
+    more: u8,
+    /// A read failed.
+    fault: u8,
+}
+
+/// One iovec: its bytes appended to the scratch, up to the limit; 1 stops
+/// the loop.
+extern "C" fn iov_step(index: u64, ctx: *mut c_void) -> i64 {
+    // SAFETY: `ctx` is the caller's `Gather`, alive across `bpf_loop`.
+    let g = unsafe { &mut *ctx.cast::<Gather>() };
+    if index >= g.count {
+        return 1;
+    }
+    if g.copied >= g.limit {
+        g.more = 1;
+        return 1;
+    }
+    // SAFETY: a user read of one iovec, validated by the helper.
+    let Ok(entry) =
+        (unsafe { bpf_probe_read_user((g.iov as *const Iovec).wrapping_add(index as usize)) })
+    else {
+        g.fault = 1;
+        return 1;
+    };
+    let room = g.limit - g.copied;
+    let n = if entry.len < room as u64 {
+        entry.len as u32
+    } else {
+        if entry.len > room as u64 {
+            g.more = 1;
+        }
+        room
+    };
+    if n > 0 {
+        let copied = match scratch() {
+            Some(scratch) => copy_user(scratch, g.copied, entry.base, n),
+            None => false,
+        };
+        if !copied {
+            g.fault = 1;
+            return 1;
+        }
+    }
+    g.copied += n;
+    g.visited += 1;
+    0
+}
+
 /// Copies up to `limit` bytes of a syscall's data into `scratch.bytes`:
 /// from `buf` for the plain calls, gathered from the iovec array `buf` of
 /// `count` entries for vectored ones (`iov`). `total` is the size of the
@@ -216,39 +280,28 @@ fn copy_data(
     // Bytes left behind: a longer buffer, iovecs not visited.
     let mut more = false;
     if iov {
-        let mut i: u32 = 0;
-        while i < capture::MAX_IOV {
-            if (i as u64) >= count {
-                break;
-            }
-            if copied >= limit {
-                more = true;
-                break;
-            }
-            // SAFETY: a user read of one iovec, validated by the helper.
-            let Ok(entry) =
-                (unsafe { bpf_probe_read_user((buf as *const Iovec).wrapping_add(i as usize)) })
-            else {
-                fault = true;
-                break;
-            };
-            let room = limit - copied;
-            let n = if entry.len < room as u64 {
-                entry.len as u32
-            } else {
-                more |= entry.len > room as u64;
-                room
-            };
-            if n > 0 && !copy_user(scratch, copied, entry.base, n) {
-                fault = true;
-                break;
-            }
-            copied += n;
-            i += 1;
+        let mut g = Gather {
+            iov: buf,
+            count,
+            limit,
+            copied: 0,
+            visited: 0,
+            more: 0,
+            fault: 0,
+        };
+        // SAFETY: `iov_step` takes the `Gather` it is given, which
+        // outlives the call.
+        unsafe {
+            generated::bpf_loop(
+                capture::MAX_IOV,
+                iov_step as *mut c_void,
+                (&raw mut g).cast::<c_void>(),
+                0,
+            );
         }
-        if i == capture::MAX_IOV && (i as u64) < count {
-            more = true;
-        }
+        copied = g.copied;
+        fault = g.fault != 0;
+        more = g.more != 0 || (g.visited == capture::MAX_IOV && (g.visited as u64) < count);
     } else if limit > 0 {
         if copy_user(scratch, 0, buf, limit) {
             copied = limit;
@@ -316,7 +369,7 @@ fn copy_mode(
 /// Captures the paths at enter. A path whose page is not yet faulted in
 /// (a string constant of a binary not yet read, a file mapping) cannot be
 /// read here, where the helper may not fault: the returned mask (a bit per
-/// argument) lists them for [`capture_exit`], by when the kernel has
+/// argument) lists them for [`reread_paths`], by when the kernel has
 /// faulted them in. Except for `exec` calls (`retry` false), whose paths
 /// are gone with the old image by exit: their faults are sent now.
 #[inline(always)]
@@ -343,11 +396,11 @@ pub(crate) fn capture_enter(
 
 /// Reads again, at exit, the paths `capture_enter` could not (`failed`):
 /// sent as at enter, before the syscall record they join. One that still
-/// faults (a bad pointer) is sent as a fault. Not inlined: a call of
-/// its own keeps its registers out of `sys_exit`, whose path when nothing
-/// failed is then the one load and compare of the mask.
+/// faults (a bad pointer) is sent as a fault. A call of its own (see
+/// [`exit`]): the verifier checks its six reads once, apart from the
+/// other exit captures.
 #[inline(never)]
-pub(crate) fn capture_exit(tid: u32, nr: i64, failed: u8, args: &[u64; MAX_ARGS]) {
+pub(crate) fn reread_paths(tid: u32, nr: i64, failed: u8, args: &[u64; MAX_ARGS]) {
     let mut i = 0;
     while i < MAX_ARGS {
         if failed & (1 << i) != 0 {
@@ -373,13 +426,18 @@ fn data_total(mode: u8, args: &[u64; MAX_ARGS], ret: i64) -> Option<u64> {
     }
 }
 
-/// Emits the completed syscall `record` with its data buffer (data `mode`,
-/// kept from the spec at enter) as one [`kind::SYSCALL_DATA`] record.
-/// Returns `false`, having sent nothing, when there is no data to take:
-/// the caller then emits the plain record.
-#[inline(always)]
-pub(crate) fn emit_with_data(record: SyscallRecord, mode: u8, args: &[u64; MAX_ARGS]) -> bool {
-    let Some(total) = data_total(mode, args, record.ret) else {
+/// Emits the completed syscall in `pending` (thread group `tgid`, return
+/// value `ret`, exit time `now`) with its data buffer (the data mode kept
+/// from the spec at enter) as one [`kind::SYSCALL_DATA`] record. Returns
+/// `false`, having sent nothing, when there is no data to take: the caller
+/// then emits the plain record. A call of its own (see [`exit`]): its
+/// iovec walk is checked once by the verifier, not once per path through
+/// the captures before it.
+#[inline(never)]
+pub(crate) fn emit_with_data(pending: &Inflight, tgid: u32, ret: i64, now: u64) -> bool {
+    let mode = pending.exit_data;
+    let args = &pending.args;
+    let Some(total) = data_total(mode, args, ret) else {
         return false;
     };
     let limit = CAPTURE_BYTES.load();
@@ -402,13 +460,21 @@ pub(crate) fn emit_with_data(record: SyscallRecord, mode: u8, args: &[u64; MAX_A
         kind: kind::DATA,
         arg: 1,
         flags,
-        tid: record.tid,
-        nr: record.nr,
+        tid: pending.tid,
+        nr: pending.nr as i32,
         len,
     };
     scratch.syscall = SyscallRecord {
         kind: kind::SYSCALL_DATA,
-        ..record
+        flags: 0,
+        nr: pending.nr as i32,
+        tgid,
+        tid: pending.tid,
+        enter_ns: pending.enter_ns,
+        exit_ns: now,
+        ret,
+        args: *args,
+        stack: pending.stack,
     };
     let size = (SYSCALL_BYTES + HEADER_BYTES + len) as usize;
     // SAFETY: `size` <= both headers + 2 * MAX_DATA, within the struct.

@@ -124,6 +124,29 @@ pub(crate) fn count(index: u32) {
     }
 }
 
+/// The `CAPTURE` slot of syscall `nr` (numbers beyond the table share
+/// slot `capture::OTHER`).
+#[inline(always)]
+fn spec_index(nr: i64) -> u32 {
+    if (0..spec::OTHER as i64).contains(&nr) {
+        nr as u32
+    } else {
+        spec::OTHER
+    }
+}
+
+/// The spec of syscall `nr`: whether to record it, what to capture.
+#[inline(always)]
+pub(crate) fn spec_of(nr: i64) -> CaptureSpec {
+    CAPTURE.get(spec_index(nr)).copied().unwrap_or_default()
+}
+
+/// The spec of syscall `nr`, in place in its map slot.
+#[inline(always)]
+pub(crate) fn spec_ref(nr: i64) -> Option<&'static CaptureSpec> {
+    CAPTURE.get(spec_index(nr))
+}
+
 /// The `INFLIGHT` slot of thread `tid`.
 #[inline(always)]
 pub(crate) fn inflight_slot(tid: u32) -> Option<*mut Inflight> {

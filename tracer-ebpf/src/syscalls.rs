@@ -2,6 +2,8 @@
 //! `INFLIGHT` slot, `sys_exit` turns it into a ring record; both take the
 //! structures behind pointers the call's `CAPTURE` slot lists.
 
+use core::mem::offset_of;
+
 use aya_ebpf::{
     bindings::BPF_RB_NO_WAKEUP,
     helpers::{bpf_get_current_pid_tgid, bpf_ktime_get_ns},
@@ -9,14 +11,18 @@ use aya_ebpf::{
     programs::{BtfTracePointContext, RawTracePointContext},
 };
 use tracer_common::{
-    CaptureSpec, FLAG_NO_RETURN, MAX_ARGS, SyscallRecord, capture, counter, kind,
+    FLAG_NO_RETURN, Inflight, MAX_ARGS, SyscallRecord, capture, counter, kind,
     structs as struct_spec, traced,
 };
 
 use crate::{
-    CAPTURE, EVENTS, TRACED,
-    capture::{capture_enter, capture_exit, emit_with_data, structs::capture_structs},
-    count, inflight_slot,
+    EVENTS, TRACED,
+    capture::{
+        capture_enter,
+        exit::capture_at_exit,
+        structs::{StructCall, capture_structs},
+    },
+    count, inflight_slot, spec_of,
     stack::take_stack,
 };
 
@@ -77,16 +83,30 @@ fn emit_syscall(
     }
 }
 
-/// The spec of syscall `nr`: whether to record it, what to capture.
+/// Whether the call in `slot` has anything to take at exit: its data mode,
+/// structures and paths to read again, three bytes read as one word with
+/// the padding byte after them, which nothing writes (the map starts
+/// zeroed). One load and compare on the path of every recorded call.
 #[inline(always)]
-fn spec_of(nr: i64) -> CaptureSpec {
-    let index = if (0..capture::OTHER as i64).contains(&nr) {
-        nr as u32
-    } else {
-        capture::OTHER
-    };
-    CAPTURE.get(index).copied().unwrap_or_default()
+fn exit_work(slot: &Inflight) -> bool {
+    // SAFETY: the word at `exit_data` is within the slot and 4-byte
+    // aligned (asserted below): exit_data, exit_structs, reread_paths, _pad.
+    unsafe {
+        (slot as *const Inflight)
+            .cast::<u8>()
+            .add(offset_of!(Inflight, exit_data))
+            .cast::<u32>()
+            .read()
+            != 0
+    }
 }
+const _: () = {
+    assert!(capture::NONE == 0);
+    assert!(offset_of!(Inflight, exit_data) % 4 == 0);
+    assert!(offset_of!(Inflight, exit_structs) == offset_of!(Inflight, exit_data) + 1);
+    assert!(offset_of!(Inflight, reread_paths) == offset_of!(Inflight, exit_data) + 2);
+    assert!(offset_of!(Inflight, _pad) == offset_of!(Inflight, exit_data) + 3);
+};
 
 /// A BTF tracepoint rather than a raw one: its `regs` argument is a
 /// trusted pointer the verifier types from the kernel's BTF, so the six
@@ -150,7 +170,13 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
         0
     };
     if spec.structs[0].size != struct_spec::NONE {
-        capture_structs(tid, nr, &spec, &args, None);
+        let call = StructCall {
+            tid,
+            nr,
+            args: &args,
+            ret: None,
+        };
+        capture_structs(&call, &spec);
     }
 
     if let Some(slot) = inflight_slot(tid) {
@@ -194,35 +220,15 @@ pub fn sys_exit(ctx: RawTracePointContext) -> i32 {
     let ret: i64 = ctx.arg(1);
     // SAFETY: reads the monotonic clock, no memory access.
     let now = unsafe { bpf_ktime_get_ns() };
-    if pending.reread_paths != 0 {
-        // Before the syscall record, like every path.
-        capture_exit(tid, pending.nr, pending.reread_paths, &pending.args);
-    }
-    if pending.exit_structs != 0 {
-        // Before the syscall record, which userspace attaches them to.
-        let spec = spec_of(pending.nr);
-        capture_structs(tid, pending.nr, &spec, &pending.args, Some(ret));
-    }
-    if pending.exit_data != capture::NONE {
-        let record = SyscallRecord {
-            kind: kind::SYSCALL,
-            flags: 0,
-            nr: pending.nr as i32,
-            tgid: (pid_tgid >> 32) as u32,
-            tid,
-            enter_ns: pending.enter_ns,
-            exit_ns: now,
-            ret,
-            args: pending.args,
-            stack: pending.stack,
-        };
-        if emit_with_data(record, pending.exit_data, &pending.args) {
-            pending.nr = -1;
-            return 0;
-        }
+    let tgid = (pid_tgid >> 32) as u32;
+    // Paths to read again, structures, data: one call that takes them all
+    // (and sends the record with the data), reached only when one is due.
+    if exit_work(pending) && capture_at_exit(pending, tgid, ret, now) {
+        pending.nr = -1;
+        return 0;
     }
     emit_syscall(
-        (pid_tgid >> 32) as u32,
+        tgid,
         tid,
         pending.nr,
         &pending.args,

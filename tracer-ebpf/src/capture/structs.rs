@@ -14,36 +14,44 @@
 use aya_ebpf::{cty::c_void, helpers::bpf_probe_read_user, helpers::generated};
 use tracer_common::{CaptureSpec, MAX_ARGS, StructSpec, kind, structs};
 
-use super::{Scratch, copy_user, opaque, scratch, send_capture};
+use super::{copy_user, opaque, scratch, send_capture};
 
 /// `d_reclen`'s offset in `struct linux_dirent64`.
 const DIRENT_RECLEN: u64 = 16;
 /// Most elements walked by the loops (dirents, argv, envp): the table's
 /// limits are below it, and it bounds the loops for the verifier.
 const MAX_WALK: u32 = 4096;
-/// Most strings of an array gathered (a plain loop: each step is a string
-/// copy), above the table's limit (33).
+/// Most strings of an array gathered, above the table's limit (33): their
+/// bytes (each at most `STR_BYTES` and its NUL) stay within the scratch.
 const MAX_STRINGS: u32 = 40;
 
-/// Captures the structures of `spec` valid now: at enter (`ret` is
+/// The call whose structures are taken, passed by reference: a BPF call
+/// takes at most five arguments.
+pub struct StructCall<'a> {
+    pub tid: u32,
+    pub nr: i64,
+    pub args: &'a [u64; MAX_ARGS],
+    /// `None` at enter; at exit, the call's return value.
+    pub ret: Option<i64>,
+}
+
+/// Captures the structures of `spec` valid now: at enter (`call.ret` is
 /// `None`), or at exit with the call's return value.
 #[inline(always)]
-pub fn capture_structs(
-    tid: u32,
-    nr: i64,
-    spec: &CaptureSpec,
-    args: &[u64; MAX_ARGS],
-    ret: Option<i64>,
-) {
+pub fn capture_structs(call: &StructCall, spec: &CaptureSpec) {
     let mut i = 0;
     while i < structs::MAX {
-        capture_struct(tid, nr, &spec.structs[i], args, ret);
+        capture_struct(call, &spec.structs[i]);
         i += 1;
     }
 }
 
-#[inline(always)]
-fn capture_struct(tid: u32, nr: i64, s: &StructSpec, args: &[u64; MAX_ARGS], ret: Option<i64>) {
+/// One structure. A call of its own, so that the verifier checks its body
+/// (the dirent and pointer walks, the strings) once per row, and the
+/// paths through one row's capture do not multiply the next row's.
+#[inline(never)]
+fn capture_struct(call: &StructCall, s: &StructSpec) {
+    let (tid, nr, args, ret) = (call.tid, call.nr, call.args, call.ret);
     let when = if ret.is_some() {
         structs::EXIT
     } else {
@@ -79,7 +87,7 @@ fn capture_struct(tid: u32, nr: i64, s: &StructSpec, args: &[u64; MAX_ARGS], ret
             scratch.bytes[..4].copy_from_slice(&n.to_ne_bytes());
             4
         }
-        structs::STR_ARRAY => match gather_strings(scratch, ptr, limit) {
+        structs::STR_ARRAY => match gather_strings(ptr, limit) {
             Some(len) => len,
             None => return,
         },
@@ -241,49 +249,82 @@ fn count_pointers(ptr: u64, limit: u32) -> Option<u32> {
     (w.fault == 0).then_some(w.n)
 }
 
+/// The gathering of an array's strings, advanced by a `bpf_loop`
+/// callback: the verifier checks one step, where a plain loop had it walk
+/// every step of the bound on every path that reached it.
+#[repr(C)]
+struct Strings {
+    ptr: u64,
+    /// Bytes gathered so far.
+    off: u32,
+    /// Whether the array's first pointer could not be read.
+    fault: u32,
+}
+
+/// One string of the array: its pointer read, the string copied into the
+/// scratch after the ones before (cut at `STR_BYTES`, with its NUL); 1
+/// stops the loop (the array's NULL, or a pointer that cannot be read).
+extern "C" fn string_step(index: u64, ctx: *mut c_void) -> i64 {
+    // SAFETY: `ctx` is the caller's `Strings`, alive across `bpf_loop`.
+    let g = unsafe { &mut *ctx.cast::<Strings>() };
+    // SAFETY: a user read of one pointer, validated by the helper.
+    let Ok(p) = (unsafe { bpf_probe_read_user((g.ptr + index * 8) as *const u64) }) else {
+        if index == 0 {
+            g.fault = 1;
+        }
+        return 1;
+    };
+    if p == 0 {
+        return 1;
+    }
+    let Some(scratch) = scratch() else { return 1 };
+    // `off` < MAX_STRINGS * (STR_BYTES + 1) < MAX_DATA: masked for the
+    // verifier.
+    let at = (opaque(g.off) & (tracer_common::capture::MAX_DATA - 1)) as usize;
+    // SAFETY: at most STR_BYTES + 1 bytes at `at` < MAX_DATA, within the
+    // scratch; the helper validates the user address and always ends what
+    // it copies with a NUL.
+    let got = unsafe {
+        generated::bpf_probe_read_user_str(
+            scratch.bytes.as_mut_ptr().add(at).cast::<c_void>(),
+            structs::STR_BYTES + 1,
+            p as *const c_void,
+        )
+    };
+    if got <= 0 {
+        // Unreadable: an empty string keeps the count.
+        scratch.bytes[at] = 0;
+        g.off += 1;
+    } else {
+        g.off += got as u32;
+    }
+    0
+}
+
 /// Gathers the strings of the NULL-terminated array at `ptr` (at most
 /// `limit`) into the scratch, each cut at `STR_BYTES` and followed by its
 /// NUL; returns the bytes gathered, `None` when the array cannot be read.
 #[inline(always)]
-fn gather_strings(scratch: &mut Scratch, ptr: u64, limit: u32) -> Option<u32> {
-    let mut off: u32 = 0;
-    let mut i: u32 = 0;
-    while i < MAX_STRINGS {
-        if i >= limit {
-            break;
-        }
-        // SAFETY: a user read of one pointer, validated by the helper.
-        let Ok(p) = (unsafe { bpf_probe_read_user((ptr as *const u64).wrapping_add(i as usize)) })
-        else {
-            if i == 0 {
-                return None;
-            }
-            break;
-        };
-        if p == 0 {
-            break;
-        }
-        // `off` < MAX_STRINGS * (STR_BYTES + 1) < MAX_DATA: masked for the
-        // verifier.
-        let at = (opaque(off) & (tracer_common::capture::MAX_DATA - 1)) as usize;
-        // SAFETY: at most STR_BYTES + 1 bytes at `at` < MAX_DATA, within
-        // the scratch; the helper validates the user address and always
-        // ends what it copies with a NUL.
-        let got = unsafe {
-            generated::bpf_probe_read_user_str(
-                scratch.bytes.as_mut_ptr().add(at).cast::<c_void>(),
-                structs::STR_BYTES + 1,
-                p as *const c_void,
-            )
-        };
-        if got <= 0 {
-            // Unreadable: an empty string keeps the count.
-            scratch.bytes[at] = 0;
-            off += 1;
-        } else {
-            off += got as u32;
-        }
-        i += 1;
+fn gather_strings(ptr: u64, limit: u32) -> Option<u32> {
+    let limit = if limit < MAX_STRINGS {
+        limit
+    } else {
+        MAX_STRINGS
+    };
+    let mut g = Strings {
+        ptr,
+        off: 0,
+        fault: 0,
+    };
+    // SAFETY: `string_step` takes the `Strings` it is given, which
+    // outlives the call.
+    unsafe {
+        generated::bpf_loop(
+            limit,
+            string_step as *mut c_void,
+            (&raw mut g).cast::<c_void>(),
+            0,
+        );
     }
-    Some(off)
+    (g.fault == 0).then_some(g.off)
 }
