@@ -39,27 +39,28 @@ pub struct StructCall<'a> {
 /// `None`), or at exit with the call's return value.
 #[inline(always)]
 pub fn capture_structs(call: &StructCall, spec: &CaptureSpec) {
+    let when = if call.ret.is_some() {
+        structs::EXIT
+    } else {
+        structs::ENTER
+    };
     let mut i = 0;
     while i < structs::MAX {
-        capture_struct(call, &spec.structs[i]);
+        let s = &spec.structs[i];
+        // Only the rows due now pay for a call.
+        if s.size != structs::NONE && s.flags & when != 0 {
+            capture_struct(call, s);
+        }
         i += 1;
     }
 }
 
-/// One structure. A call of its own, so that the verifier checks its body
+/// One structure, due now. A call of its own, so that the verifier checks its body
 /// (the dirent and pointer walks, the strings) once per row, and the
 /// paths through one row's capture do not multiply the next row's.
 #[inline(never)]
 fn capture_struct(call: &StructCall, s: &StructSpec) {
     let (tid, nr, args, ret) = (call.tid, call.nr, call.args, call.ret);
-    let when = if ret.is_some() {
-        structs::EXIT
-    } else {
-        structs::ENTER
-    };
-    if s.size == structs::NONE || s.flags & when == 0 {
-        return;
-    }
     if s.flags & structs::SUCCESS != 0 && matches!(ret, Some(r) if r < 0) {
         return;
     }
