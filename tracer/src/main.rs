@@ -12,6 +12,7 @@ mod cli;
 mod clock;
 mod commands;
 mod daemon;
+mod duration;
 mod ebpf;
 mod event;
 mod exit;

@@ -20,9 +20,7 @@
 
 use std::{
     collections::BTreeMap,
-    ffi::CString,
     fs,
-    os::unix::ffi::OsStrExt,
     path::{Path, PathBuf},
     process::{Command, Stdio},
     sync::{
@@ -42,8 +40,8 @@ use super::{
     options::usage_error,
 };
 use crate::{
+    duration::format as format_duration,
     exit::Exit,
-    inject::{self, format_duration},
     stats,
     stdio::{note, outln},
     syscalls::filter::SyscallFilter,
@@ -72,7 +70,7 @@ pub struct AmplifyArgs {
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub runs: u64,
     /// The delay each candidate applies to its syscall (ns, us, ms, s).
-    #[arg(long, default_value = "200us", value_parser = parse_delay)]
+    #[arg(long, default_value = "200us", value_parser = super::options::parse_amplify_delay)]
     pub delay: Duration,
     /// Candidates among the most frequent syscalls (every rare one, made
     /// once or twice, is a candidate as well).
@@ -94,10 +92,6 @@ pub struct AmplifyArgs {
     /// The command to run.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
     pub command: Vec<String>,
-}
-
-fn parse_delay(text: &str) -> Result<Duration, String> {
-    inject::parse_duration(text).map_err(|e| e.to_string())
 }
 
 /// The direction of a candidate's effect.
@@ -304,7 +298,7 @@ fn compare_args(
 
 /// Runs the command once, recorded, and reads what it did.
 fn learn(args: &AmplifyArgs) -> Result<LearnedJson> {
-    let dir = private_dir("tracer-amplify-")?;
+    let dir = crate::files::private_dir("tracer-amplify-")?;
     let summary = dir.join("learn.json");
     let events = dir.join("learn.jsonl");
     let me = std::env::current_exe().context("cannot find the tracer binary")?;
@@ -545,7 +539,7 @@ fn sweep(args: &AmplifyArgs, syscall: &str, out: &AmplifyJson) -> Result<(SweepJ
 fn record_failures(args: &AmplifyArgs, syscall: &str) -> Result<(Vec<PathBuf>, bool)> {
     let dir = match &args.trace_failures {
         Some(dir) => dir.clone(),
-        None => private_dir("tracer-amplify-")?,
+        None => crate::files::private_dir("tracer-amplify-")?,
     };
     let modes = vec![format!("ebpf+{}", mode(syscall, args.delay))];
     let runs = RECORDED_RUNS.min(args.runs);
@@ -756,25 +750,6 @@ fn print_report(out: &AmplifyJson) -> std::io::Result<()> {
         )?;
     }
     Ok(())
-}
-
-/// A new directory only we can enter (mkdtemp: mode 0700, a name nobody
-/// could prepare).
-fn private_dir(prefix: &str) -> Result<PathBuf> {
-    let template = std::env::temp_dir().join(format!("{prefix}XXXXXX"));
-    let mut bytes = CString::new(template.as_os_str().as_bytes())
-        .context("temporary directory path contains NUL")?
-        .into_bytes_with_nul();
-    // SAFETY: mkdtemp rewrites the XXXXXX of the NUL-terminated buffer in
-    // place.
-    let made = unsafe { libc::mkdtemp(bytes.as_mut_ptr().cast()) };
-    if made.is_null() {
-        return Err(std::io::Error::last_os_error())
-            .with_context(|| format!("cannot create {}", template.display()));
-    }
-    bytes.pop();
-    let path: std::ffi::OsString = std::os::unix::ffi::OsStringExt::from_vec(bytes);
-    Ok(PathBuf::from(path))
 }
 
 #[cfg(test)]

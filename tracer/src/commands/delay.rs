@@ -59,7 +59,7 @@ pub fn run(args: DelayArgs) -> Result<Exit> {
         note!(
             "tracer: delayed {delayed} syscalls ({}) by {} with {}",
             args.delay.set_text,
-            crate::inject::format_duration(args.delay.duration),
+            crate::duration::format(args.delay.duration),
             match mechanism {
                 Mechanism::Notify => "seccomp user notification",
                 Mechanism::Ptrace => "ptrace",

@@ -4,43 +4,67 @@
 
 use std::time::Duration;
 
-/// A length of time in seconds (fractions allowed): finite, positive, and
-/// at most a year, so that it always fits a `Duration` and means a wait.
-pub fn parse_seconds(text: &str) -> Result<Duration, String> {
-    const MAX_S: f64 = 365.0 * 24.0 * 3600.0;
-    let secs: f64 = text
-        .trim()
-        .parse()
-        .map_err(|_| format!("{text} is not a number of seconds"))?;
-    if !(secs > 0.0 && secs <= MAX_S) {
-        return Err(format!(
-            "{text}: expected seconds greater than 0 and at most {MAX_S} (a year)"
-        ));
-    }
-    // At least a millisecond: the unit the runs are watched in.
-    Ok(Duration::from_secs_f64(secs.max(0.001)))
-}
+use crate::duration::{self, Bare, DurationError, Rule};
 
-/// The length of a `compare` window: `500ms`, `30s`, `2m`, `1h` (a bare
-/// number is seconds), from 100 ms (attaching and detaching a recorder
+/// `compare --timeout` (and `amplify`'s): how long a run may take before
+/// it counts as hung.
+const TIMEOUT: Rule = Rule {
+    what: "a timeout",
+    bare: Bare::Seconds,
+    min: Duration::from_millis(1),
+    min_why: "runs are watched in milliseconds",
+    max: duration::MAX,
+};
+
+/// `compare --window`: from 100 ms (attaching and detaching a recorder
 /// take about that long, so a shorter window would be mostly transition)
 /// to a day.
-pub fn parse_window(text: &str) -> Result<Duration, String> {
-    const MIN: Duration = Duration::from_millis(100);
-    const MAX: Duration = Duration::from_secs(24 * 3600);
-    let ns = crate::daemon::parse_duration(text).map_err(|e| {
-        format!("{text} is not a duration ({e:#}): expected e.g. 500ms, 30s, 2m, 1h")
-    })?;
-    let window = Duration::from_nanos(ns);
-    if window < MIN {
-        return Err(format!(
-            "{text} is shorter than 100ms: attaching and detaching a recorder take about that long"
-        ));
-    }
-    if window > MAX {
-        return Err(format!("{text} is longer than a day"));
-    }
-    Ok(window)
+const WINDOW: Rule = Rule {
+    what: "a window",
+    bare: Bare::Seconds,
+    min: Duration::from_millis(100),
+    min_why: "attaching and detaching a recorder take about that long",
+    max: Duration::from_secs(24 * 3600),
+};
+
+/// `report --since`/`--until`: a time after the recording began.
+const OFFSET: Rule = Rule {
+    what: "an offset",
+    bare: Bare::Seconds,
+    min: Duration::ZERO,
+    min_why: "",
+    max: duration::MAX,
+};
+
+/// `amplify --delay`: a delay that makes a candidate differ from the
+/// baseline, so more than zero.
+const AMPLIFY_DELAY: Rule = Rule {
+    what: "amplify's delay",
+    min: Duration::from_nanos(1),
+    ..crate::inject::DELAY
+};
+
+/// `compare --timeout`: `60`, `1.5`, `500ms`, `2m`; 1 ms to a year.
+pub fn parse_timeout(text: &str) -> Result<Duration, DurationError> {
+    TIMEOUT.parse(text)
+}
+
+/// The length of a `compare` window: `500ms`, `30s`, `2m`, `1h`, a bare
+/// number as seconds; 100 ms to a day.
+pub fn parse_window(text: &str) -> Result<Duration, DurationError> {
+    WINDOW.parse(text)
+}
+
+/// `report --since`/`--until`: `1.5`, `200ms`, `2m` after the recording
+/// began, in nanoseconds.
+pub fn parse_offset_ns(text: &str) -> Result<u64, DurationError> {
+    // At most a year: fits.
+    OFFSET.parse(text).map(|d| d.as_nanos() as u64)
+}
+
+/// `amplify --delay`: `200us`, `1ms` (a unit is needed), more than 0.
+pub fn parse_amplify_delay(text: &str) -> Result<Duration, DurationError> {
+    AMPLIFY_DELAY.parse(text)
 }
 
 /// Fails like clap does on a bad option (exit status 2), for checks that
@@ -58,15 +82,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seconds() {
-        assert_eq!(parse_seconds("1.5"), Ok(Duration::from_millis(1500)));
-        assert_eq!(parse_seconds("0.0001"), Ok(Duration::from_millis(1)));
+    fn timeouts() {
+        assert_eq!(parse_timeout("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_timeout("60"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_timeout("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_timeout("2m"), Ok(Duration::from_secs(120)));
         for bad in [
-            "0", "-1", "nan", "NaN", "inf", "-inf", "1e30", "", "x", "1e-400",
+            "0", "-1", "nan", "NaN", "inf", "-inf", "1e30", "", "x", "1e-400", "0.0001", "2y",
         ] {
-            let err = parse_seconds(bad).unwrap_err();
+            let err = parse_timeout(bad).unwrap_err().to_string();
             assert!(err.contains(bad), "{bad}: {err}");
         }
+        let zero = parse_timeout("0").unwrap_err().to_string();
+        assert!(zero.contains("a timeout must be greater than 0"), "{zero}");
     }
 
     #[test]
@@ -74,11 +102,26 @@ mod tests {
         assert_eq!(parse_window("100ms"), Ok(Duration::from_millis(100)));
         assert_eq!(parse_window("2m"), Ok(Duration::from_secs(120)));
         assert_eq!(parse_window("1.5"), Ok(Duration::from_millis(1500)));
-        let short = parse_window("50ms").unwrap_err();
+        let short = parse_window("50ms").unwrap_err().to_string();
         assert!(short.contains("shorter than 100ms"), "{short}");
         for bad in ["", "x", "-1s", "10parsecs", "1e3s", "25h"] {
-            let err = parse_window(bad).unwrap_err();
+            let err = parse_window(bad).unwrap_err().to_string();
             assert!(err.contains(bad), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn offsets_and_amplify_delays() {
+        assert_eq!(parse_offset_ns("1.5"), Ok(1_500_000_000));
+        assert_eq!(parse_offset_ns("0"), Ok(0));
+        assert_eq!(parse_offset_ns("0.000000001"), Ok(1));
+        assert_eq!(parse_offset_ns("2m"), Ok(120_000_000_000));
+        for bad in ["-1", "soon", "inf", "nan"] {
+            assert!(parse_offset_ns(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_amplify_delay("200us"), Ok(Duration::from_micros(200)));
+        for bad in ["0", "0us", "200", "-1us"] {
+            assert!(parse_amplify_delay(bad).is_err(), "{bad}");
         }
     }
 }

@@ -37,24 +37,14 @@ pub struct ReportArgs {
     #[arg(long, value_name = "ID")]
     pub request: Option<String>,
 
-    /// Only syscalls that entered at least SECS after the recording began.
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    /// Only syscalls that entered at least DUR after the recording began
+    /// (`1.5`, `200ms`, `2m`: a bare number is seconds).
+    #[arg(long, value_name = "DUR", value_parser = super::options::parse_offset_ns)]
     pub since: Option<u64>,
 
-    /// Only syscalls that entered before SECS after the recording began.
-    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    /// Only syscalls that entered before DUR after the recording began.
+    #[arg(long, value_name = "DUR", value_parser = super::options::parse_offset_ns)]
     pub until: Option<u64>,
-}
-
-/// Seconds (fractions allowed) as nanoseconds.
-fn parse_secs(text: &str) -> Result<u64, String> {
-    let secs: f64 = text
-        .parse()
-        .map_err(|_| format!("{text} is not a number of seconds"))?;
-    if !secs.is_finite() || secs < 0.0 {
-        return Err(format!("{text}: expected seconds ≥ 0"));
-    }
-    Ok((secs * 1e9).round() as u64)
 }
 
 pub fn run(args: ReportArgs) -> Result<Exit> {
@@ -217,15 +207,6 @@ impl Sink for Narrowed {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn seconds() {
-        assert_eq!(parse_secs("1.5"), Ok(1_500_000_000));
-        assert_eq!(parse_secs("0"), Ok(0));
-        assert!(parse_secs("-1").is_err());
-        assert!(parse_secs("soon").is_err());
-        assert!(parse_secs("inf").is_err());
-    }
 
     #[test]
     fn narrowing() {

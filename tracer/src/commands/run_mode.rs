@@ -197,7 +197,7 @@ mod tests {
             err.to_string().contains("invalid system call 'nosuch'"),
             "{err}"
         );
-        let err = "delay:read=1minute".parse::<RunMode>().unwrap_err();
+        let err = "delay:read=1parsec".parse::<RunMode>().unwrap_err();
         assert!(err.to_string().contains("invalid duration"), "{err}");
     }
 }

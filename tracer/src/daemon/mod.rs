@@ -45,7 +45,9 @@ use self::{
     triggers::DEFAULT_PATTERNS,
 };
 use crate::stdio::note;
-use crate::{ebpf::EbpfSource, request::patterns::Patterns, syscalls::filter::SyscallFilter};
+use crate::{
+    duration, ebpf::EbpfSource, request::patterns::Patterns, syscalls::filter::SyscallFilter,
+};
 
 pub const DEFAULT_SOCKET: &str = "/run/tracer/daemon.sock";
 const DEFAULT_DUMP_DIR: &str = "/var/lib/tracer/dumps";
@@ -187,10 +189,18 @@ fn resolve(args: DaemonArgs) -> Result<Resolved> {
         }
         None => Config::default(),
     };
-    let duration = |flag: Option<String>, conf: Option<String>, default: &str, what: &str| {
-        let text = flag.or(conf).unwrap_or_else(|| default.to_owned());
-        parse_duration(&text).with_context(|| format!("invalid {what} {text:?}"))
-    };
+    let duration =
+        |flag: Option<String>, conf: Option<String>, default: &str, what: &'static str| {
+            let text = flag.or(conf).unwrap_or_else(|| default.to_owned());
+            // `--keep 0` would keep nothing; `--after 0` dumps at once and
+            // `--dump-every 0` does not limit the rate, both meaningful.
+            let rule = duration_rule(what, what != "--keep");
+            let d = rule
+                .parse(&text)
+                .with_context(|| format!("invalid {what}"))?;
+            // At most a year: fits.
+            Ok::<u64, anyhow::Error>(d.as_nanos() as u64)
+        };
     let size = |flag: Option<String>, conf: Option<String>, default: &str, what: &str| {
         let text = flag.or(conf).unwrap_or_else(|| default.to_owned());
         parse_size::Config::new()
@@ -272,27 +282,20 @@ fn resolve(args: DaemonArgs) -> Result<Resolved> {
     })
 }
 
-/// `500ms`, `30s`, `2m`, `1h`; a bare number is seconds. In nanoseconds.
-pub fn parse_duration(text: &str) -> Result<u64> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let value: f64 = number.parse().context("not a number")?;
-    let scale = match unit.trim() {
-        "" | "s" => 1e9,
-        "ms" => 1e6,
-        "us" => 1e3,
-        "m" | "min" => 60e9,
-        "h" => 3600e9,
-        other => bail!("unknown unit {other:?} (ms, s, m, h)"),
-    };
-    let ns = value * scale;
-    if !(0.0..=1e18).contains(&ns) {
-        bail!("out of range");
+/// How `--keep`, `--after` and `--dump-every` (and their config keys)
+/// read: `500ms`, `30s`, `2m`, `1h`, a bare number as seconds.
+fn duration_rule(flag: &'static str, zero_ok: bool) -> duration::Rule {
+    duration::Rule {
+        what: flag,
+        bare: duration::Bare::Seconds,
+        min: if zero_ok {
+            Duration::ZERO
+        } else {
+            Duration::from_nanos(1)
+        },
+        min_why: "",
+        max: duration::MAX,
     }
-    Ok(ns as u64)
 }
 
 /// Runs the daemon until SIGTERM or SIGINT.
@@ -649,13 +652,16 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("30s").unwrap(), 30_000_000_000);
-        assert_eq!(parse_duration("500ms").unwrap(), 500_000_000);
-        assert_eq!(parse_duration("2m").unwrap(), 120_000_000_000);
-        assert_eq!(parse_duration("1.5").unwrap(), 1_500_000_000);
-        assert!(parse_duration("s").is_err());
-        assert!(parse_duration("5 parsecs").is_err());
-        assert!(parse_duration("1e30").is_err());
+        let ns = |t: &str| duration_rule("x", true).parse(t).unwrap().as_nanos();
+        assert_eq!(ns("30s"), 30_000_000_000);
+        assert_eq!(ns("500ms"), 500_000_000);
+        assert_eq!(ns("2m"), 120_000_000_000);
+        assert_eq!(ns("1.5"), 1_500_000_000);
+        assert_eq!(ns("0"), 0);
+        assert!(duration_rule("x", false).parse("0s").is_err());
+        for bad in ["s", "5 parsecs", "1e30", "-1s", ""] {
+            assert!(duration_rule("x", true).parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -23,7 +23,10 @@ use std::{fmt, str::FromStr, time::Duration};
 
 use thiserror::Error;
 
-use crate::syscalls::{self, filter::SyscallFilter};
+use crate::{
+    duration::{self, Bare, DurationError, Rule},
+    syscalls::{self, filter::SyscallFilter},
+};
 
 /// Why a delay was rejected.
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -34,11 +37,21 @@ pub enum DelayError {
     Set { spec: String, reason: String },
     #[error("invalid delay '{spec}': the set selects no syscall")]
     Empty { spec: String },
-    #[error(
-        "invalid duration '{0}': expected a number with a unit: ns, us, ms or s (e.g. 200us, 1.5ms)"
-    )]
-    Duration(String),
+    #[error("invalid duration in delay '{spec}': {source}")]
+    Duration { spec: String, source: DurationError },
 }
+
+/// How a delay's duration reads: a unit is needed (`200us`, `1.5ms`), as
+/// the tools disagree on a bare number (strace's `delay_enter=` takes
+/// microseconds, perf milliseconds); zero is a delay that only stops and
+/// resumes, the mechanism's own cost.
+pub const DELAY: Rule = Rule {
+    what: "a delay",
+    bare: Bare::Refused,
+    min: Duration::ZERO,
+    min_why: "",
+    max: crate::duration::MAX,
+};
 
 /// Delay the syscalls of `set` by `duration` at their entry.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,7 +70,12 @@ impl FromStr for Delay {
             .rsplit_once('=')
             .filter(|(set, _)| !set.is_empty() && !set.contains('='))
             .ok_or_else(|| DelayError::Syntax(spec.to_owned()))?;
-        let duration = parse_duration(duration)?;
+        let duration = DELAY
+            .parse(duration)
+            .map_err(|source| DelayError::Duration {
+                spec: spec.to_owned(),
+                source,
+            })?;
         // `,` would split the mode list of `compare --modes`: the set uses
         // `+`, and the `-e` parser does the rest.
         // `/REGEX` is not offered: the set names files of `compare`.
@@ -87,44 +105,8 @@ impl FromStr for Delay {
 
 impl fmt::Display for Delay {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}={}", self.set_text, format_duration(self.duration))
+        write!(f, "{}={}", self.set_text, duration::format(self.duration))
     }
-}
-
-/// Parses `200us`, `1.5ms`, `2s`, `500ns` (and a bare `0`).
-pub fn parse_duration(text: &str) -> Result<Duration, DelayError> {
-    let bad = || DelayError::Duration(text.to_owned());
-    if text == "0" {
-        return Ok(Duration::ZERO);
-    }
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(bad)?;
-    let (number, unit) = text.split_at(split);
-    let scale = match unit {
-        "ns" => 1.0,
-        "us" | "µs" => 1e3,
-        "ms" => 1e6,
-        "s" => 1e9,
-        _ => return Err(bad()),
-    };
-    let value: f64 = number.parse().map_err(|_| bad())?;
-    let ns = value * scale;
-    if !ns.is_finite() || ns > u64::MAX as f64 / 2.0 {
-        return Err(bad());
-    }
-    Ok(Duration::from_nanos(ns.round() as u64))
-}
-
-/// The shortest exact spelling of `d`: `200us`, `1ms`, `1500ns`.
-pub fn format_duration(d: Duration) -> String {
-    let ns = d.as_nanos();
-    for (unit, scale) in [("s", 1_000_000_000), ("ms", 1_000_000), ("us", 1_000)] {
-        if ns >= scale && ns.is_multiple_of(scale) {
-            return format!("{}{unit}", ns / scale);
-        }
-    }
-    format!("{ns}ns")
 }
 
 /// How delays are applied on this machine.
@@ -157,19 +139,16 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("200us"), Ok(Duration::from_micros(200)));
-        assert_eq!(parse_duration("1.5ms"), Ok(Duration::from_micros(1500)));
-        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
-        assert_eq!(parse_duration("500ns"), Ok(Duration::from_nanos(500)));
-        assert_eq!(parse_duration("0"), Ok(Duration::ZERO));
-        for bad in ["", "200", "ms", "1.2.3ms", "5min", "-1ms", "1e3us"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
+        assert_eq!(DELAY.parse("200us"), Ok(Duration::from_micros(200)));
+        assert_eq!(DELAY.parse("1.5ms"), Ok(Duration::from_micros(1500)));
+        assert_eq!(DELAY.parse("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(DELAY.parse("500ns"), Ok(Duration::from_nanos(500)));
+        assert_eq!(DELAY.parse("0"), Ok(Duration::ZERO));
+        for bad in ["", "200", "ms", "1.2.3ms", "-1ms", "1e3us", "0.5ns"] {
+            assert!(DELAY.parse(bad).is_err(), "{bad}");
         }
-        assert_eq!(format_duration(Duration::from_micros(200)), "200us");
-        assert_eq!(format_duration(Duration::from_micros(1500)), "1500us");
-        assert_eq!(format_duration(Duration::from_millis(2000)), "2s");
-        assert_eq!(format_duration(Duration::from_nanos(1)), "1ns");
-        assert_eq!(format_duration(Duration::ZERO), "0ns");
+        let d: Delay = "read=1.5ms".parse().unwrap();
+        assert_eq!(d.to_string(), "read=1500us");
     }
 
     #[test]
@@ -191,7 +170,7 @@ mod tests {
         ));
         assert!(matches!(
             "read=soon".parse::<Delay>(),
-            Err(DelayError::Duration(_))
+            Err(DelayError::Duration { .. })
         ));
         for bad in [
             "read",

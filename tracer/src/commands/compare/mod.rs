@@ -40,9 +40,9 @@ pub struct RunOptions {
     /// that match, counted per hour). Repeatable; default: exit and signal.
     #[arg(long = "fail-on", value_name = "COND")]
     pub fail_on: Vec<String>,
-    /// Seconds before a run counts as hung (a failure of its own kind):
-    /// more than 0, at most a year.
-    #[arg(long, value_name = "SECS", default_value = "60", value_parser = crate::commands::options::parse_seconds)]
+    /// How long before a run counts as hung (a failure of its own kind):
+    /// 1ms to a year, with ms, s, m or h (a bare number is seconds).
+    #[arg(long, value_name = "DUR", default_value = "60", value_parser = crate::commands::options::parse_timeout)]
     pub timeout: Duration,
     /// Runs at once (1 to 1024). More than 1 changes the timing of what is
     /// measured.
