@@ -11,13 +11,15 @@ use std::time::{Duration, Instant};
 const SERVICE: &str = env!("CARGO_BIN_EXE_logging_service");
 const MARKER: &str = "FAILURE lost update";
 
+/// A fresh private directory (mkdtemp: a random name, mode 0700) for one
+/// test, kept for the service's files.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("lab-logging-service-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join(name);
-    let _ = std::fs::remove_dir_all(&path);
-    std::fs::create_dir(&path).unwrap();
-    path
+    tempfile::Builder::new()
+        .prefix(&format!("lab-logging-service-test-{name}-"))
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir()
+        .unwrap()
+        .keep()
 }
 
 fn run(args: &[&str]) -> Output {

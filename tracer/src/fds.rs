@@ -248,10 +248,12 @@ mod tests {
     }
 
     fn tempfile_in_tmp() -> fs::File {
-        let path = std::env::temp_dir().join(format!("tracer-fds-{}", std::process::id()));
-        let file = fs::File::create(&path).unwrap();
-        let _ = fs::remove_file(&path);
-        file
+        // Created exclusively at a random name, which is then removed.
+        tempfile::Builder::new()
+            .prefix("tracer-fds-")
+            .tempfile_in("/tmp")
+            .unwrap()
+            .into_file()
     }
 
     /// An event of the current process: names cached from events belong

@@ -53,6 +53,18 @@ pub fn private_dir(prefix: &str) -> Result<PathBuf, FileError> {
         .map_err(|errno| FileError::Create(template, io::Error::from(errno)))
 }
 
+/// A private directory for a unit test: a random name, created
+/// exclusively, mode 0700 (tempfile's default would be 0777 less the
+/// umask); removed when dropped.
+#[cfg(test)]
+pub fn test_dir(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .permissions(Permissions::from_mode(0o700))
+        .tempdir()
+        .unwrap()
+}
+
 /// Creates `path`, which must not exist yet (not even as a dangling
 /// symlink): `O_CREAT|O_EXCL|O_NOFOLLOW`, mode 0600.
 pub fn create_new(path: &Path) -> Result<File, FileError> {

@@ -429,7 +429,8 @@ mod tests {
     fn exec_failure_is_reported() {
         // A file that exists but cannot be executed (no x bit: even root
         // gets EACCES).
-        let path = std::env::temp_dir().join(format!("tracer-noexec-{}", std::process::id()));
+        let tmp = crate::files::test_dir("tracer-noexec-");
+        let path = tmp.path().join("noexec");
         std::fs::write(&path, "not a program").unwrap();
         let err = launch(&[path.to_str().unwrap()])
             .unwrap()
@@ -451,7 +452,8 @@ mod tests {
 
     #[test]
     fn aborted_command_never_runs() {
-        let marker = std::env::temp_dir().join(format!("tracer-abort-{}", std::process::id()));
+        let tmp = crate::files::test_dir("tracer-abort-");
+        let marker = tmp.path().join("ran");
         let script = format!("touch {}", marker.display());
         let pid = launch(&["sh", "-c", &script]).unwrap().abort();
         assert!(matches!(

@@ -19,10 +19,18 @@ use serde_json::Value;
 
 const NOBODY: u32 = 65534;
 
+/// A directory of this test's own, in the test process's private scratch
+/// directory, which `nobody` may pass through (mode 0711, as this one):
+/// the tests run `ctl` and programs as `nobody`, who must reach the
+/// socket and the programs here, but can neither list nor add anything.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tracer-dmn-{}-{name}", std::process::id()));
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = common::scratch(&format!("daemon-{name}"));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::create_dir(&dir).unwrap();
+    for path in [common::scratch_dir(), &dir] {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o711)).unwrap();
+    }
     dir
 }
 

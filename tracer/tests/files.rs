@@ -285,3 +285,50 @@ fn trace_failures_dir_is_ours_and_never_written_through_a_plant() {
     assert_eq!(out.status.code(), Some(1), "{err}");
     assert!(err.contains("belongs to uid 65534"), "{err}");
 }
+
+/// The tests' own scratch space (`common::scratch`) is private as well:
+/// at a name known in advance (`/tmp/tracer-test-PID`) another user could
+/// plant symlinks for the root-run tests to write through. It is a fresh
+/// directory with a random name, mode 0700, ours; and it is gone once the
+/// test process has exited.
+#[test]
+fn test_scratch_is_a_private_directory_removed_at_exit() {
+    let dir = scratch_dir();
+    let meta = fs::symlink_metadata(dir).unwrap();
+    assert!(meta.is_dir());
+    assert_eq!(meta.mode() & 0o777, 0o700);
+    assert_eq!(meta.uid(), nix::unistd::geteuid().as_raw());
+    let predictable = std::env::temp_dir().join(format!("tracer-test-{}", std::process::id()));
+    assert_ne!(dir, predictable);
+    assert_eq!(scratch("a").parent(), Some(dir));
+
+    // This test binary again, running only the probe below: it makes its
+    // scratch directory, says where, and exits.
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "scratch_probe", "--nocapture"])
+        .env("TRACER_SCRATCH_PROBE", "1")
+        .env_remove("TRACER_KEEP_SCRATCH")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    let theirs = said
+        .lines()
+        .find_map(|l| l.strip_prefix("scratch="))
+        .unwrap_or_else(|| panic!("the probe did not say: {said}"));
+    assert_ne!(Path::new(theirs), dir);
+    assert!(
+        !Path::new(theirs).exists(),
+        "{theirs} left behind by the probe"
+    );
+}
+
+/// Run by the test above only: makes a scratch file, prints its directory.
+#[test]
+fn scratch_probe() {
+    if std::env::var_os("TRACER_SCRATCH_PROBE").is_none() {
+        return;
+    }
+    fs::write(scratch("probe"), "x").unwrap();
+    println!("scratch={}", scratch_dir().display());
+}

@@ -1010,12 +1010,15 @@ mod tests {
             );
             return;
         }
-        let dir = std::env::temp_dir().join(format!("gen-syscalls-{}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        let out = dir.join("table.rs");
+        let dir = tempfile::Builder::new()
+            .prefix("gen-syscalls-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .unwrap();
+        let out = dir.path().join("table.rs");
         run(&out).unwrap();
         let generated = fs::read_to_string(&out).unwrap();
-        fs::remove_dir_all(&dir).unwrap();
+        drop(dir);
         // The header names the versions it was made from; a point release
         // of the kernel headers package that changes no number must not
         // make the table stale, so only what the table says is compared.

@@ -139,13 +139,15 @@ mod tests {
     use super::*;
     use std::os::unix::fs::MetadataExt;
 
-    /// A fresh directory of this test.
+    /// A fresh private directory of this test (mkdtemp: a random name,
+    /// mode 0700), removed by the test.
     fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("xtask-install-test-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir(&dir).unwrap();
-        dir
+        tempfile::Builder::new()
+            .prefix(&format!("xtask-install-test-{name}-"))
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .unwrap()
+            .keep()
     }
 
     #[test]

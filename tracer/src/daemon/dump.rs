@@ -317,9 +317,9 @@ mod tests {
     }
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("tracer-dump-{}-{name}", std::process::id()));
-        let _ = fs::remove_dir_all(&dir);
-        fs::create_dir_all(&dir).unwrap();
+        // Made private (mkdtemp), then opened to reading as the checks
+        // below expect of a dump directory's parent.
+        let dir = crate::files::test_dir(&format!("tracer-dump-{name}-")).keep();
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
         dir
     }

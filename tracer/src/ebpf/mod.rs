@@ -1015,8 +1015,8 @@ mod tests {
             EbpfSource::load(1 << 20, 64, true, &SyscallFilter::all()).expect("the programs load");
         // The kernel names a process after the file it executes: a link
         // with a name of our own, so no other process matches.
-        let dir = std::env::temp_dir().join(format!("tracer-ebpf-watch-{}", std::process::id()));
-        std::fs::create_dir(&dir).unwrap();
+        let tmp = crate::files::test_dir("tracer-ebpf-watch-");
+        let dir = tmp.path().to_path_buf();
         let name = format!("tw{}", std::process::id() % 1_000_000);
         let link = dir.join(&name);
         std::os::unix::fs::symlink(which::which("cat").unwrap(), &link).unwrap();
@@ -1055,8 +1055,9 @@ mod tests {
         const NOBODY: u32 = 65534;
         let mut source =
             EbpfSource::load(1 << 20, 0, true, &SyscallFilter::all()).expect("the programs load");
-        let dir = std::env::temp_dir().join(format!("tracer-ebpf-owner-{}", std::process::id()));
-        std::fs::create_dir(&dir).unwrap();
+        let tmp = crate::files::test_dir("tracer-ebpf-owner-");
+        let dir = tmp.path().to_path_buf();
+        // nobody runs programs here: made private, then opened to reading.
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         let tag = std::process::id() % 100_000;
         let program = |name: &str, owner: u32, mode: u32| {
@@ -1106,8 +1107,10 @@ mod tests {
     /// `lab/stacks/NAME` built with frame pointers into a scratch file.
     fn deep(name: &str) -> std::path::PathBuf {
         let src = concat!(env!("CARGO_MANIFEST_DIR"), "/../lab/stacks/");
-        let dir = std::env::temp_dir().join(format!("tracer-ebpf-deep-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        // One private directory (mkdtemp) per test process, shared by the
+        // builds (and Go's cache); kept, as the programs run from it.
+        static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+        let dir = DIR.get_or_init(|| crate::files::test_dir("tracer-ebpf-deep-").keep());
         let exe = dir.join(name.replace('.', "-"));
         let mut cmd = if name.ends_with(".go") {
             let mut cmd = Command::new("go");
@@ -1234,8 +1237,8 @@ mod tests {
         let filter = SyscallFilter::parse(&["trace=getppid"]).unwrap();
         let mut source = EbpfSource::load(1 << 20, 0, false, &filter).expect("the programs load");
         source.stacks(&filter).unwrap();
-        let dir = std::env::temp_dir().join(format!("tracer-ebpf-loop-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = crate::files::test_dir("tracer-ebpf-loop-");
+        let dir = tmp.path().to_path_buf();
         let exe = dir.join("loop");
         let mut gcc = Command::new("gcc")
             .args(["-O0", "-fno-omit-frame-pointer", "-x", "c", "-", "-o"])
@@ -1309,7 +1312,8 @@ mod tests {
     fn paths_in_pages_not_yet_faulted_in_are_read_at_exit() {
         let mut source =
             EbpfSource::load(1 << 20, 0, false, &SyscallFilter::all()).expect("the programs load");
-        let file = std::env::temp_dir().join(format!("tracer-ebpf-reread-{}", std::process::id()));
+        let tmp = crate::files::test_dir("tracer-ebpf-reread-");
+        let file = tmp.path().join("reread");
         let path = file.to_str().unwrap().as_bytes().to_vec();
         let mut contents = path.clone();
         contents.resize(4096, 0);

@@ -500,13 +500,12 @@ mod tests {
 
     #[test]
     fn counts_real_directory_entries() {
-        let dir = std::env::temp_dir().join(format!("tracer-dirents-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir(&dir).unwrap();
+        let tmp = crate::files::test_dir("tracer-dirents-");
+        let dir = tmp.path();
         for name in ["a", "bb", "ccc"] {
             std::fs::write(dir.join(name), "").unwrap();
         }
-        let fd = std::fs::File::open(&dir).unwrap();
+        let fd = std::fs::File::open(dir).unwrap();
         let mut buf = [0u8; 4096];
         // SAFETY: a directory fd and a buffer of the size given.
         let n = unsafe {
@@ -522,6 +521,5 @@ mod tests {
         let got = read_struct(Pid::this(), &spec_of("getdents64", 1), &args, Some(n)).unwrap();
         // ".", ".." and three files.
         assert_eq!(got, 5u32.to_ne_bytes());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

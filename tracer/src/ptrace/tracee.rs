@@ -1110,7 +1110,9 @@ mod tests {
     /// `lab/stacks/deep.c` built with frame pointers into a scratch file.
     fn deep_c() -> std::path::PathBuf {
         let src = concat!(env!("CARGO_MANIFEST_DIR"), "/../lab/stacks/deep.c");
-        let exe = std::env::temp_dir().join(format!("tracer-deep-c-{}", std::process::id()));
+        // In a private directory of its own (kept: the test runs it).
+        let dir = crate::files::test_dir("tracer-deep-c-").keep();
+        let exe = dir.join("deep-c");
         let status = Command::new("gcc")
             .args(["-O2", "-fno-omit-frame-pointer", "-o"])
             .arg(&exe)

@@ -601,7 +601,8 @@ fn dd_stream_is_compact_and_round_trips() {
             ev
         })
         .collect();
-    let path = std::env::temp_dir().join(format!("tracer-speed-{}.rec", std::process::id()));
+    let tmp = crate::files::test_dir("tracer-speed-");
+    let path = tmp.path().join("speed.rec");
     let start = std::time::Instant::now();
     let mut writer = Writer::create(&path, &header()).unwrap();
     for ev in &events {

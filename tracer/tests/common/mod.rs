@@ -1,12 +1,16 @@
 //! Helpers the integration tests share: where the binaries under test
-//! are, a scratch directory, running tracer.
+//! are, a private scratch directory, running tracer.
 // Each test crate uses a different subset.
 #![allow(dead_code)]
 
 use std::{
-    path::PathBuf,
+    path::{Path, PathBuf},
     process::{Command, Output},
     str::FromStr,
+    sync::{
+        OnceLock,
+        atomic::{AtomicU32, Ordering},
+    },
 };
 
 /// The `tracer` binary cargo built for these tests.
@@ -32,11 +36,46 @@ pub fn workload() -> PathBuf {
     sibling("examples/syscall_workload")
 }
 
-/// `name` in a scratch directory of this test process.
+/// `name` in this test process's private scratch directory.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("tracer-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    scratch_dir().join(name)
+}
+
+static SCRATCH: OnceLock<PathBuf> = OnceLock::new();
+/// The process that made [`SCRATCH`]: only it removes it (a forked child
+/// that exits runs the same exit handlers).
+static SCRATCH_OWNER: AtomicU32 = AtomicU32::new(0);
+
+/// This test process's scratch directory, made on first use with mkdtemp
+/// semantics (a random name, created exclusively, mode 0700): the tests
+/// run as root, and at a name known in advance (`/tmp/tracer-test-PID`)
+/// another local user could have planted symlinks for root to write
+/// through. Removed when the process exits, unless `TRACER_KEEP_SCRATCH`
+/// is set (to look at what a failing test left).
+pub fn scratch_dir() -> &'static Path {
+    SCRATCH.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("tracer-test-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .unwrap()
+            .keep();
+        SCRATCH_OWNER.store(std::process::id(), Ordering::SeqCst);
+        // SAFETY: registers a function without arguments, run by exit(3).
+        unsafe { libc::atexit(remove_scratch) };
+        dir
+    })
+}
+
+extern "C" fn remove_scratch() {
+    if std::process::id() != SCRATCH_OWNER.load(Ordering::SeqCst)
+        || std::env::var_os("TRACER_KEEP_SCRATCH").is_some()
+    {
+        return;
+    }
+    if let Some(dir) = SCRATCH.get() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// Runs tracer with `args`; its stderr goes to the test's output.
