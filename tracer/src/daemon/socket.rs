@@ -10,7 +10,7 @@
 
 use std::{
     io::ErrorKind,
-    os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt, PermissionsExt},
+    os::unix::fs::{DirBuilderExt, FileTypeExt, MetadataExt},
     path::{Path, PathBuf},
 };
 
@@ -109,7 +109,7 @@ pub fn bind(path: &Path, group: Option<&str>) -> Result<(std::os::unix::net::Uni
             nix::fcntl::AtFlags::AT_SYMLINK_NOFOLLOW,
         )
         .with_context(|| format!("cannot chown {}", path.display()))?;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
+        open_to_group(path)?;
     }
     // Taken last: chown and chmod change the change time.
     let meta = std::fs::symlink_metadata(path)
@@ -124,15 +124,53 @@ pub fn bind(path: &Path, group: Option<&str>) -> Result<(std::os::unix::net::Uni
     Ok((listener, bound))
 }
 
+/// Opens the socket at `path` to its group (mode 0660), without following
+/// a symlink: had someone replaced the socket by a link between bind and
+/// here, root would otherwise make the file it points to group-writable.
+fn open_to_group(path: &Path) -> Result<()> {
+    nix::sys::stat::fchmodat(
+        nix::fcntl::AT_FDCWD,
+        path,
+        nix::sys::stat::Mode::from_bits_truncate(0o660),
+        nix::sys::stat::FchmodatFlags::NoFollowSymlink,
+    )
+    .with_context(|| format!("cannot open {} to its group (mode 0660)", path.display()))
+}
+
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
+    /// The mode change is never made through a symlink (the socket
+    /// swapped for one): refused, and the target keeps its mode.
+    #[test]
+    fn the_group_mode_is_never_set_through_a_symlink() {
+        let dir = scratch("chmod");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"root's").unwrap();
+        std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.join("link");
+        std::os::unix::fs::symlink(&victim, &link).unwrap();
+        assert!(open_to_group(&link).is_err());
+        let mode = std::fs::metadata(&victim).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        // A socket of our own is opened to its group.
+        let path = dir.join("s");
+        let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+        open_to_group(&path).unwrap();
+        let mode = std::fs::symlink_metadata(&path)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o660);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("tracer-sock-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
+        crate::files::test_dir(&format!("tracer-sock-{name}-")).keep()
     }
 
     #[test]
