@@ -4,12 +4,26 @@
 //! database row or a config file would. `lost_update` and
 //! `logging_service` both race on it.
 
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 
 /// Digits of the number: fixed, so a rewrite never leaves a longer tail.
 const WIDTH: usize = 10;
+
+/// A new counter file holding 0, with no name (`O_TMPFILE` in the
+/// temporary directory): nobody can have prepared it, and a crashed run
+/// leaves nothing behind.
+pub fn anonymous() -> io::Result<File> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE)
+        .open(std::env::temp_dir())?;
+    store(&file, 0)?;
+    Ok(file)
+}
 
 /// The number the file holds.
 pub fn load(file: &File) -> io::Result<u64> {

@@ -203,19 +203,7 @@ fn serve(args: &Args) -> io::Result<Tally> {
 /// got))` when an update was lost.
 fn handle_request(args: &Args) -> io::Result<Option<(u64, u64)>> {
     let (fixed, visits, widen) = (args.fixed, args.visits, args.widen);
-    let path = std::env::temp_dir().join(format!(
-        "lab-logging-service-{}-{:?}",
-        std::process::id(),
-        thread::current().id()
-    ));
-    let file = File::options()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    // Unlinked at once: a killed service leaves nothing behind.
-    std::fs::remove_file(&path)?;
-    store(&file, 0)?;
+    let file = lab::counter::anonymous()?;
     let counter = Arc::new((file, Mutex::new(())));
     let workers = (0..args.workers)
         .map(|w| {

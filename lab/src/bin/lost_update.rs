@@ -21,7 +21,6 @@
 //! sleeps between visits stay 1 ms. A tracer with low overhead (eBPF)
 //! leaves the window alone.
 
-use std::fs::File;
 use std::io;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -43,16 +42,7 @@ fn main() -> std::process::ExitCode {
 }
 
 fn run(variant: Variant) -> io::Result<Outcome> {
-    let path = std::env::temp_dir().join(format!("lab-lost-update-{}", std::process::id()));
-    let file = File::options()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    // Unlinked at once: the descriptor is all the workers need, and a
-    // crashed run leaves nothing behind.
-    std::fs::remove_file(&path)?;
-    store(&file, 0)?;
+    let file = lab::counter::anonymous()?;
     let counter = Arc::new((file, Mutex::new(())));
     let workers = (0..WORKERS)
         .map(|w| {
