@@ -356,9 +356,17 @@ fn non_root_clients_are_confined_to_their_processes() {
     assert!(out.status.success(), "{}", stderr(&out));
     let name = daemon.dumps()[0]["name"].as_str().unwrap().to_string();
     assert!(name.ends_with("-manual.trec"), "{name}");
-    let out = daemon.ctl_as(Some(NOBODY), &["dump", &name, "-w", "/tmp/stolen.trec"]);
+    // Where nobody could write the file, were it given to them: not in a
+    // shared /tmp, where anybody could have put one at that name first.
+    let theirs = scratch("nobodys");
+    std::fs::set_permissions(&theirs, std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let stolen = theirs.join("stolen.trec");
+    let out = daemon.ctl_as(
+        Some(NOBODY),
+        &["dump", &name, "-w", stolen.to_str().unwrap()],
+    );
     assert!(!out.status.success());
-    assert!(!Path::new("/tmp/stolen.trec").exists());
+    assert!(!stolen.exists());
     let out = daemon.ctl_as(
         Some(NOBODY),
         &["dump", &root_watch.to_string(), "-w", "/dev/null"],
