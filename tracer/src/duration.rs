@@ -24,10 +24,10 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-/// No length of time tracer takes is longer than this: every one fits a
-/// `u64` of nanoseconds added to a clock reading, and none makes sense
-/// beyond it.
-pub const MAX: Duration = Duration::from_secs(365 * 24 * 3600);
+/// No length of time tracer takes is longer than this, a year (365.25
+/// days, as `1y` reads): every one fits a `u64` of nanoseconds added to a
+/// clock reading, and none makes sense beyond it.
+pub const MAX: Duration = Duration::from_secs(31_557_600);
 
 /// What the error messages suggest.
 const EXAMPLES: &str = "200us, 1.5ms, 30s, 2m or 1h";
@@ -225,7 +225,8 @@ mod tests {
         assert_eq!(ok("0.000000001s"), Duration::from_nanos(1));
         assert_eq!(ok("0"), Duration::ZERO);
         assert_eq!(ok("0ms"), Duration::ZERO);
-        assert_eq!(ok("365d"), MAX);
+        assert_eq!(ok("1y"), MAX);
+        assert_eq!(ok("365d"), Duration::from_secs(365 * 86400));
     }
 
     #[test]
