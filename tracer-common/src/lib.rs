@@ -329,6 +329,9 @@ pub struct StructSpec {
     /// bytes (`poll`'s `nfds` of 8-byte `pollfd`s); 0 for bytes.
     pub shift: u8,
     pub _pad: u8,
+    /// With `structs::STACK`: where the structure is, from the stack
+    /// pointer at entry.
+    pub offset: u16,
 }
 
 /// Struct capture: when, how big, and the limits both sources share.
@@ -341,6 +344,10 @@ pub mod structs {
     pub const EXIT: u8 = 2;
     /// Only when the call succeeded (`ret >= 0`; `ret > 0` for `SIZE_RET`).
     pub const SUCCESS: u8 = 4;
+    /// The structure is not behind argument `arg` but at the stack
+    /// pointer plus `offset`, at entry (`rt_sigreturn`'s signal frame);
+    /// `arg` is the position it is shown at. With `ENTER` only.
+    pub const STACK: u8 = 8;
     /// Unused entry.
     pub const NONE: u8 = 0;
     /// `bytes` bytes.

@@ -20,7 +20,7 @@ use crate::{
     capture::{
         capture_enter,
         exit::capture_at_exit,
-        structs::{StructCall, capture_structs},
+        structs::{StructCall, capture_structs, enter_args},
     },
     count, inflight_slot, spec_of,
     stack::take_stack,
@@ -30,8 +30,9 @@ use tracer_common::nr::{
     EXECVE as SYS_EXECVE, EXECVEAT as SYS_EXECVEAT, EXIT as SYS_EXIT, EXIT_GROUP as SYS_EXIT_GROUP,
 };
 
-/// The x86_64 `struct pt_regs` up to `di`: the syscall argument registers
-/// are di, si, dx, r10, r8, r9.
+/// The x86_64 `struct pt_regs` up to `sp`: the syscall argument registers
+/// are di, si, dx, r10, r8, r9; `sp` finds a signal frame
+/// (`structs::STACK` rows).
 #[repr(C)]
 struct PtRegs {
     _r15: u64,
@@ -49,6 +50,11 @@ struct PtRegs {
     dx: u64,
     si: u64,
     di: u64,
+    _orig_ax: u64,
+    _ip: u64,
+    _cs: u64,
+    _flags: u64,
+    sp: u64,
 }
 
 #[inline(always)]
@@ -170,10 +176,13 @@ pub fn sys_enter(ctx: BtfTracePointContext) -> i32 {
         0
     };
     if spec.structs[0].size != struct_spec::NONE {
+        // SAFETY: as for the arguments above.
+        let sp = unsafe { (*regs).sp };
+        let at = enter_args(&spec, &args, sp);
         let call = StructCall {
             tid,
             nr,
-            args: &args,
+            args: &at,
             ret: None,
         };
         capture_structs(&call, &spec);

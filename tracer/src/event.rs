@@ -137,6 +137,15 @@ pub enum TaskEvent {
         tid: u32,
         info: SigInfo,
     },
+    /// Task `tid` of `tgid` entered a group-stop (job control) by signal
+    /// `signo` (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU): strace's `--- stopped
+    /// by SIGSTOP ---`. ptrace only: the kernel has no tracepoint there.
+    Stopped {
+        ts_ns: u64,
+        tgid: u32,
+        tid: u32,
+        signo: i32,
+    },
 }
 
 /// A delivered signal's `siginfo_t`, as far as the kernel fills it: the
@@ -179,7 +188,20 @@ impl TaskEvent {
             Self::Spawned { tid, .. }
             | Self::Named { tid, .. }
             | Self::Exited { tid, .. }
-            | Self::Signal { tid, .. } => *tid,
+            | Self::Signal { tid, .. }
+            | Self::Stopped { tid, .. } => *tid,
+        }
+    }
+
+    /// The process it is about (the creator's, for `Spawned`, whose own
+    /// is known only from its first events).
+    pub fn tgid(&self) -> u32 {
+        match self {
+            Self::Spawned { parent_tgid, .. } => *parent_tgid,
+            Self::Named { tgid, .. }
+            | Self::Exited { tgid, .. }
+            | Self::Signal { tgid, .. }
+            | Self::Stopped { tgid, .. } => *tgid,
         }
     }
 
@@ -189,7 +211,8 @@ impl TaskEvent {
             Self::Spawned { ts_ns, .. }
             | Self::Named { ts_ns, .. }
             | Self::Exited { ts_ns, .. }
-            | Self::Signal { ts_ns, .. } => *ts_ns,
+            | Self::Signal { ts_ns, .. }
+            | Self::Stopped { ts_ns, .. } => *ts_ns,
         }
     }
 }

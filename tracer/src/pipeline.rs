@@ -266,7 +266,9 @@ impl Pipeline {
                         self.tasks.saw(*tid, *tgid);
                         self.tasks.named(*tid, comm);
                     }
-                    TaskEvent::Signal { tgid, tid, .. } => self.tasks.saw(*tid, *tgid),
+                    TaskEvent::Signal { tgid, tid, .. } | TaskEvent::Stopped { tgid, tid, .. } => {
+                        self.tasks.saw(*tid, *tgid)
+                    }
                     TaskEvent::Exited { .. } => {}
                 }
                 if let Some(attributor) = &mut self.attributor {

@@ -5,14 +5,12 @@ use std::{thread, time::Duration};
 
 use anyhow::{Context as _, Result};
 use clap::ValueEnum;
-use nix::{
-    sys::wait::{WaitPidFlag, WaitStatus, waitpid},
-    unistd::Pid,
-};
+use nix::unistd::Pid;
 
 use crate::{
     ebpf::{EbpfError, EbpfSource},
     event::Event,
+    exit::{Ended, wait_end},
     launch::Prepare,
     pipeline::ObserverCost,
     procfs,
@@ -173,15 +171,14 @@ impl Source {
     }
 
     /// Exit status of our launched child, once it has exited.
-    pub fn child_status(&mut self, pid: Pid) -> Option<WaitStatus> {
+    pub fn child_status(&mut self, pid: Pid) -> Option<Ended> {
         match self {
             // The ptrace thread reaps its tracees, our child among them.
             Self::Ptrace(source) => source.status(pid),
-            Self::Ebpf(_) => match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-                Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => Some(status),
-                Ok(_) => None,
+            Self::Ebpf(_) => match wait_end(pid, true) {
+                Ok(ended) => ended,
                 // ECHILD: already reaped.
-                Err(_) => Some(WaitStatus::Exited(pid, 0)),
+                Err(_) => Some(Ended(0)),
             },
         }
     }

@@ -252,3 +252,33 @@ fn bad_delay_modes_are_usage_errors() {
         assert!(err.contains(says), "{modes}: {err}");
     }
 }
+
+/// #16: a command killed by a real-time signal fails by a signal in every
+/// mode: the recorder dies of the command's signal (it used to exit 0,
+/// and traced runs counted as successes).
+#[test]
+fn a_real_time_kill_is_a_signal_failure_in_every_mode() {
+    let out = Command::new(sibling("tracer"))
+        .args([
+            "compare",
+            "--runs",
+            "2",
+            "--modes",
+            "none,ebpf,ptrace",
+            "--json",
+        ])
+        .args(["--", "python3", "-c"])
+        .arg("import os, signal; os.kill(os.getpid(), signal.SIGRTMIN + 2)")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for m in json["modes"].as_array().unwrap() {
+        assert_eq!(m["failures"], 2, "{m}");
+        assert_eq!(m["failures_by_kind"]["signal"], 2, "{m}");
+    }
+}

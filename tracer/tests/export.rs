@@ -120,10 +120,42 @@ fn live_exports(mode: &str) {
     assert_eq!(chrome["thread_names"], perfetto["thread_names"]);
     assert_eq!(chrome["process_names"], perfetto["process_names"]);
 
+    // strace's lines about tasks, in order, as the text shows them: the
+    // exports carry them as rows of their own (#16).
+    let task_lines: Vec<(u64, String)> = text
+        .lines()
+        .filter_map(|l| {
+            let (tid, rest) = l.strip_prefix("[pid ")?.split_once("] ")?;
+            (rest.starts_with("--- ") || rest.starts_with("+++ "))
+                .then(|| (tid.trim().parse().unwrap(), rest.to_owned()))
+        })
+        .collect();
+    // Three exits: the process, its thread, its child (with 3).
+    let exits = task_lines
+        .iter()
+        .filter(|(_, l)| l.starts_with("+++ exited with "))
+        .count();
+    assert_eq!(exits, 3, "{task_lines:?}");
+    assert!(
+        task_lines.iter().any(|(_, l)| l == "+++ exited with 3 +++"),
+        "{task_lines:?}"
+    );
     for f in ["jsonl", "csv"] {
         let rows = check(f, &files[f]);
         assert_eq!(count(&rows, &["rows"]), syscalls, "{f}");
         assert_eq!(rows["by_name"], perfetto["by_name"], "{f}");
+        let tasks: Vec<(u64, String)> = rows["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                (
+                    t["tid"].as_u64().unwrap(),
+                    t["line"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(tasks, task_lines, "{f}");
     }
     let first: Value = serde_json::from_str(
         std::fs::read_to_string(&files["jsonl"])
@@ -240,7 +272,12 @@ fn requests_flow_across_threads() {
                 .insert(row["tid"].as_u64().unwrap());
         }
     }
-    assert_eq!(text.lines().count() as u64, events);
+    // Syscall rows, and a row per generated task's end.
+    let syscalls = text
+        .lines()
+        .filter(|l| l.contains(r#""type":"syscall""#))
+        .count();
+    assert_eq!(syscalls as u64, events);
     // Each request is read by an acceptor and served by a worker.
     assert!(tids_of.values().all(|t| t.len() == 2));
     let requests = requests.len() as u64;

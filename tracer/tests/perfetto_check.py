@@ -414,35 +414,59 @@ def check_chrome(path):
     }
 
 
-COLUMNS = ["ts", "dur", "tgid", "tid", "comm", "syscall", "args", "ret", "errno", "request_id", "data"]
+COLUMNS = ["ts", "dur", "tgid", "tid", "comm", "syscall", "args", "ret", "errno", "request_id", "data", "type"]
+TASK_TYPES = {"signal", "stopped", "exit"}
+TASK_KEYS = ["type", "ts", "tgid", "tid", "comm", "signal", "line"]
+EXIT_KEYS = ["type", "ts", "tgid", "tid", "comm", "signal", "exit_code", "core_dumped", "line"]
 
 
 def check_jsonl(path):
+    """Syscall rows have the syscall columns; task rows (signal, stopped,
+    exit) theirs, with strace's text as `line`."""
     rows = 0
     names = collections.Counter()
+    tasks = []
     with open(path) as f:
         for n, line in enumerate(f, 1):
             row = json.loads(line)
-            require(list(row) == COLUMNS, f"line {n}: keys {list(row)}")
-            require(isinstance(row["ts"], int) and isinstance(row["syscall"], str), f"line {n}: types")
-            names[row["syscall"]] += 1
-            rows += 1
-    return {"rows": rows, "by_name": names}
+            require(isinstance(row["ts"], int), f"line {n}: ts")
+            if row["type"] == "syscall":
+                require(list(row) == COLUMNS, f"line {n}: keys {list(row)}")
+                require(isinstance(row["syscall"], str), f"line {n}: types")
+                names[row["syscall"]] += 1
+                rows += 1
+                continue
+            require(row["type"] in TASK_TYPES, f"line {n}: type {row['type']}")
+            keys = EXIT_KEYS if row["type"] == "exit" else TASK_KEYS
+            require(list(row) == keys, f"line {n}: keys {list(row)}")
+            if row["type"] == "exit":
+                require((row["exit_code"] is None) == (row["signal"] is not None), f"line {n}: exit")
+                require(row["line"].startswith("+++ "), f"line {n}: line")
+            else:
+                require(row["line"].startswith("--- ") and row["signal"] in row["line"], f"line {n}: line")
+            tasks.append({"type": row["type"], "tid": row["tid"], "line": row["line"]})
+    return {"rows": rows, "by_name": names, "tasks": tasks}
 
 
 def check_csv(path):
+    """As JSONL: task rows have an empty syscall and strace's text in args."""
     names = collections.Counter()
+    tasks = []
     with open(path, newline="") as f:
         reader = csv.reader(f)
         header = next(reader)
         require(header == COLUMNS, f"header {header}")
         rows = 0
-        for row in reader:
-            require(len(row) == len(COLUMNS), f"row {rows + 1} has {len(row)} fields")
+        for n, row in enumerate(reader, 1):
+            require(len(row) == len(COLUMNS), f"row {n} has {len(row)} fields")
             int(row[0])
-            names[row[5]] += 1
-            rows += 1
-    return {"rows": rows, "by_name": names}
+            if row[11] == "syscall":
+                names[row[5]] += 1
+                rows += 1
+                continue
+            require(row[11] in TASK_TYPES and row[5] == "", f"row {n}: task row {row}")
+            tasks.append({"type": row[11], "tid": int(row[3]), "line": row[6]})
+    return {"rows": rows, "by_name": names, "tasks": tasks}
 
 
 def main():

@@ -21,7 +21,7 @@ use nix::{
     errno::Errno,
     sys::{
         signal::{SigSet, Signal},
-        wait::{WaitPidFlag, WaitStatus, waitpid},
+        wait::waitpid,
     },
     unistd::Pid,
 };
@@ -30,7 +30,7 @@ use crate::{
     clock::clock_ns,
     commands::show::ShowArgs,
     event::{Event, TaskEvent},
-    exit::Exit,
+    exit::{Ended, Exit, wait_end},
     launch::{self, inherited::Inherited},
     output::View,
     pipeline::{Pipeline, RunInfo},
@@ -415,7 +415,7 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         } else if status.is_none() && stop.terminated() && args.kill_on_exit {
             // Detached already, so this is a plain kill of our own child.
             let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            status = waitpid(pid, None).ok();
+            status = wait_end(pid, false).ok().flatten();
         }
     }
 
@@ -479,21 +479,21 @@ pub fn run(args: RecordArgs) -> Result<Exit> {
         return Ok(stop.exit());
     }
     Ok(match status {
-        Some(WaitStatus::Exited(_, code)) => Exit::Code(code),
-        Some(WaitStatus::Signaled(pid, signal, core)) => {
-            if core {
+        Some(ended) => {
+            if ended.core_dumped() {
                 // The shell cannot say it: tracer dies of the same signal
                 // without dumping a core of its own over the command's
                 // (as strace does), so say it here.
                 note!(
-                    "tracer: {} (pid {pid}) killed by {} (core dumped)",
+                    "tracer: {} (pid {}) killed by {} (core dumped)",
                     args.command[0].to_string_lossy(),
-                    signal.as_str()
+                    child.map_or(0, Pid::as_raw),
+                    signal_name(ended.signal().unwrap_or(0))
                 );
             }
-            Exit::Signal(signal as i32)
+            ended.exit()
         }
-        _ => Exit::Code(0),
+        None => Exit::Code(0),
     })
 }
 
@@ -537,13 +537,11 @@ impl CommandSpan {
 
 /// Waits for our child `pid` after recording stopped, until it ends or
 /// tracer is told to stop (SIGTERM, SIGHUP).
-fn wait_for(pid: Pid, stop: &Stop) -> Option<WaitStatus> {
+fn wait_for(pid: Pid, stop: &Stop) -> Option<Ended> {
     loop {
-        match waitpid(pid, Some(WaitPidFlag::WNOHANG)) {
-            Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => {
-                return Some(status);
-            }
-            Ok(_) | Err(Errno::EINTR) => {}
+        match wait_end(pid, true) {
+            Ok(Some(ended)) => return Some(ended),
+            Ok(None) | Err(Errno::EINTR) => {}
             Err(_) => return None,
         }
         if stop.terminated() {
@@ -553,8 +551,11 @@ fn wait_for(pid: Pid, stop: &Stop) -> Option<WaitStatus> {
     }
 }
 
-fn signal_name(signal: i32) -> &'static str {
-    Signal::try_from(signal).map_or("a signal", Signal::as_str)
+/// As strace names it (`SIGINT`, `SIGRT_2`).
+fn signal_name(signal: i32) -> String {
+    let mut name = Vec::new();
+    crate::syscalls::format::write_signal(&mut name, signal);
+    String::from_utf8_lossy(&name).into_owned()
 }
 
 /// The syscalls the source records: what `-e` shows, plus what the
@@ -587,7 +588,10 @@ fn forward(
         Event::Task(TaskEvent::Exited { tid, .. }) => {
             live.remove(tid);
         }
-        Event::Task(TaskEvent::Named { .. } | TaskEvent::Signal { .. }) | Event::Syscall(_) => {}
+        Event::Task(
+            TaskEvent::Named { .. } | TaskEvent::Signal { .. } | TaskEvent::Stopped { .. },
+        )
+        | Event::Syscall(_) => {}
     }
     if let Err(e) = pipeline.push(event) {
         *failure = Some(e);

@@ -174,7 +174,7 @@ impl Sink for Narrowed {
         // passes, without its status (no line), for what sinks forget.
         let shown = n.time(event.ts_ns()) && n.request.is_none();
         match event {
-            TaskEvent::Signal { .. } if !shown => Ok(()),
+            TaskEvent::Signal { .. } | TaskEvent::Stopped { .. } if !shown => Ok(()),
             TaskEvent::Exited {
                 status: Some(_), ..
             } if !shown => {

@@ -496,7 +496,7 @@ impl Registry {
                 self.spawned.remove(tid);
                 *tgid
             }
-            TaskEvent::Signal { tgid, .. } => *tgid,
+            TaskEvent::Signal { tgid, .. } | TaskEvent::Stopped { tgid, .. } => *tgid,
         };
         let Some(proc_) = self.procs.get_mut(&tgid) else {
             self.counters.unclaimed += 1;

@@ -44,7 +44,7 @@ pub fn item_bytes(item: &Item) -> usize {
             | TaskEvent::Named { comm, .. }
             | TaskEvent::Exited { comm, .. },
         )) => comm.capacity(),
-        Item::Event(Event::Task(TaskEvent::Signal { .. })) => 0,
+        Item::Event(Event::Task(TaskEvent::Signal { .. } | TaskEvent::Stopped { .. })) => 0,
         Item::Anomaly(_) => 64,
     };
     std::mem::size_of::<Item>() + extra

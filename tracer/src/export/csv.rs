@@ -1,9 +1,23 @@
 //! CSV for spreadsheets: a header, then one row per syscall with the
-//! columns of the JSONL export (empty where JSONL has null).
+//! columns of the JSONL export (empty where JSONL has null), and one per
+//! line strace prints about a task (#16).
+//!
+//! The task rows are told apart by an extra last column, `type`
+//! (`syscall`, `signal`, `stopped`, `exit`, as in JSONL), rather than by a
+//! separate file: the first eleven columns keep their names, order and
+//! meaning, so readers by position and by header go on working, and the
+//! rows stay in the order things happened. A task row fills `ts`, `tgid`,
+//! `tid`, `comm`, and puts strace's text (`+++ exited with 0 +++`) in
+//! `args`; `syscall` and the rest are empty. The JSONL rows carry the same
+//! facts as fields of their own.
 
 use std::io::{self, Write};
 
-use super::{Call, jsonl::Row, timeline::Names};
+use super::{
+    Call,
+    jsonl::{Row, task_kind, task_line},
+    timeline::Names,
+};
 use crate::{
     event::{SyscallEvent, TaskEvent},
     pipeline::{RunInfo, Sink, Tasks},
@@ -14,10 +28,12 @@ pub struct CsvSink {
     call: Call,
     rows: bool,
     names: Names,
+    /// A task row's strace text.
+    text: Vec<u8>,
 }
 
 /// `Row`'s field names, which `serialize` writes before the first row.
-const HEADER: [&str; 11] = [
+const HEADER: [&str; 12] = [
     "ts",
     "dur",
     "tgid",
@@ -29,6 +45,7 @@ const HEADER: [&str; 11] = [
     "errno",
     "request_id",
     "data",
+    "type",
 ];
 
 impl CsvSink {
@@ -42,6 +59,7 @@ impl CsvSink {
             call: Call::default(),
             rows: false,
             names: Names::default(),
+            text: Vec::with_capacity(256),
         }
     }
 }
@@ -70,7 +88,29 @@ impl Sink for CsvSink {
         self.out.flush()
     }
 
-    fn task(&mut self, ev: &TaskEvent, _tasks: &Tasks) -> io::Result<()> {
+    fn task(&mut self, ev: &TaskEvent, tasks: &Tasks) -> io::Result<()> {
+        let comm = self.names.comm(tasks, ev.tid(), ev.tgid());
+        if let Some(line) = task_line(&mut self.text, ev)
+            && let Some(kind) = task_kind(ev)
+        {
+            self.rows = true;
+            self.out
+                .serialize(Row {
+                    ts: ev.ts_ns(),
+                    dur: None,
+                    tgid: ev.tgid(),
+                    tid: ev.tid(),
+                    comm,
+                    syscall: "",
+                    args: line,
+                    ret: None,
+                    errno: None,
+                    request_id: None,
+                    data: None,
+                    kind,
+                })
+                .map_err(io_error)?;
+        }
         self.names.task(ev);
         Ok(())
     }

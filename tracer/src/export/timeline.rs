@@ -146,7 +146,7 @@ impl Names {
             TaskEvent::Exited { tid, .. } => {
                 self.parent.remove(tid);
             }
-            TaskEvent::Named { .. } | TaskEvent::Signal { .. } => {}
+            TaskEvent::Named { .. } | TaskEvent::Signal { .. } | TaskEvent::Stopped { .. } => {}
         }
     }
 

@@ -1,6 +1,7 @@
 //! strace-style lines: `[pid N] HH:MM:SS.uuuuuu name(args) = ret <secs>`,
 //! and strace's lines about tasks: signal deliveries (`--- SIGCHLD {...}
-//! ---`) and ends (`+++ exited with 0 +++`).
+//! ---`), group-stops (`--- stopped by SIGSTOP ---`) and ends (`+++
+//! exited with 0 +++`).
 //!
 //! This sink runs once per event (millions a second), so a line is built in
 //! a reused buffer with no allocation and written through a large
@@ -38,6 +39,41 @@ fn fd_names(fds: &mut FdNames, ev: &SyscallEvent) -> [Option<Rc<str>>; MAX_ARGS]
         }
     }
     names
+}
+
+/// Appends strace's line about a task, without its pid, time or newline:
+/// `--- SIGCHLD {...} ---` for a delivery, `--- stopped by SIGSTOP ---`
+/// for a group-stop, `+++ exited with 0 +++` for an end (threads' too);
+/// `false`, having written nothing, for what strace has no line for
+/// (spawns, execs' names, an end of unknown status). The exports' task
+/// rows (`crate::export::jsonl`) carry the same text.
+pub fn write_task_line(line: &mut Vec<u8>, event: &TaskEvent) -> bool {
+    match event {
+        TaskEvent::Signal { info, .. } => {
+            line.extend_from_slice(b"--- ");
+            write_signal(line, info.signo);
+            line.push(b' ');
+            write_siginfo(line, info);
+            line.extend_from_slice(b" ---");
+        }
+        TaskEvent::Stopped { signo, .. } => {
+            line.extend_from_slice(b"--- stopped by ");
+            write_signal(line, *signo);
+            line.extend_from_slice(b" ---");
+        }
+        TaskEvent::Exited {
+            status: Some(status),
+            ..
+        } => {
+            line.extend_from_slice(b"+++ ");
+            write_exit_status(line, *status);
+            line.extend_from_slice(b" +++");
+        }
+        TaskEvent::Exited { status: None, .. }
+        | TaskEvent::Spawned { .. }
+        | TaskEvent::Named { .. } => return false,
+    }
+    true
 }
 
 /// `-t`, `-tt`, `-ttt`.
@@ -121,44 +157,22 @@ impl<W: Write> Sink for TextSink<W> {
     /// delivery, `+++ exited with 0 +++` for every task's end (threads'
     /// too, as strace -f prints them).
     fn task(&mut self, event: &TaskEvent, tasks: &Tasks) -> io::Result<()> {
-        match event {
-            TaskEvent::Signal {
-                ts_ns, tid, info, ..
-            } => {
-                self.start_line(*tid, *ts_ns, tasks);
-                let line = &mut self.line;
-                line.extend_from_slice(b"--- ");
-                write_signal(line, info.signo);
-                line.push(b' ');
-                write_siginfo(line, info);
-                line.extend_from_slice(b" ---\n");
-                self.out.write_all(&self.line)
-            }
-            TaskEvent::Exited {
-                ts_ns,
-                tgid,
-                tid,
-                group_dead,
-                status,
-                ..
-            } => {
-                if *group_dead {
-                    // Its fds are gone, and its pid may come back as
-                    // another process.
-                    self.fds.forget(*tgid);
-                }
-                let Some(status) = status else {
-                    return Ok(());
-                };
-                self.start_line(*tid, *ts_ns, tasks);
-                let line = &mut self.line;
-                line.extend_from_slice(b"+++ ");
-                write_exit_status(line, *status);
-                line.extend_from_slice(b" +++\n");
-                self.out.write_all(&self.line)
-            }
-            TaskEvent::Spawned { .. } | TaskEvent::Named { .. } => Ok(()),
+        if let TaskEvent::Exited {
+            tgid,
+            group_dead: true,
+            ..
+        } = event
+        {
+            // Its fds are gone, and its pid may come back as another
+            // process.
+            self.fds.forget(*tgid);
         }
+        self.start_line(event.tid(), event.ts_ns(), tasks);
+        if !write_task_line(&mut self.line, event) {
+            return Ok(());
+        }
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
     }
 
     fn unshown(&mut self, ev: &SyscallEvent) {

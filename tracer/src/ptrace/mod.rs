@@ -27,15 +27,12 @@ use std::{
 };
 
 use nix::{
-    sys::{
-        signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction},
-        wait::WaitStatus,
-    },
+    sys::signal::{SaFlags, SigAction, SigHandler, SigSet, Signal, sigaction},
     unistd::Pid,
 };
 use thiserror::Error;
 
-use crate::event::Event;
+use crate::{event::Event, exit::Ended};
 
 #[derive(Debug, Error)]
 pub enum PtraceError {
@@ -76,7 +73,7 @@ enum Request {
 struct Shared {
     stop: AtomicBool,
     /// Exit statuses of processes that were our own children.
-    statuses: Mutex<HashMap<i32, WaitStatus>>,
+    statuses: Mutex<HashMap<i32, Ended>>,
     /// What watching cost the tracees: the time they spent stopped in the
     /// tracer, from each stop to its resumption, summed over threads.
     stopped_ns: AtomicU64,
@@ -191,7 +188,7 @@ impl PtraceSource {
     }
 
     /// Exit status of `pid`, one of our own children, once it is reaped.
-    pub fn status(&self, pid: Pid) -> Option<WaitStatus> {
+    pub fn status(&self, pid: Pid) -> Option<Ended> {
         self.shared
             .statuses
             .lock()

@@ -21,6 +21,7 @@ use super::{PtraceError, Request, Shared};
 use crate::{
     clock::clock_ns,
     event::{ArgString, ArgStrings, DataCapture, Event, SigInfo, SyscallEvent, TaskEvent},
+    exit::Ended,
     procfs,
     stacks::{
         MAX_FRAMES, UserStack,
@@ -79,13 +80,15 @@ fn read_strings(pid: Pid, spec: CaptureSpec, args: &[u64; MAX_ARGS]) -> Option<B
 }
 
 /// Reads the structures `spec` lists that are valid now (`when`: at
-/// entry, or at exit with return value `ret`) into `strings`, by argument;
-/// a second capture of one argument (an in-out length) follows the first.
+/// entry, with the stack pointer `sp`, or at exit with return value `ret`)
+/// into `strings`, by argument; a second capture of one argument (an
+/// in-out length) follows the first.
 fn read_structs(
     pid: Pid,
     spec: &CaptureSpec,
     args: &[u64; MAX_ARGS],
     ret: Option<i64>,
+    sp: u64,
     strings: &mut Option<Box<ArgStrings>>,
 ) {
     let when = if ret.is_some() {
@@ -100,7 +103,13 @@ fn read_structs(
         {
             continue;
         }
-        let Some(bytes) = memory::read_struct(pid, s, args, ret) else {
+        // A structure on the stack (a signal frame) is read as if an
+        // argument pointed to it, as the eBPF side does.
+        let mut at = *args;
+        if s.flags & structs::STACK != 0 {
+            at[usize::from(s.arg)] = sp.wrapping_add(u64::from(s.offset));
+        }
+        let Some(bytes) = memory::read_struct(pid, s, &at, ret) else {
             continue;
         };
         let slot = &mut strings.get_or_insert_with(Default::default)[usize::from(s.arg)];
@@ -480,7 +489,14 @@ impl Tracer {
                 } else {
                     let spec = spec_for(entry.nr as u32, self.structs);
                     let mut strings = read_strings(pid, spec, &entry.args);
-                    read_structs(pid, &spec, &entry.args, None, &mut strings);
+                    read_structs(
+                        pid,
+                        &spec,
+                        &entry.args,
+                        None,
+                        info.stack_pointer,
+                        &mut strings,
+                    );
                     let data = match spec.data {
                         capture::BUF_IN | capture::IOV_IN | capture::MSG_IN
                             if self.capture_bytes > 0 =>
@@ -519,7 +535,7 @@ impl Tracer {
                     let spec = spec_for(entry.nr as u32, self.structs);
                     let mut strings = entry.strings;
                     if spec.exit_structs != 0 {
-                        read_structs(pid, &spec, &entry.args, Some(exit.sval), &mut strings);
+                        read_structs(pid, &spec, &entry.args, Some(exit.sval), 0, &mut strings);
                     }
                     if matches!(
                         spec.data,
@@ -628,6 +644,15 @@ impl Tracer {
                     Signal::SIGSTOP | Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU
                 );
                 if group_stop {
+                    // strace's `--- stopped by SIGSTOP ---`.
+                    if let Some(tgid) = self.tracees.get(&tid).map(|t| t.tgid) {
+                        self.push(Event::Task(TaskEvent::Stopped {
+                            ts_ns: now,
+                            tgid,
+                            tid,
+                            signo: sig as i32,
+                        }));
+                    }
                     // Stay stopped like an untraced process would, but keep
                     // being told about it (SIGCONT ends it).
                     self.resume(tid, now, Resume::Listen);
@@ -661,20 +686,21 @@ impl Tracer {
     }
 
     fn exited(&mut self, tid: u32, status: WaitStatus, now: u64) {
-        if self.tracees.contains_key(&tid)
-            && self.children.contains(&tid)
-            && let Ok(mut statuses) = self.shared.statuses.lock()
-        {
-            statuses.insert(tid as i32, status);
-        }
         self.ended(tid, wait_status(&status), now);
     }
 
-    /// `tid` is gone, with this `wait(2)` status.
+    /// `tid` is gone, with this `wait(2)` status (kept for our own
+    /// children, whose status is tracer's exit).
     fn ended(&mut self, tid: u32, status: Option<i32>, now: u64) {
         let Some(tracee) = self.tracees.remove(&tid) else {
             return;
         };
+        if let Some(status) = status
+            && self.children.contains(&tid)
+            && let Ok(mut statuses) = self.shared.statuses.lock()
+        {
+            statuses.insert(tid as i32, Ended(status));
+        }
         // A thread group's leader is reported last (after its threads), so
         // its exit is the group's.
         let group_dead = tid == tracee.tgid;

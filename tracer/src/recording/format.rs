@@ -31,7 +31,8 @@
 //! end of [`Record`], is an `Exited` with the task's wait status; an exit
 //! whose status is unknown is still written as `Exited`, which is how
 //! every exit of an older file reads (status unknown). Version 5 added
-//! signal deliveries, [`Record::Signal`], after it.
+//! signal deliveries, [`Record::Signal`], after it, and version 6
+//! group-stops, [`Record::Stopped`], after that.
 
 use serde::{Deserialize, Serialize};
 
@@ -40,9 +41,10 @@ pub const MAGIC: &[u8; 8] = b"TRACEREC";
 
 /// The format version this build writes and reads. Bump it on any change
 /// to [`Record`] or its framing: postcard has no field names to fall back on.
-pub const VERSION: u32 = 5;
+pub const VERSION: u32 = 6;
 
-/// The oldest version this build still reads. Version 4 had no signals
+/// The oldest version this build still reads. Version 5 had no
+/// group-stops (`Stopped` is new in 6), version 4 no signals
 /// (`Signal` is new in 5), version 3 no exit statuses (`ExitedWith` is
 /// new in 4), version 2 no stacks (the `Maps` and `Stack` records are new
 /// in 3); nothing else changed. Version 1 differs from 2 in its end
@@ -160,6 +162,13 @@ pub enum Record<'a> {
         errno: i32,
         code: i32,
         fields: [u64; 4],
+    },
+    /// A group-stop (`crate::event::TaskEvent::Stopped`): new in 6.
+    Stopped {
+        ts: i64,
+        tgid: u32,
+        tid: u32,
+        signo: i32,
     },
 }
 

@@ -354,6 +354,17 @@ impl<R: Read> Reader<R> {
                     fields,
                 },
             })),
+            Record::Stopped {
+                ts,
+                tgid,
+                tid,
+                signo,
+            } => Item::Event(Event::Task(TaskEvent::Stopped {
+                ts_ns: self.advance(ts),
+                tgid,
+                tid,
+                signo,
+            })),
             Record::Anomaly {
                 kind,
                 tgid,

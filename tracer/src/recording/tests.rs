@@ -216,6 +216,12 @@ fn items(n: u64) -> Vec<Item> {
                     fields: [200 + i, 3, 1, u64::MAX],
                 },
             })));
+            items.push(Item::Event(Event::Task(TaskEvent::Stopped {
+                ts_ns: 1_000_000 + i * 1000 + 8,
+                tgid: 100,
+                tid: 101,
+                signo: libc::SIGTSTP,
+            })));
         }
         if i % 50 == 30 {
             items.push(Item::Anomaly(Anomaly {

@@ -400,6 +400,17 @@ impl<W: Write> Sink for Writer<W> {
                 code: info.code,
                 fields: info.fields,
             },
+            TaskEvent::Stopped {
+                ts_ns,
+                tgid,
+                tid,
+                signo,
+            } => Record::Stopped {
+                ts: self.advance(*ts_ns),
+                tgid: *tgid,
+                tid: *tid,
+                signo: *signo,
+            },
         };
         self.write(&record)
     }

@@ -211,7 +211,7 @@ impl Attributor {
                     self.streams.retain(|t, _| t != *tgid);
                 }
             }
-            TaskEvent::Named { .. } | TaskEvent::Signal { .. } => {}
+            TaskEvent::Named { .. } | TaskEvent::Signal { .. } | TaskEvent::Stopped { .. } => {}
         }
     }
 

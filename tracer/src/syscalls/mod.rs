@@ -513,6 +513,7 @@ pub(crate) mod nr {
     pub const STATX: u32 = nr_of("statx");
     pub const RT_SIGACTION: u32 = nr_of("rt_sigaction");
     pub const RT_SIGPROCMASK: u32 = nr_of("rt_sigprocmask");
+    pub const RT_SIGRETURN: u32 = nr_of("rt_sigreturn");
     pub const GETDENTS64: u32 = nr_of("getdents64");
     pub const PRLIMIT64: u32 = nr_of("prlimit64");
     pub const GETSOCKNAME: u32 = nr_of("getsockname");

@@ -100,6 +100,9 @@ pub enum Shape {
     /// as far as the largest structure decoded (`struct termios`); the
     /// request says what it is (`ioctl`'s layout).
     IoctlArg,
+    /// The signal mask a signal frame restores (`rt_sigreturn`'s
+    /// `{mask=[...]}`).
+    FrameMask,
 }
 
 /// One row: syscall `nr`'s argument `arg` points to a `shape`.
@@ -110,6 +113,9 @@ pub struct Capture {
     pub when: When,
     pub size: Size,
     pub shape: Shape,
+    /// Not behind the argument but at the stack pointer at entry plus
+    /// this offset (`arg` is then where it is shown).
+    pub stack: Option<u16>,
 }
 
 const fn row(nr: u32, arg: u8, when: When, size: Size, shape: Shape) -> Capture {
@@ -119,6 +125,16 @@ const fn row(nr: u32, arg: u8, when: When, size: Size, shape: Shape) -> Capture 
         when,
         size,
         shape,
+        stack: None,
+    }
+}
+
+/// A row for what lies at `offset` from the stack pointer at entry, shown
+/// as the call's first argument.
+const fn stack_row(nr: u32, offset: u16, size: Size, shape: Shape) -> Capture {
+    Capture {
+        stack: Some(offset),
+        ..row(nr, 0, Enter, size, shape)
     }
 }
 
@@ -141,6 +157,14 @@ const POLLFDS: Size = Size::Elems(1, 3, 1024);
 const FD_SET: Size = Size::Arg(0, 128);
 /// Option values: strace shows at most 32 bytes of those it quotes.
 const SOCKOPT: u16 = 32;
+/// `rt_sigreturn` is entered with the stack pointer at the `struct
+/// ucontext` of the frame the kernel built for the handler (the handler's
+/// `ret` popped the return address before it), whose `uc_sigmask` follows
+/// `uc_flags`, `uc_link`, `uc_stack` (24 bytes) and `uc_mcontext` (256):
+/// strace reads it there too.
+const UC_SIGMASK: u16 = 8 + 8 + 24 + 256;
+/// The kernel's `sigset_t` in a frame.
+const FRAME_SIGSET: u16 = 8;
 
 use Shape::*;
 use Size::*;
@@ -203,6 +227,8 @@ pub const CAPTURES: &[Capture] = &[
     row(nr::FSTATFS, 1, Success, Fixed(STATFS), Statfs),
     row(nr::SYSINFO, 0, Success, Fixed(SYSINFO), Sysinfo),
     row(nr::IOCTL, 2, InOut, Fixed(TERMIOS), IoctlArg),
+    // Signal frames: kept apart from the rows above.
+    stack_row(nr::RT_SIGRETURN, UC_SIGMASK, Fixed(FRAME_SIGSET), FrameMask),
 ];
 
 /// What argument `arg` of syscall `nr` points to, when the table has it.
@@ -237,7 +263,7 @@ fn spec(c: &Capture) -> StructSpec {
         Enter => structs::ENTER,
         Success => structs::EXIT | structs::SUCCESS,
         InOut => structs::ENTER | structs::EXIT | structs::SUCCESS,
-    };
+    } | if c.stack.is_some() { structs::STACK } else { 0 };
     let (size, size_arg, shift, bytes) = match c.size {
         Fixed(n) => (structs::SIZE_FIXED, 0, 0, n),
         Arg(j, max) => (structs::SIZE_ARG, j, 0, max),
@@ -256,6 +282,7 @@ fn spec(c: &Capture) -> StructSpec {
         bytes,
         shift,
         _pad: 0,
+        offset: c.stack.unwrap_or(0),
     }
 }
 
@@ -296,6 +323,11 @@ mod tests {
     fn every_row_points_at_a_pointer_and_fits_the_spec() {
         for c in CAPTURES {
             let sc = get(c.nr).unwrap();
+            if c.stack.is_some() {
+                // Shown as the first argument of a call that has none.
+                assert!(sc.args.is_empty() && c.arg == 0 && c.when == Enter);
+                continue;
+            }
             // `ioctl`'s argument is a pointer only for some requests: its
             // own layout decides, and shows the others in hex.
             let kind = sc.args[usize::from(c.arg)];
@@ -350,5 +382,10 @@ mod tests {
         let [cwd, ..] = specs(by_name("getcwd").unwrap());
         assert_eq!(plain_len(&cwd, &args, Some(12), None), Some(12));
         assert_eq!(plain_len(&cwd, &args, Some(-2), None), None);
+        let [frame, ..] = specs(by_name("rt_sigreturn").unwrap());
+        assert_eq!(
+            (frame.arg, frame.flags, frame.offset, frame.bytes),
+            (0, structs::ENTER | structs::STACK, 296, 8)
+        );
     }
 }

@@ -307,7 +307,7 @@ impl Watched {
                     }
                 }
                 // Deliveries are the signal program's, which is not attached.
-                TaskEvent::Signal { .. } => {}
+                TaskEvent::Signal { .. } | TaskEvent::Stopped { .. } => {}
             }
         }
         Ok(())

@@ -34,7 +34,7 @@ use tracer_common::MAX_ARGS;
 
 use tracer_common::capture;
 
-use super::{Ret, data, errno, nr};
+use super::{Ret, data, errno, nr, structs};
 use crate::event::SyscallEvent;
 use args::write_args;
 use decode::{
@@ -44,6 +44,7 @@ use decode::{
     ioctl::write_ioctl,
     poll::write_outcome,
     sockopt::{write_getsockopt, write_setsockopt},
+    write_struct,
 };
 pub use decode::{
     siginfo::{write_exit_status, write_siginfo},
@@ -122,6 +123,14 @@ pub fn write_call_with(out: &mut Vec<u8>, ev: &SyscallEvent, strings: &Strings<'
         nr::IOCTL => write_ioctl(out, args, strings, ev.ret),
         nr::SETSOCKOPT => write_setsockopt(out, args, strings),
         nr::GETSOCKOPT => write_getsockopt(out, args, strings, ev.ret),
+        // A call without arguments whose frame was captured
+        // (`rt_sigreturn({mask=[]})`), shown as its first argument.
+        _ if sc.args.is_empty()
+            && let Some(frame) = strings[0]
+            && let Some(shape) = structs::shape(ev.nr, 0) =>
+        {
+            write_struct(out, shape, 0, frame.bytes);
+        }
         _ if strings[1].is_none() && ev.ret == Some(0) && data::mode(ev.nr) == capture::BUF_OUT => {
             // A read that returned 0 filled none of its buffer: strace's
             // `read(3, "", 1024) = 0`, known without capturing a byte.

@@ -72,6 +72,7 @@ pub fn write_struct(
         Shape::Sysinfo => sysinfo::write_sysinfo(out, raw, bytes),
         // Read by the layouts of their calls, with the other arguments.
         Shape::Sockopt | Shape::IoctlArg => print::push_ptr(out, raw),
+        Shape::FrameMask => signal::write_frame_mask(out, bytes),
     }
 }
 

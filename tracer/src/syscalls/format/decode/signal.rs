@@ -26,6 +26,14 @@ pub fn write_signal(out: &mut Vec<u8>, signal: i32) {
     }
 }
 
+/// The mask of a signal frame, as strace shows `rt_sigreturn`'s only
+/// argument: `{mask=[INT]}`.
+pub fn write_frame_mask(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(b"{mask=");
+    write_sigset(out, bytes);
+    out.push(b'}');
+}
+
 /// A signal set of `bytes.len()` bytes (bit `i`: signal `i + 1`), as
 /// strace's `sprintsigmask`: names without `SIG`, and the complement
 /// (`~[...]`) when more than half the bits are set.
@@ -89,6 +97,24 @@ mod tests {
             .iter()
             .flat_map(|w| w.to_ne_bytes())
             .collect()
+    }
+
+    #[test]
+    fn signal_frames_as_strace_prints_them() {
+        // strace 6.1 on this machine: a handler that returns with SIGINT
+        // blocked in its frame, and one with nothing blocked.
+        let mask = |m: u64| with_bytes("rt_sigreturn", &[], Some(0), 0, &m.to_ne_bytes());
+        assert_eq!(mask(0), "rt_sigreturn({mask=[]}) = 0");
+        assert_eq!(mask(1 << 1), "rt_sigreturn({mask=[INT]}) = 0");
+        assert_eq!(
+            mask(1 << 1 | 1 << 33),
+            "rt_sigreturn({mask=[INT RT_2]}) = 0"
+        );
+        // Nothing captured (structures not shown): strace's bare form.
+        assert_eq!(
+            render_event(&event("rt_sigreturn", &[], Some(0))),
+            "rt_sigreturn() = 0"
+        );
     }
 
     #[test]
