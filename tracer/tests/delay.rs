@@ -130,6 +130,17 @@ fn the_command_sees_the_same_fds_and_ends_the_same_way() {
         assert_eq!(out.status.code(), Some(7));
         let out = delay(ptrace, &["read=1ms", "--", "sh", "-c", "kill -TERM $$"]);
         assert_eq!(out.status.signal(), Some(libc::SIGTERM));
+        // #16: a real-time signal, handled then fatal, which nix cannot
+        // read (tracer delay failed with EINVAL).
+        let rt = libc::SIGRTMIN() + 2;
+        let program = "import os, signal\n\
+            signal.signal(signal.SIGRTMIN + 2, lambda *a: print('handled', flush=True))\n\
+            os.kill(os.getpid(), signal.SIGRTMIN + 2)\n\
+            signal.signal(signal.SIGRTMIN + 2, signal.SIG_DFL)\n\
+            os.kill(os.getpid(), signal.SIGRTMIN + 2)\n";
+        let out = delay(ptrace, &["read=1ms", "--", "python3", "-c", program]);
+        assert_eq!(out.status.signal(), Some(rt), "ptrace: {ptrace}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "handled\n");
     }
 }
 

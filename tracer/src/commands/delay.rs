@@ -14,11 +14,11 @@ use std::{
 
 use anyhow::{Context as _, Result, bail};
 use clap::Args;
-use nix::{sys::wait::WaitStatus, unistd::Pid};
+use nix::unistd::Pid;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
 
 use crate::{
-    exit::Exit,
+    exit::{Ended, Exit, wait_end},
     inject::{Delay, Mechanism, fallback, notify},
     launch::{Launcher, Prepare},
     stats,
@@ -66,20 +66,13 @@ pub fn run(args: DelayArgs) -> Result<Exit> {
             }
         );
     }
-    Ok(match status {
-        WaitStatus::Exited(_, code) => Exit::Code(code),
-        WaitStatus::Signaled(_, signal, _) => Exit::Signal(signal as i32),
-        _ => Exit::Code(1),
-    })
+    Ok(status.exit())
 }
 
 /// Runs `command` under `delay` to its end; returns its status, how many
 /// syscalls were delayed, how, and how long the command ran (from the
 /// release of its gate to its exit).
-fn run_delayed(
-    delay: &Delay,
-    command: &[OsString],
-) -> Result<(WaitStatus, u64, Mechanism, Duration)> {
+fn run_delayed(delay: &Delay, command: &[OsString]) -> Result<(Ended, u64, Mechanism, Duration)> {
     let mechanism = Mechanism::choose();
     // The command gets the terminal's signals itself (same process group);
     // tracer stays alive meanwhile, to keep serving its delays, and passes
@@ -201,11 +194,12 @@ fn forward_signals(mut signals: signal_hook::iterator::Signals, pid: Pid) {
     });
 }
 
-fn wait_child(pid: Pid) -> Result<WaitStatus> {
+/// The command's end, real-time signals included (which nix cannot read).
+fn wait_child(pid: Pid) -> Result<Ended> {
     loop {
-        match nix::sys::wait::waitpid(pid, None) {
-            Ok(status @ (WaitStatus::Exited(..) | WaitStatus::Signaled(..))) => return Ok(status),
-            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+        match wait_end(pid, false) {
+            Ok(Some(ended)) => return Ok(ended),
+            Ok(None) | Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(e).context("cannot wait for the command"),
         }
     }

@@ -24,13 +24,13 @@ use nix::{
     sys::{
         ptrace::{self, Options},
         signal::Signal,
-        wait::{WaitPidFlag, WaitStatus, waitpid},
+        wait::{WaitPidFlag, WaitStatus},
     },
     unistd::Pid,
 };
 
 use super::Delay;
-use crate::ptrace::seccomp;
+use crate::{exit::Ended, ptrace::seccomp};
 
 /// The fallback's filter: `RET_TRACE` for the delayed syscalls only. The
 /// child installs it and then stops for the tracer before `execve`
@@ -48,7 +48,7 @@ pub fn filter(delay: &Delay) -> Vec<libc::sock_filter> {
 
 /// The tracer thread. [`Delayer::wait`] returns the command's status.
 pub struct Delayer {
-    thread: JoinHandle<Result<(WaitStatus, u64)>>,
+    thread: JoinHandle<Result<(Ended, u64)>>,
 }
 
 impl Delayer {
@@ -79,7 +79,7 @@ impl Delayer {
 
     /// Waits for the end of every task; returns the command's status and
     /// how many syscalls were delayed.
-    pub fn wait(self) -> Result<(WaitStatus, u64)> {
+    pub fn wait(self) -> Result<(Ended, u64)> {
         self.thread
             .join()
             .map_err(|_| anyhow::anyhow!("the delay thread panicked"))?
@@ -91,7 +91,7 @@ fn resume(pid: Pid, signal: Option<Signal>) {
     let _ = ptrace::cont(pid, signal);
 }
 
-fn serve(main: Pid, delay: Duration) -> Result<(WaitStatus, u64)> {
+fn serve(main: Pid, delay: Duration) -> Result<(Ended, u64)> {
     let mut due: BinaryHeap<Reverse<(Instant, Pid)>> = BinaryHeap::new();
     let mut known: HashSet<Pid> = HashSet::from([main]);
     let mut main_status = None;
@@ -114,27 +114,43 @@ fn serve(main: Pid, delay: Duration) -> Result<(WaitStatus, u64)> {
             } else {
                 WaitPidFlag::WNOHANG
             };
-        let status = match waitpid(None, Some(flags)) {
-            Ok(WaitStatus::StillAlive) => {
+        // Raw, not nix's `waitpid`: nix has no value for a stop or a
+        // kill by a real-time signal, and fails with EINVAL on them.
+        let mut raw: libc::c_int = 0;
+        // SAFETY: waitpid writes the status int we pass and nothing else.
+        let got = unsafe { libc::waitpid(-1, &mut raw, flags.bits()) };
+        let pid = match Errno::result(got) {
+            Ok(0) => {
                 if let Some(Reverse((at, _))) = due.peek() {
                     let left = at.saturating_duration_since(Instant::now());
                     thread::sleep(left.min(Duration::from_micros(50)));
                 }
                 continue;
             }
-            Ok(status) => status,
+            Ok(pid) => Pid::from_raw(pid),
             Err(Errno::EINTR) => continue,
             // No child and no tracee left.
             Err(Errno::ECHILD) => break,
             Err(e) => return Err(e).context("waitpid"),
         };
-        match status {
-            WaitStatus::Exited(pid, _) | WaitStatus::Signaled(pid, _, _) => {
-                known.remove(&pid);
-                if pid == main {
-                    main_status = Some(status);
-                }
+        if libc::WIFEXITED(raw) || libc::WIFSIGNALED(raw) {
+            known.remove(&pid);
+            if pid == main {
+                main_status = Some(Ended(raw));
             }
+            continue;
+        }
+        let Ok(status) = WaitStatus::from_raw(pid, raw) else {
+            // A real-time signal's delivery stop: deliver it.
+            known.insert(pid);
+            let _ = crate::ptrace::tracee::ptrace_with_signal(
+                libc::PTRACE_CONT,
+                pid,
+                libc::WSTOPSIG(raw),
+            );
+            continue;
+        };
+        match status {
             WaitStatus::PtraceEvent(pid, _, event) if event == libc::PTRACE_EVENT_SECCOMP => {
                 delayed += 1;
                 due.push(Reverse((Instant::now() + delay, pid)));

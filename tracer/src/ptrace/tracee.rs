@@ -812,7 +812,7 @@ fn wait_any() -> nix::Result<Waited> {
 /// A ptrace request that takes a signal number to deliver (`PTRACE_CONT`,
 /// `PTRACE_SYSCALL`, `PTRACE_DETACH`), with a number nix's [`Signal`]
 /// cannot hold.
-fn ptrace_with_signal(request: libc::c_uint, pid: Pid, sig: i32) -> nix::Result<()> {
+pub(crate) fn ptrace_with_signal(request: libc::c_uint, pid: Pid, sig: i32) -> nix::Result<()> {
     // SAFETY: these requests take no address and a signal number as data.
     let ret = unsafe {
         libc::ptrace(
