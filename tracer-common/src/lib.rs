@@ -551,6 +551,7 @@ const _: () = assert!(core::mem::size_of::<BuildIdFrame>() == 32);
 const _: () = assert!(core::mem::size_of::<TaskRecord>() == 40);
 const _: () = assert!(INFLIGHT_SLOTS.is_power_of_two());
 const _: () = assert!(core::mem::size_of::<CaptureRecord>() == 16);
-// Four flag bytes, `stack` and its pad, three 8-byte `StructSpec`s.
-const _: () = assert!(core::mem::size_of::<CaptureSpec>() == 30);
+// Four flag bytes, `stack` and its pad, three 10-byte `StructSpec`s.
+const _: () = assert!(core::mem::size_of::<StructSpec>() == 10);
+const _: () = assert!(core::mem::size_of::<CaptureSpec>() == 36);
 const _: () = assert!(core::mem::size_of::<SignalRecord>() == 72);
