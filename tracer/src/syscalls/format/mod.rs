@@ -129,7 +129,7 @@ pub fn write_call_with(out: &mut Vec<u8>, ev: &SyscallEvent, strings: &Strings<'
             && let Some(frame) = strings[0]
             && let Some(shape) = structs::shape(ev.nr, 0) =>
         {
-            write_struct(out, shape, 0, frame.bytes);
+            write_struct(out, ev.nr, 0, shape, 0, frame.bytes, args);
         }
         _ if strings[1].is_none() && ev.ret == Some(0) && data::mode(ev.nr) == capture::BUF_OUT => {
             // A read that returned 0 filled none of its buffer: strace's
