@@ -26,7 +26,7 @@ pub mod nr {
 /// for the loader. The kernel side cannot use them: aya-ebpf's
 /// `#[map(name = ...)]` takes only a string literal, and programs and
 /// globals are named by their identifiers. So tracer's `ebpf` tests load
-/// the object and check it against [`names::MAPS`], [`names::PROGRAMS`] and
+/// the object and check it against [`names::MAPS`], the program lists and
 /// [`names::GLOBALS`], both ways: a name here the object lacks, or a map or
 /// program in the object not listed here, fails the build's tests.
 pub mod names {
@@ -86,17 +86,19 @@ pub mod names {
         STACK_CONFIG,
         FLOOR_HITS,
     ];
-    /// Every program of the object.
-    pub const PROGRAMS: &[&str] = &[
+    /// The programs a recording loads (the object's floor programs are
+    /// only for `bench`).
+    pub const RECORDER_PROGRAMS: &[&str] = &[
         SYS_ENTER,
         SYS_EXIT,
         SCHED_FORK,
         SCHED_EXIT,
         SCHED_EXEC,
         SIGNAL_DELIVER,
-        FLOOR_ENTER,
-        FLOOR_EXIT,
     ];
+    /// The object's other programs: the floor probe `bench` measures
+    /// tracer against. With [`RECORDER_PROGRAMS`], every program.
+    pub const FLOOR_PROGRAMS: &[&str] = &[FLOOR_ENTER, FLOOR_EXIT];
     /// Every global the loader sets (each a `u32`).
     pub const GLOBALS: &[&str] = &[
         CAPTURE_BYTES,
