@@ -202,7 +202,16 @@ fn early_ctrl_c_stops_the_launch(mode: &str) {
     {
         let marker = scratch(&format!("early-int-{mode}-{delay_ms}"));
         let _ = std::fs::remove_file(&marker);
-        let script = format!("sleep 2; touch {}", marker.display());
+        // The sleep outlasts every delay here: with `sleep 2`, a launch
+        // that got faster after `started` was measured under load (6.7 s)
+        // ended before a delay of 90% of it, and the SIGINT met a finished
+        // tracer (exit 0). It is not always cut short: a SIGINT that
+        // reaches sh (dash) after it set its handler and before it forked
+        // `sleep` is acted on when `sleep` ends (dash waits for its
+        // foreground child, then dies of the SIGINT; seen under ptrace,
+        // whose stops widen that window).
+        let sleep_s = (started * 2 / 1000).max(10);
+        let script = format!("sleep {sleep_s}; touch {}", marker.display());
         let mut traced = record(mode)
             .args(["sh", "-c", &script])
             .process_group(0)
