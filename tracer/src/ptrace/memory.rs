@@ -241,18 +241,26 @@ pub fn read_struct(
     }
 }
 
+/// Most pointers [`read_pointers`] asks for at once: an ordinary
+/// environment in one read, and no more than this many words past the
+/// NULL when reads fall back to one `PTRACE_PEEKDATA` per word.
+const POINTER_CHUNK: usize = 64;
+
 /// The pointers of the NULL-terminated array at `at` (argv, envp), at
-/// most `limit` of them, read a page at a time: one read for an
-/// environment of a few hundred variables, where a read per pointer made
-/// a traced `execve` cost twice what it does under strace. `None` when
-/// memory ends before the NULL does (as a read per pointer would fail).
+/// most `limit` of them, read up to [`POINTER_CHUNK`] at a time (never
+/// across a page): one read for an environment of a few dozen variables,
+/// where a read per pointer made a traced `execve` cost twice what it
+/// does under strace. `None` when memory ends before the NULL does (as a
+/// read per pointer would fail).
 fn read_pointers(pid: Pid, at: u64, limit: usize) -> Option<Vec<u64>> {
     const WORD: usize = size_of::<u64>();
     let mut ptrs = Vec::new();
     let mut addr = at as usize;
-    let mut page = [0u8; PAGE];
+    let mut page = [0u8; POINTER_CHUNK * WORD];
     while ptrs.len() < limit {
-        let want = (PAGE - addr % PAGE).min((limit - ptrs.len()) * WORD);
+        let want = (PAGE - addr % PAGE)
+            .min((limit - ptrs.len()) * WORD)
+            .min(page.len());
         // A pointer straddling pages is read with the next page.
         let want = if want < WORD {
             WORD
@@ -485,9 +493,18 @@ mod tests {
         assert_eq!((ptrs[0], ptrs[499]), (0x1000, 0x1000 + 499));
         // Capped at the limit.
         assert_eq!(read_pointers(me, at, 150).unwrap().len(), 150);
-        // A misaligned array crossing the page boundary mid-pointer.
-        let odd = at + 4;
-        assert!(read_pointers(me, odd, 4096).is_some());
+        // A misaligned array whose 4th pointer straddles the page boundary.
+        let odd = base + PAGE - 3 * 8 - 4;
+        for i in 0..6u64 {
+            let value = if i == 5 { 0 } else { 0xabcd_0000 + i };
+            // SAFETY: inside the first two (writable) pages; unaligned
+            // on purpose.
+            unsafe { ((odd + i as usize * 8) as *mut u64).write_unaligned(value) };
+        }
+        assert_eq!(
+            read_pointers(me, odd as u64, 4096).unwrap(),
+            (0..5).map(|i| 0xabcd_0000 + i).collect::<Vec<u64>>()
+        );
         // No NULL before the unreadable page: nothing, as before.
         for i in 0..(2 * PAGE / 8 - start) {
             // SAFETY: inside the first two pages.
